@@ -1,0 +1,121 @@
+//! Streaming secret masking for CI logs.
+//!
+//! logmask replaces every registered secret in a byte stream, in its raw
+//! form and in the encodings it commonly appears in (Base64 at any
+//! alignment, URL encoding, JSON and XML escaping, workflow-command
+//! escaping), with a replacement (`***` by default).
+//!
+//! # The pipeline
+//!
+//! 1. [`Registry`]: values are split into trimmed lines, checked against
+//!    the minimum length and expanded into *variants*
+//!    ([`encoding`]). The registry is shared (`Arc<Registry>`) and takes new
+//!    secrets at any time.
+//! 2. [`Matcher`]: an immutable snapshot of the variants, as Aho-Corasick
+//!    automata walked by hand so that each position yields its longest
+//!    match and each state tells how much of the text may still begin a
+//!    variant.
+//! 3. The streaming masker marks the union of all occurrences (overlapping
+//!    ones included) and writes each maximal masked run as one
+//!    replacement.
+//! 4. The in-band protocol (`::add-mask::VALUE`, `::stop-commands::TOKEN`)
+//!    in front of it, and [`MaskWriter`], an [`std::io::Write`] adapter
+//!    over both.
+//!
+//! # Guarantees
+//!
+//! - **Split invariance**: the output is the same however the input is
+//!   split into writes.
+//! - **Latency**: after each write, every byte whose fate is decided has
+//!   been written. Only bytes that may still begin a variant are held, and,
+//!   with command handling on, a partial line that may still become a
+//!   command. A complete line is never held.
+//! - **Forward only**: a secret registered mid-stream applies to every
+//!   byte not yet written, held bytes included; text already written is not
+//!   recalled. An occurrence of a new secret that began in text already
+//!   written is not masked.
+//! - **Bounded memory**: apart from the registry, memory is bounded by the
+//!   longest variant (and 64 KiB for a possible command line), whatever the
+//!   input.
+//! - **No leaks**: no value is ever formatted. `Debug` shows counts,
+//!   refusals and warnings name the reason, never the value.
+//!
+//! # Examples
+//!
+//! Masking one buffer:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use logmask::{mask, Registry};
+//!
+//! let registry = Arc::new(Registry::new());
+//! registry.add(b"hunter22").unwrap();
+//! // Raw, and Base64 inside a longer blob ("user:hunter22").
+//! let out = mask(&registry, b"pw=hunter22 auth=dXNlcjpodW50ZXIyMg==\n");
+//! assert_eq!(out, b"pw=*** auth=dXNlcjp***g==\n");
+//! ```
+//!
+//! Streaming through a writer, with `::add-mask::` from the stream itself:
+//!
+//! ```
+//! use std::io::Write;
+//! use std::sync::Arc;
+//! use logmask::{MaskWriter, Registry};
+//!
+//! let registry = Arc::new(Registry::new());
+//! let mut writer = MaskWriter::new(registry.clone(), Vec::new());
+//! writer.write_all(b"::add-mask::s3cr3t-t0ken\nthe token is s3cr3t-")?;
+//! writer.write_all(b"t0ken\n")?;
+//! let out = writer.finish()?;
+//! assert_eq!(out, b"the token is ***\n");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Refusals say why, never what:
+//!
+//! ```
+//! use logmask::{Refusal, Registry};
+//!
+//! let registry = Registry::new();
+//! let err = registry.add(b"abc").unwrap_err();
+//! assert_eq!(err, Refusal::TooShort { min_length: 4 });
+//! assert!(!err.to_string().contains("abc"));
+//! assert!(!format!("{registry:?}").contains("abc"));
+//! ```
+//!
+//! # Decisions where the specification is silent
+//!
+//! - Duplicate values are accepted silently; each variant is kept once.
+//! - A `::stop-commands::` token is trimmed of surrounding spaces and tabs;
+//!   the resume line must be exactly `::TOKEN::` with that trimmed token.
+//! - Warnings from a writer go to the sink set with
+//!   [`WriterBuilder::on_warning`]; without one they are dropped.
+
+#![deny(missing_docs)]
+
+mod automaton;
+pub mod encoding;
+mod matcher;
+mod protocol;
+mod registry;
+mod stream;
+mod writer;
+
+use std::sync::Arc;
+
+pub use encoding::{Encoding, EncodingSet};
+pub use matcher::Matcher;
+pub use protocol::{unescape, Warning, WarningSink, MAX_LINE};
+pub use registry::{expand, Added, Config, Refusal, Registry, DEFAULT_MIN_LENGTH, MAX_VALUE_LEN};
+pub use stream::Stats;
+pub use writer::{LineBreakInReplacement, MaskWriter, WriterBuilder};
+
+/// Masks one complete buffer with `***`, command handling off.
+///
+/// For other settings use [`WriterBuilder::mask`], for example
+/// `MaskWriter::builder(registry).commands(true).mask(input)`.
+pub fn mask(registry: &Arc<Registry>, input: &[u8]) -> Vec<u8> {
+    WriterBuilder::new(registry.clone())
+        .commands(false)
+        .mask(input)
+}

@@ -1,0 +1,330 @@
+//! Secret values in, variants out: the registry every stream shares.
+//!
+//! A value is split into trimmed lines, checked against the minimum length,
+//! opened when it is a JSON object or array, and expanded into its
+//! variants (SPEC section 1). The registry keeps each variant once and
+//! hands streams an immutable [`Matcher`] for the current generation.
+//!
+//! Invariants:
+//! - No variant is empty or holds `\n` or `\r`; a `raw` variant is at least
+//!   the minimum length and every other one at least max(minimum, 4).
+//! - A value is never formatted: [`Refusal`] says why, never what, and the
+//!   registry's `Debug` shows counts only.
+//! - Additions are amortised: new variants go into a small tier, and tiers
+//!   are merged only when a tier is at least half the size of the one
+//!   before it (a binary counter), so each variant is rebuilt O(log n)
+//!   times however the additions are spread.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::automaton::Tier;
+use crate::encoding::{Encoding, EncodingSet};
+use crate::matcher::Matcher;
+
+/// Longest trimmed value accepted, in bytes (SPEC 1.6).
+pub const MAX_VALUE_LEN: usize = 64 * 1024;
+
+/// Default minimum length of a masked line.
+pub const DEFAULT_MIN_LENGTH: usize = 4;
+
+/// How values become variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Shortest line (and whole value) that is masked; at least 1.
+    pub min_length: usize,
+    /// The encodings each value is registered in.
+    pub encodings: EncodingSet,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            min_length: DEFAULT_MIN_LENGTH,
+            encodings: EncodingSet::all(),
+        }
+    }
+}
+
+/// Why a value registered nothing. Its `Display` never shows the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The value is empty or only whitespace and line breaks.
+    Blank,
+    /// No line and not the whole value reach the minimum length.
+    TooShort {
+        /// The minimum length in force.
+        min_length: usize,
+    },
+    /// The trimmed value is longer than [`MAX_VALUE_LEN`].
+    TooLong,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Blank => f.write_str("value is empty or blank, nothing masked"),
+            Refusal::TooShort { min_length } => write!(
+                f,
+                "value is shorter than the minimum length ({min_length}), nothing masked"
+            ),
+            Refusal::TooLong => write!(
+                f,
+                "value is longer than {} KiB, nothing masked",
+                MAX_VALUE_LEN / 1024
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// What one accepted value added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Added {
+    /// Variants that were not registered before.
+    pub new_variants: usize,
+}
+
+/// The shared set of secrets. Cheap to share (`Arc<Registry>`), safe to
+/// add to from any thread at any time.
+pub struct Registry {
+    config: Config,
+    generation: AtomicU64,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    seen: HashSet<Arc<[u8]>>,
+    /// Every variant, in insertion order; tiers cover consecutive ranges.
+    variants: Vec<Arc<[u8]>>,
+    secrets: usize,
+    tiers: Vec<(Range<usize>, Arc<Tier>)>,
+    snapshot: Option<Arc<Matcher>>,
+}
+
+impl Registry {
+    /// An empty registry with the default configuration.
+    pub fn new() -> Registry {
+        Registry::with_config(Config::default())
+    }
+
+    /// An empty registry. A `min_length` of 0 is taken as 1.
+    pub fn with_config(mut config: Config) -> Registry {
+        config.min_length = config.min_length.max(1);
+        Registry {
+            config,
+            generation: AtomicU64::new(0),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// The configuration values are expanded with.
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    /// Registers one secret value: its lines, its whole, its encodings and,
+    /// for a JSON object or array, every string in it.
+    ///
+    /// Streams see the new variants from their next write on (SPEC 1.5).
+    pub fn add(&self, value: &[u8]) -> Result<Added, Refusal> {
+        let variants = expand(value, &self.config)?;
+        let mut inner = self.lock();
+        let before = inner.variants.len();
+        for v in variants {
+            let v: Arc<[u8]> = v.into();
+            if inner.seen.insert(v.clone()) {
+                inner.variants.push(v);
+            }
+        }
+        let new_variants = inner.variants.len() - before;
+        inner.secrets += 1;
+        if new_variants > 0 {
+            inner.snapshot = None;
+            self.generation.fetch_add(1, Ordering::Release);
+        }
+        Ok(Added { new_variants })
+    }
+
+    /// A number that changes whenever variants are added.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The matcher for the current generation, built on first use.
+    pub fn matcher(&self) -> Arc<Matcher> {
+        let mut inner = self.lock();
+        if let Some(m) = &inner.snapshot {
+            return m.clone();
+        }
+        inner.build_pending_tier();
+        let tiers = inner.tiers.iter().map(|(_, t)| t.clone()).collect();
+        let matcher = Arc::new(Matcher::new(tiers, self.generation()));
+        inner.snapshot = Some(matcher.clone());
+        matcher
+    }
+
+    /// Number of values accepted so far.
+    pub fn secrets(&self) -> usize {
+        self.lock().secrets
+    }
+
+    /// Number of distinct variants registered so far.
+    pub fn variants(&self) -> usize {
+        self.lock().variants.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the sets half-updated
+        // in a way that matters for masking (at worst a variant is missing
+        // from a tier and gets rebuilt), so poisoning is ignored.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    fn build_pending_tier(&mut self) {
+        let built = self.tiers.last().map_or(0, |(r, _)| r.end);
+        if built == self.variants.len() {
+            return;
+        }
+        let mut range = built..self.variants.len();
+        // Binary-counter merging: fold the new batch into the tiers before
+        // it while it is at least half their size.
+        while let Some((prev, _)) = self.tiers.last() {
+            if range.len() * 2 < prev.len() {
+                break;
+            }
+            range.start = prev.start;
+            self.tiers.pop();
+        }
+        let tier = Tier::build(&self.variants[range.clone()]);
+        self.tiers.push((range, Arc::new(tier)));
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("Registry")
+            .field("config", &self.config)
+            .field("secrets", &inner.secrets)
+            .field("variants", &inner.variants.len())
+            .field("tiers", &inner.tiers.len())
+            .field("generation", &self.generation())
+            .finish()
+    }
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+fn is_blank_or_break(b: u8) -> bool {
+    is_blank(b) || b == b'\n' || b == b'\r'
+}
+
+fn trim_by(value: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
+    let start = value.iter().position(|&b| !pred(b)).unwrap_or(value.len());
+    let end = value.iter().rposition(|&b| !pred(b)).map_or(start, |i| i + 1);
+    &value[start..end]
+}
+
+/// The variants of one value and, for JSON, of every string inside it.
+///
+/// Fails only for the value itself: strings found inside JSON that are too
+/// short are skipped silently (SPEC 1.4).
+pub fn expand(value: &[u8], config: &Config) -> Result<Vec<Vec<u8>>, Refusal> {
+    let whole = trim_by(value, is_blank_or_break);
+    if whole.is_empty() {
+        return Err(Refusal::Blank);
+    }
+    if whole.len() > MAX_VALUE_LEN {
+        return Err(Refusal::TooLong);
+    }
+    let too_short = Refusal::TooShort {
+        min_length: config.min_length,
+    };
+    if whole.len() < config.min_length {
+        return Err(too_short);
+    }
+    let mut out = Vec::new();
+    let mut queue = vec![whole.to_vec()];
+    while let Some(value) = queue.pop() {
+        let value = trim_by(&value, is_blank_or_break);
+        if value.len() >= config.min_length {
+            expand_plain(value, config, &mut out);
+        }
+        open_json(value, &mut queue);
+    }
+    if out.is_empty() {
+        return Err(too_short);
+    }
+    Ok(out)
+}
+
+/// Variants of a trimmed value that is at least the minimum length: each
+/// long-enough line in every encoding, and the multi-line whole in every
+/// encoding but `raw`.
+fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Vec<u8>>) {
+    let floor = config.min_length.max(4);
+    let mut forms = Vec::new();
+    let keep = |forms: &mut Vec<Vec<u8>>, out: &mut Vec<Vec<u8>>| {
+        out.extend(forms.drain(..).filter(|form| {
+            form.len() >= floor && !form.iter().any(|&b| b == b'\n' || b == b'\r')
+        }));
+    };
+    for line in whole.split(|&b| b == b'\n' || b == b'\r') {
+        let line = trim_by(line, is_blank);
+        if line.len() < config.min_length {
+            continue;
+        }
+        for encoding in config.encodings.iter() {
+            if encoding == Encoding::Raw {
+                // The raw form only has to reach the minimum length itself.
+                out.push(line.to_vec());
+            } else {
+                encoding.encode_into(line, &mut forms);
+                keep(&mut forms, out);
+            }
+        }
+    }
+    if whole.iter().any(|&b| b == b'\n' || b == b'\r') {
+        for encoding in config.encodings.iter().filter(|e| *e != Encoding::Raw) {
+            encoding.encode_into(whole, &mut forms);
+            keep(&mut forms, out);
+        }
+    }
+}
+
+/// Queues every string value of a JSON object or array (keys excluded).
+fn open_json(whole: &[u8], queue: &mut Vec<Vec<u8>>) {
+    if !matches!(whole.first(), Some(b'{' | b'[')) {
+        return;
+    }
+    // serde_json's default recursion limit applies: a value nested deeper
+    // fails to parse and stays plain text.
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(whole) else {
+        return;
+    };
+    let mut stack = vec![&json];
+    while let Some(node) = stack.pop() {
+        match node {
+            serde_json::Value::String(s) => queue.push(s.clone().into_bytes()),
+            serde_json::Value::Array(items) => stack.extend(items),
+            serde_json::Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The `io::Write` adapter: command handling, then masking, then `W`.
+//!
+//! Invariants:
+//! - After each `write`, every decided byte has been written to the inner
+//!   writer; `flush` only flushes the inner writer.
+//! - `finish` ends the stream (a partial line is handled as if it ended
+//!   with a newline, held bytes are written) and returns the inner writer;
+//!   dropping an unfinished writer does the same on a best-effort basis.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use crate::protocol::{Protocol, Warning};
+use crate::registry::Registry;
+use crate::stream::{Masker, Stats};
+
+/// The replacement held a line break (SPEC 2 forbids it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineBreakInReplacement;
+
+impl fmt::Display for LineBreakInReplacement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the replacement must not contain CR or LF")
+    }
+}
+
+impl std::error::Error for LineBreakInReplacement {}
+
+/// Settings of a [`MaskWriter`] or a one-shot [`mask`](WriterBuilder::mask).
+pub struct WriterBuilder {
+    registry: Arc<Registry>,
+    replacement: Vec<u8>,
+    commands: bool,
+    pass_commands: bool,
+    source: String,
+    on_warning: Option<Box<dyn FnMut(Warning) + Send>>,
+}
+
+impl WriterBuilder {
+    /// Defaults: replacement `***`, commands on, source name `stdin`,
+    /// warnings dropped.
+    pub fn new(registry: Arc<Registry>) -> WriterBuilder {
+        WriterBuilder {
+            registry,
+            replacement: b"***".to_vec(),
+            commands: true,
+            pass_commands: false,
+            source: "stdin".to_string(),
+            on_warning: None,
+        }
+    }
+
+    /// The text written once for each masked run. May be empty.
+    pub fn replacement(mut self, text: impl Into<Vec<u8>>) -> Result<Self, LineBreakInReplacement> {
+        let text = text.into();
+        if text.iter().any(|&b| b == b'\n' || b == b'\r') {
+            return Err(LineBreakInReplacement);
+        }
+        self.replacement = text;
+        Ok(self)
+    }
+
+    /// Whether `::add-mask::` and `::stop-commands::` lines are interpreted.
+    pub fn commands(mut self, on: bool) -> Self {
+        self.commands = on;
+        self
+    }
+
+    /// Interpret commands but also write `::add-mask::` lines through
+    /// unchanged, for an outer runner that consumes them itself.
+    pub fn pass_commands(mut self, on: bool) -> Self {
+        self.pass_commands = on;
+        self
+    }
+
+    /// The stream's name in warnings (`stdin:12: ...`).
+    pub fn source(mut self, name: impl Into<String>) -> Self {
+        self.source = name.into();
+        self
+    }
+
+    /// Called with every warning (a refused `::add-mask::` value, ...).
+    pub fn on_warning(mut self, sink: impl FnMut(Warning) + Send + 'static) -> Self {
+        self.on_warning = Some(Box::new(sink));
+        self
+    }
+
+    /// A writer that masks into `inner`.
+    pub fn build<W: Write>(self, inner: W) -> MaskWriter<W> {
+        let masker = Masker::new(self.registry, &self.replacement);
+        let protocol = self
+            .commands
+            .then(|| Protocol::new(self.source, self.pass_commands, self.on_warning));
+        MaskWriter {
+            inner: Some(inner),
+            masker,
+            protocol,
+        }
+    }
+
+    /// Masks one complete buffer.
+    pub fn mask(self, input: &[u8]) -> Vec<u8> {
+        let mut writer = self.build(Vec::with_capacity(input.len()));
+        writer.write_all(input).expect("writing to a Vec never fails");
+        writer.finish().expect("writing to a Vec never fails")
+    }
+}
+
+/// Masks everything written to it and passes the result to `W`.
+pub struct MaskWriter<W: Write> {
+    inner: Option<W>,
+    masker: Masker,
+    protocol: Option<Protocol>,
+}
+
+impl<W: Write> MaskWriter<W> {
+    /// A writer with the default settings (commands on).
+    pub fn new(registry: Arc<Registry>, inner: W) -> MaskWriter<W> {
+        WriterBuilder::new(registry).build(inner)
+    }
+
+    /// Settings for a writer.
+    pub fn builder(registry: Arc<Registry>) -> WriterBuilder {
+        WriterBuilder::new(registry)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.masker.stats()
+    }
+
+    /// The inner writer.
+    pub fn get_ref(&self) -> &W {
+        self.inner.as_ref().expect("present until finished")
+    }
+
+    /// Ends the stream, writes what was held, flushes and returns the
+    /// inner writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.finish_in_place()?;
+        Ok(self.inner.take().expect("present until finished"))
+    }
+
+    fn finish_in_place(&mut self) -> io::Result<()> {
+        let out = self.inner.as_mut().expect("present until finished");
+        if let Some(protocol) = &mut self.protocol {
+            protocol.finish(&mut self.masker, out)?;
+        }
+        self.masker.finish(out)?;
+        out.flush()
+    }
+}
+
+impl<W: Write> Write for MaskWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let out = self.inner.as_mut().expect("present until finished");
+        match &mut self.protocol {
+            Some(protocol) => protocol.write(buf, &mut self.masker, out)?,
+            None => self.masker.write(buf, out)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner
+            .as_mut()
+            .expect("present until finished")
+            .flush()
+    }
+}
+
+impl<W: Write> Drop for MaskWriter<W> {
+    fn drop(&mut self) {
+        if self.inner.is_some() && !std::thread::panicking() {
+            let _ = self.finish_in_place();
+        }
+    }
+}
+
+impl<W: Write> fmt::Debug for MaskWriter<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MaskWriter")
+            .field("masker", &self.masker)
+            .field("commands", &self.protocol.is_some())
+            .finish()
+    }
+}
