@@ -18,8 +18,8 @@
 //!   indices, so the tables are plain vectors.
 
 use aho_corasick::automaton::Automaton;
-use aho_corasick::nfa::noncontiguous::NFA;
 use aho_corasick::automaton::StateID;
+use aho_corasick::nfa::noncontiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
 /// An automaton over one batch of variants, with its per-state tables.
@@ -127,7 +127,9 @@ mod tests {
     fn longest_ends(patterns: &[&str], hay: &str) -> Vec<(usize, usize)> {
         let tier = Tier::build(patterns);
         let mut out = Vec::new();
-        tier.walk(tier.start(), hay.as_bytes(), |end, len| out.push((end, len)));
+        tier.walk(tier.start(), hay.as_bytes(), |end, len| {
+            out.push((end, len))
+        });
         out
     }
 
@@ -135,12 +137,20 @@ mod tests {
     fn reports_longest_variant_per_end() {
         let cases: &[(&[&str], &str, &[(usize, usize)])] = &[
             (&["abcd", "cdef"], "xxabcdefyy", &[(6, 4), (8, 4)]),
-            (&["a", "aa", "aaa"], "aaaa", &[(1, 1), (2, 2), (3, 3), (4, 3)]),
+            (
+                &["a", "aa", "aaa"],
+                "aaaa",
+                &[(1, 1), (2, 2), (3, 3), (4, 3)],
+            ),
             (&["bcd", "abcde", "c"], "abcde", &[(3, 1), (4, 3), (5, 5)]),
             (&["abc"], "ab", &[]),
         ];
         for (patterns, hay, want) in cases {
-            assert_eq!(longest_ends(patterns, hay), want.to_vec(), "{patterns:?} in {hay:?}");
+            assert_eq!(
+                longest_ends(patterns, hay),
+                want.to_vec(),
+                "{patterns:?} in {hay:?}"
+            );
         }
     }
 

@@ -13,9 +13,9 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 
 /// One way a secret can be written in a log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -320,8 +320,16 @@ mod tests {
     #[test]
     fn base64_phases_match_spec_example() {
         let cases: &[(&str, bool, [&str; 3])] = &[
-            ("secret123", false, ["c2VjcmV0MTIz", "NlY3JldDEyM", "zZWNyZXQxMj"]),
-            ("secret123", true, ["c2VjcmV0MTIz", "NlY3JldDEyM", "zZWNyZXQxMj"]),
+            (
+                "secret123",
+                false,
+                ["c2VjcmV0MTIz", "NlY3JldDEyM", "zZWNyZXQxMj"],
+            ),
+            (
+                "secret123",
+                true,
+                ["c2VjcmV0MTIz", "NlY3JldDEyM", "zZWNyZXQxMj"],
+            ),
             ("ab", false, ["YW", "Fi", "hY"]),
         ];
         for (value, url, want) in cases {
@@ -334,7 +342,11 @@ mod tests {
     fn base64_phases_are_substrings_of_any_blob() {
         let value = b"p4ss/w0rd?>";
         for url in [false, true] {
-            let engine = if url { &URL_SAFE_NO_PAD } else { &STANDARD_NO_PAD };
+            let engine = if url {
+                &URL_SAFE_NO_PAD
+            } else {
+                &STANDARD_NO_PAD
+            };
             for pre in 0..6 {
                 for post in 0..4 {
                     let mut blob = vec![0xA5u8; pre];
@@ -387,16 +399,28 @@ mod tests {
 
     #[test]
     fn xml_and_command_escapes() {
-        assert_eq!(xml_escape(b"<a href='x'>&\"</a>"), b"&lt;a href=&apos;x&apos;&gt;&amp;&quot;&lt;/a&gt;".to_vec());
+        assert_eq!(
+            xml_escape(b"<a href='x'>&\"</a>"),
+            b"&lt;a href=&apos;x&apos;&gt;&amp;&quot;&lt;/a&gt;".to_vec()
+        );
         assert_eq!(command_escape(b"50%\r\nnext"), b"50%25%0D%0Anext".to_vec());
     }
 
     #[test]
     fn encoding_list_parsing() {
-        assert_eq!(EncodingSet::parse_list("raw,url").unwrap().iter().collect::<Vec<_>>(), vec![Encoding::Raw, Encoding::Url]);
+        assert_eq!(
+            EncodingSet::parse_list("raw,url")
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![Encoding::Raw, Encoding::Url]
+        );
         assert!(EncodingSet::parse_list("raw,").is_err());
         assert!(EncodingSet::parse_list("Raw").is_err());
         assert!(EncodingSet::parse_list("").is_err());
-        assert_eq!(EncodingSet::parse_list("raw,base64,base64url,url,json,xml,command").unwrap(), EncodingSet::all());
+        assert_eq!(
+            EncodingSet::parse_list("raw,base64,base64url,url,json,xml,command").unwrap(),
+            EncodingSet::all()
+        );
     }
 }

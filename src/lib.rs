@@ -105,8 +105,8 @@ use std::sync::Arc;
 
 pub use encoding::{Encoding, EncodingSet};
 pub use matcher::Matcher;
-pub use protocol::{unescape, Warning, WarningSink, MAX_LINE};
-pub use registry::{expand, Added, Config, Refusal, Registry, DEFAULT_MIN_LENGTH, MAX_VALUE_LEN};
+pub use protocol::{MAX_LINE, Warning, WarningSink, unescape};
+pub use registry::{Added, Config, DEFAULT_MIN_LENGTH, MAX_VALUE_LEN, Refusal, Registry, expand};
 pub use stream::Stats;
 pub use writer::{LineBreakInReplacement, MaskWriter, WriterBuilder};
 

@@ -103,7 +103,12 @@ impl Protocol {
     }
 
     /// Feeds `data` through command handling into `masker`.
-    pub(crate) fn write<W: Write>(&mut self, data: &[u8], masker: &mut Masker, out: &mut W) -> io::Result<()> {
+    pub(crate) fn write<W: Write>(
+        &mut self,
+        data: &[u8],
+        masker: &mut Masker,
+        out: &mut W,
+    ) -> io::Result<()> {
         // Ordinary bytes from `plain_from` to `i` go to the masker in one
         // slice when a held line begins or the data ends.
         let mut plain_from = 0;
@@ -128,10 +133,13 @@ impl Protocol {
                     None => i = data.len(),
                 },
                 State::Held => {
-                    let (take, complete) = line_piece(&data[i..]);
+                    // Never hold more than one byte past the limit: that
+                    // byte is enough to decide.
+                    let room = MAX_LINE + 1 - self.line.len();
+                    let (take, complete) = line_piece(&data[i..(i + room).min(data.len())]);
                     self.line.extend_from_slice(&data[i..i + take]);
                     i += take;
-                    self.on_held(complete, masker, out)?;
+                    self.decide_held(complete, masker, out)?;
                     plain_from = i;
                 }
                 State::AddMask => {
@@ -158,21 +166,12 @@ impl Protocol {
         }
     }
 
-    fn on_held<W: Write>(&mut self, complete: bool, masker: &mut Masker, out: &mut W) -> io::Result<()> {
-        if !complete && self.line.len() > MAX_LINE {
-            // Too long to hold: ordinary text, unless it is an
-            // `::add-mask::` line, which is consumed however long it is.
-            if let Class::AddMask(at) = self.classify(false) {
-                return self.start_add_mask(at, false, masker, out);
-            }
-            masker.write(&self.line, out)?;
-            self.state = State::Ordinary;
-            return Ok(());
-        }
-        self.decide_held(complete, masker, out)
-    }
-
-    fn decide_held<W: Write>(&mut self, complete: bool, masker: &mut Masker, out: &mut W) -> io::Result<()> {
+    fn decide_held<W: Write>(
+        &mut self,
+        complete: bool,
+        masker: &mut Masker,
+        out: &mut W,
+    ) -> io::Result<()> {
         match self.classify(complete) {
             Class::Undecided => Ok(()),
             Class::Ordinary => {
@@ -209,17 +208,32 @@ impl Protocol {
     }
 
     /// Looks at the held line: its content after leading whitespace decides.
+    ///
+    /// The decision depends on the line alone, never on how it was split:
+    /// a line is held only while its bytes before the newline fit in
+    /// [`MAX_LINE`], so an `::add-mask::` prefix must end within the limit
+    /// and a stop or resume line must fit in it whole.
     fn classify(&self, complete: bool) -> Class {
-        let content = if complete {
-            content(&self.line)
+        let held = if complete {
+            &self.line[..self.line.len() - 1]
         } else {
             &self.line[..]
         };
+        let content = if complete { content(&self.line) } else { held };
         let ws = content
             .iter()
             .position(|&b| b != b' ' && b != b'\t')
             .unwrap_or(content.len());
         let rest = &content[ws..];
+        if self.resume_line.is_none()
+            && rest.starts_with(ADD_MASK)
+            && ws + ADD_MASK.len() <= MAX_LINE
+        {
+            return Class::AddMask(ws + ADD_MASK.len());
+        }
+        if held.len() > MAX_LINE {
+            return Class::Ordinary;
+        }
         if let Some(resume) = &self.resume_line {
             if complete {
                 return if rest == &resume[..] {
@@ -230,15 +244,14 @@ impl Protocol {
             }
             // A trailing CR may still turn out to be part of the line end.
             let may_resume = resume.starts_with(rest)
-                || (rest.len() == resume.len() + 1 && rest.starts_with(resume) && rest.ends_with(b"\r"));
+                || (rest.len() == resume.len() + 1
+                    && rest.starts_with(resume)
+                    && rest.ends_with(b"\r"));
             return if may_resume {
                 Class::Undecided
             } else {
                 Class::Ordinary
             };
-        }
-        if rest.starts_with(ADD_MASK) {
-            return Class::AddMask(ws + ADD_MASK.len());
         }
         if rest.starts_with(STOP_COMMANDS) {
             return if complete {
@@ -255,7 +268,13 @@ impl Protocol {
 
     /// The held line is an `::add-mask::` line: from here on it is consumed
     /// as it arrives, never held.
-    fn start_add_mask<W: Write>(&mut self, value_at: usize, complete: bool, masker: &mut Masker, out: &mut W) -> io::Result<()> {
+    fn start_add_mask<W: Write>(
+        &mut self,
+        value_at: usize,
+        complete: bool,
+        masker: &mut Masker,
+        out: &mut W,
+    ) -> io::Result<()> {
         let held = std::mem::take(&mut self.line);
         if self.pass_commands {
             masker.write_verbatim(&held, out)?;
@@ -272,7 +291,13 @@ impl Protocol {
         Ok(())
     }
 
-    fn on_add_mask_bytes<W: Write>(&mut self, bytes: &[u8], complete: bool, masker: &mut Masker, out: &mut W) -> io::Result<()> {
+    fn on_add_mask_bytes<W: Write>(
+        &mut self,
+        bytes: &[u8],
+        complete: bool,
+        masker: &mut Masker,
+        out: &mut W,
+    ) -> io::Result<()> {
         if self.pass_commands {
             masker.write_verbatim(bytes, out)?;
         } else {

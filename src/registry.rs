@@ -237,7 +237,10 @@ fn is_blank_or_break(b: u8) -> bool {
 
 fn trim_by(value: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
     let start = value.iter().position(|&b| !pred(b)).unwrap_or(value.len());
-    let end = value.iter().rposition(|&b| !pred(b)).map_or(start, |i| i + 1);
+    let end = value
+        .iter()
+        .rposition(|&b| !pred(b))
+        .map_or(start, |i| i + 1);
     &value[start..end]
 }
 
@@ -280,11 +283,12 @@ pub fn expand(value: &[u8], config: &Config) -> Result<Vec<Vec<u8>>, Refusal> {
 fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Vec<u8>>) {
     let floor = config.min_length.max(4);
     let mut forms = Vec::new();
-    let keep = |forms: &mut Vec<Vec<u8>>, out: &mut Vec<Vec<u8>>| {
-        out.extend(forms.drain(..).filter(|form| {
-            form.len() >= floor && !form.iter().any(|&b| b == b'\n' || b == b'\r')
-        }));
-    };
+    let keep =
+        |forms: &mut Vec<Vec<u8>>, out: &mut Vec<Vec<u8>>| {
+            out.extend(forms.drain(..).filter(|form| {
+                form.len() >= floor && !form.iter().any(|&b| b == b'\n' || b == b'\r')
+            }));
+        };
     for line in whole.split(|&b| b == b'\n' || b == b'\r') {
         let line = trim_by(line, is_blank);
         if line.len() < config.min_length {

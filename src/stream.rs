@@ -163,18 +163,18 @@ impl Masker {
         let mut cur = self.emitted;
         let mut idx = self.runs.partition_point(|r| r.1 <= cur);
         loop {
-            if let Some(&(start, end)) = self.runs.get(idx) {
-                if start <= cur {
-                    if !self.in_run {
-                        out.write_all(&self.replacement)?;
-                        self.stats.bytes_out += self.replacement.len() as u64;
-                        self.stats.regions += 1;
-                        self.in_run = true;
-                    }
-                    cur = end;
-                    idx += 1;
-                    continue;
+            if let Some(&(start, end)) = self.runs.get(idx)
+                && start <= cur
+            {
+                if !self.in_run {
+                    out.write_all(&self.replacement)?;
+                    self.stats.bytes_out += self.replacement.len() as u64;
+                    self.stats.regions += 1;
+                    self.in_run = true;
                 }
+                cur = end;
+                idx += 1;
+                continue;
             }
             let next_run = self.runs.get(idx).map_or(u64::MAX, |r| r.0);
             let stop = limit.min(next_run);
@@ -192,7 +192,13 @@ impl Masker {
 
     /// Writes the unmasked bytes `from..to`, which lie in `held` and then
     /// in `piece`.
-    fn write_plain<W: Write>(&mut self, piece: &[u8], from: u64, to: u64, out: &mut W) -> io::Result<()> {
+    fn write_plain<W: Write>(
+        &mut self,
+        piece: &[u8],
+        from: u64,
+        to: u64,
+        out: &mut W,
+    ) -> io::Result<()> {
         let piece_start = self.held_start + self.held.len() as u64;
         if from < piece_start {
             let a = (from - self.held_start) as usize;

@@ -102,7 +102,9 @@ impl WriterBuilder {
     /// Masks one complete buffer.
     pub fn mask(self, input: &[u8]) -> Vec<u8> {
         let mut writer = self.build(Vec::with_capacity(input.len()));
-        writer.write_all(input).expect("writing to a Vec never fails");
+        writer
+            .write_all(input)
+            .expect("writing to a Vec never fails");
         writer.finish().expect("writing to a Vec never fails")
     }
 }
@@ -118,11 +120,6 @@ impl<W: Write> MaskWriter<W> {
     /// A writer with the default settings (commands on).
     pub fn new(registry: Arc<Registry>, inner: W) -> MaskWriter<W> {
         WriterBuilder::new(registry).build(inner)
-    }
-
-    /// Settings for a writer.
-    pub fn builder(registry: Arc<Registry>) -> WriterBuilder {
-        WriterBuilder::new(registry)
     }
 
     /// Counters so far.
@@ -152,6 +149,15 @@ impl<W: Write> MaskWriter<W> {
     }
 }
 
+impl MaskWriter<io::Sink> {
+    /// Settings for a writer: `MaskWriter::builder(registry)...build(inner)`.
+    /// (Defined on one concrete `W` only so that the call needs no type
+    /// annotation; `build` chooses the real inner writer.)
+    pub fn builder(registry: Arc<Registry>) -> WriterBuilder {
+        WriterBuilder::new(registry)
+    }
+}
+
 impl<W: Write> Write for MaskWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let out = self.inner.as_mut().expect("present until finished");
@@ -163,10 +169,7 @@ impl<W: Write> Write for MaskWriter<W> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner
-            .as_mut()
-            .expect("present until finished")
-            .flush()
+        self.inner.as_mut().expect("present until finished").flush()
     }
 }
 

@@ -1,0 +1,323 @@
+//! Table tests of the engine against SPEC sections 1, 2 and 6.
+
+mod common;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+use logmask::{Config, EncodingSet, MaskWriter, Refusal, Registry, mask};
+
+fn registry(secrets: &[&str]) -> Arc<Registry> {
+    let registry = Arc::new(Registry::new());
+    for s in secrets {
+        registry.add(s.as_bytes()).expect("accepted");
+    }
+    registry
+}
+
+fn masked(secrets: &[&str], input: &str) -> String {
+    String::from_utf8(mask(&registry(secrets), input.as_bytes())).unwrap()
+}
+
+fn sorted(mut v: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn spec2_examples() {
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["abcd", "cdef"], "xx abcdef yy", "xx *** yy"),
+        (&["abcd", "cdef"], "abcdabcd", "***"),
+        (&["abcd", "cdef"], "abc def", "abc def"),
+        (&["hunter22"], "token=hunter22\n", "token=***\n"),
+        // Invalid UTF-8, NUL, CR and ANSI escapes pass through untouched.
+        (
+            &["hunter22"],
+            "\u{1b}[31mhunter22\u{1b}[0m\r\0",
+            "\u{1b}[31m***\u{1b}[0m\r\0",
+        ),
+    ];
+    for (secrets, input, want) in cases {
+        assert_eq!(masked(secrets, input), *want, "{secrets:?} on {input:?}");
+    }
+    let reg = registry(&["hunter22"]);
+    assert_eq!(
+        mask(&reg, b"\xff\xfehunter22\xff"),
+        b"\xff\xfe***\xff".to_vec()
+    );
+}
+
+#[test]
+fn expansion_matches_naive_variants() {
+    let values: &[(&str, usize)] = &[
+        ("secret123", 4),
+        ("a b/c?d", 4),
+        ("p%ss w0rd", 4),
+        ("x\"y\\z'<>&", 4),
+        ("abcd", 4),
+        ("ab", 1),
+        ("abc", 2),
+        ("~-._", 4),
+    ];
+    for &(value, min_length) in values {
+        let config = Config {
+            min_length,
+            ..Config::default()
+        };
+        let got = sorted(logmask::expand(value.as_bytes(), &config).unwrap());
+        let want = common::naive_variants(value.as_bytes(), min_length);
+        assert_eq!(got, want, "variants of {value:?} (min {min_length})");
+    }
+}
+
+#[test]
+fn spec1_base64_example() {
+    let got = logmask::expand(b"secret123", &Config::default()).unwrap();
+    for phase in ["c2VjcmV0MTIz", "NlY3JldDEyM", "zZWNyZXQxMj"] {
+        assert!(got.contains(&phase.as_bytes().to_vec()), "missing {phase}");
+    }
+}
+
+#[test]
+fn base64_blobs_at_every_alignment() {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    let secret = "s3cr3t?value>~";
+    let reg = registry(&[secret]);
+    for (engine, name) in [(&STANDARD, "standard"), (&URL_SAFE, "url-safe")] {
+        for prefix in ["", "x", "xy", "xyz"] {
+            for suffix in ["", "\n", "!", "\nmore"] {
+                let plain = format!("{prefix}{secret}{suffix}");
+                let blob = engine.encode(plain.as_bytes());
+                let out = String::from_utf8(mask(&reg, blob.as_bytes())).unwrap();
+                assert!(out.contains("***"), "{name} {prefix:?}+{suffix:?}: {out}");
+                // What is left must not decode to anything holding the secret.
+                for part in out.split("***") {
+                    assert!(part.len() < 16, "{name} {prefix:?}+{suffix:?}: {out}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn url_forms_in_both_cases() {
+    let secret = "p@ss word/1";
+    let cases = [
+        "u=p%40ss%20word%2F1&",
+        "u=p%40ss%20word%2f1&",
+        "u=p%40ss+word%2F1&",
+        "u=p%40ss+word%2f1&",
+    ];
+    for input in cases {
+        assert_eq!(masked(&[secret], input), "u=***&", "{input}");
+    }
+}
+
+#[test]
+fn spec1_lines_and_whole_values() {
+    let cases: &[(&str, &str, &str)] = &[
+        // Each line masked on its own; short lines mask nothing.
+        (
+            "-----BEGIN KEY-----\nMIIabc123\nxy\n-----END KEY-----\n",
+            "a MIIabc123 xy b",
+            "a *** xy b",
+        ),
+        // Lines are trimmed of spaces and tabs.
+        ("  padded-secret \t", "[padded-secret]", "[***]"),
+        // The multi-line whole, as a command's data and inside JSON.
+        ("line-one\nline-two", "msg=line-one%0Aline-two", "msg=***"),
+        (
+            "line-one\nline-two",
+            "{\"k\":\"line-one\\nline-two\"}",
+            "{\"k\":\"***\"}",
+        ),
+        // CR also splits lines.
+        ("first-part\rsecond-part", "second-part", "***"),
+        // A whole value of short lines still masks its encoded whole.
+        ("ab\ncd\nef", "x=ab%0Acd%0Aef", "x=***"),
+        ("ab\ncd\nef", "ab cd", "ab cd"),
+    ];
+    for (secret, input, want) in cases {
+        let reg = Arc::new(Registry::new());
+        reg.add(secret.as_bytes()).unwrap();
+        let out = String::from_utf8(mask(&reg, input.as_bytes())).unwrap();
+        assert_eq!(out, *want, "secret {secret:?} on {input:?}");
+    }
+}
+
+#[test]
+fn refusals_name_no_value() {
+    let cases: &[(&[u8], usize, Refusal)] = &[
+        (b"", 4, Refusal::Blank),
+        (b" \t\r\n ", 4, Refusal::Blank),
+        (b"abc", 4, Refusal::TooShort { min_length: 4 }),
+        (b"ab\ncd", 6, Refusal::TooShort { min_length: 6 }),
+        (&[b'x'; 64 * 1024 + 1], 4, Refusal::TooLong),
+    ];
+    for (value, min_length, want) in cases {
+        let reg = Registry::with_config(Config {
+            min_length: *min_length,
+            ..Config::default()
+        });
+        let err = reg.add(value).unwrap_err();
+        assert_eq!(err, *want);
+        assert_eq!(reg.variants(), 0);
+        let text = format!("{err} {err:?} {reg:?}");
+        let trimmed = String::from_utf8_lossy(value).trim().to_string();
+        assert!(trimmed.is_empty() || !text.contains(&trimmed), "{text}");
+    }
+    // Exactly 64 KiB is accepted, surrounding whitespace not counted.
+    let mut at_limit = vec![b' '; 3];
+    at_limit.extend(std::iter::repeat_n(b'k', 64 * 1024));
+    at_limit.push(b'\n');
+    assert!(Registry::new().add(&at_limit).is_ok());
+}
+
+#[test]
+fn debug_output_holds_no_value() {
+    let secret = "Sup3rS3cretValue";
+    let reg = registry(&[secret]);
+    let mut writer = MaskWriter::new(reg.clone(), Vec::new());
+    writer.write_all(b"partial Sup3rS3cr").unwrap();
+    let texts = [
+        format!("{reg:?}"),
+        format!("{:?}", reg.matcher()),
+        format!("{writer:?}"),
+        format!("{:?}", writer.stats()),
+    ];
+    for text in texts {
+        assert!(!text.contains("Sup3r"), "{text}");
+        assert!(!text.contains("U3VwM3"), "{text}"); // its Base64
+    }
+}
+
+#[test]
+fn json_values_register_every_string() {
+    let key = serde_json::json!({
+        "type": "service_account",
+        "project_id": "pj",
+        "private_key_id": "0123456789abcdef0123",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n",
+        "client_email": "ci@demo.iam.example.com",
+        "nested": "{\"inner_token\": \"inner-token-value\"}"
+    });
+    let file = serde_json::to_string_pretty(&key).unwrap();
+    let reg = Arc::new(Registry::new());
+    reg.add(file.as_bytes()).unwrap();
+    let cases: &[(&str, &str)] = &[
+        // The PEM lines, each on its own, as a tool would print them.
+        ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n", "***\n"),
+        ("-----BEGIN PRIVATE KEY-----\n", "***\n"),
+        // The whole key inside another JSON document.
+        (
+            "{\"pk\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\nBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----\\n\"}",
+            // The value is trimmed, so its final line break stays visible.
+            "{\"pk\": \"***\\n\"}",
+        ),
+        ("id=0123456789abcdef0123", "id=***"),
+        ("mail ci@demo.iam.example.com.", "mail ***."),
+        // A JSON string holding JSON is opened too.
+        ("tok inner-token-value", "tok ***"),
+        // Keys are not secrets; too-short strings are skipped silently.
+        ("project_id pj", "project_id pj"),
+    ];
+    for (input, want) in cases {
+        let out = String::from_utf8(mask(&reg, input.as_bytes())).unwrap();
+        assert_eq!(out, *want, "on {input:?}");
+    }
+}
+
+#[test]
+fn encodings_subset_and_raw_off() {
+    let mut encodings = EncodingSet::empty();
+    encodings.insert(logmask::Encoding::Base64);
+    let reg = Arc::new(Registry::with_config(Config {
+        min_length: 4,
+        encodings,
+    }));
+    reg.add(b"secret123").unwrap();
+    assert_eq!(
+        mask(&reg, b"secret123 c2VjcmV0MTIz"),
+        b"secret123 ***".to_vec()
+    );
+}
+
+#[test]
+fn min_length_floors() {
+    // Raw variants need the minimum; every other one max(minimum, 4).
+    let config = Config {
+        min_length: 2,
+        ..Config::default()
+    };
+    let got = sorted(logmask::expand(b"ab", &config).unwrap());
+    assert_eq!(got, vec![b"ab".to_vec()]);
+    let reg = Arc::new(Registry::with_config(config));
+    reg.add(b"ab").unwrap();
+    assert_eq!(mask(&reg, b"cab YWI"), b"c*** YWI".to_vec());
+}
+
+#[test]
+fn replacement_is_verbatim_and_may_be_empty() {
+    let reg = registry(&["hunter22"]);
+    let cases: &[(&[u8], &str)] = &[
+        (b"", "a  b"),
+        (b"[MASKED]", "a [MASKED] b"),
+        (b"hunter22", "a hunter22 b"),
+    ];
+    for (replacement, want) in cases {
+        let out = MaskWriter::builder(reg.clone())
+            .replacement(replacement.to_vec())
+            .unwrap()
+            .commands(false)
+            .mask(b"a hunter22 b");
+        assert_eq!(String::from_utf8(out).unwrap(), *want);
+    }
+    assert!(
+        MaskWriter::builder(reg)
+            .replacement(b"a\nb".to_vec())
+            .is_err()
+    );
+}
+
+#[test]
+fn new_secret_applies_to_held_bytes() {
+    let reg = registry(&["unrelated-secret"]);
+    let mut writer = MaskWriter::builder(reg.clone())
+        .commands(false)
+        .build(Vec::new());
+    // "unrel" may begin a variant, so it is held; registering "unrelax"
+    // mid-stream still catches it.
+    writer.write_all(b"see unrel").unwrap();
+    assert_eq!(writer.get_ref().as_slice(), b"see ");
+    reg.add(b"unrelax").unwrap();
+    writer.write_all(b"ax!").unwrap();
+    assert_eq!(writer.finish().unwrap(), b"see ***!".to_vec());
+}
+
+#[test]
+fn many_single_additions_between_lines_are_cheap() {
+    let reg = Arc::new(Registry::new());
+    for i in 0..10_000 {
+        reg.add(format!("base-secret-{i:08}-padding").as_bytes())
+            .unwrap();
+    }
+    let mut writer = MaskWriter::new(reg.clone(), std::io::sink());
+    writer.write_all(b"warm up\n").unwrap();
+    let started = Instant::now();
+    for i in 0..1_000 {
+        let line =
+            format!("::add-mask::late-secret-{i:06}\nlog line {i} with late-secret-{i:06} in it\n");
+        writer.write_all(line.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap();
+    let elapsed = started.elapsed();
+    eprintln!("1000 additions on top of 10000 secrets: {elapsed:?}");
+    assert_eq!(reg.secrets(), 11_000);
+    // The real figure is in the benches; this bound only catches a
+    // rebuild-per-addition regression (tens of seconds).
+    assert!(elapsed.as_secs_f64() < 5.0, "{elapsed:?}");
+}
