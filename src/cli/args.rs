@@ -285,8 +285,13 @@ fn describe(err: &clap::Error) -> String {
                 }
                 text
             }
-            // A positional value: possibly a secret, so not repeated.
-            None => "unexpected argument (a command to run must follow '--')".to_string(),
+            // Not an option name: possibly a secret, so not repeated.
+            None if context(err, ContextKind::InvalidArg).is_some_and(|a| a.starts_with('-')) => {
+                "unknown option (not repeated: it may hold a secret)".to_string()
+            }
+            None => "unexpected argument (not repeated: it may hold a secret); \
+                     a command to run must follow '--'"
+                .to_string(),
         },
         ErrorKind::InvalidValue if context(err, ContextKind::InvalidValue) == Some("") => {
             format!("{} requires a value", option_or("an option"))
