@@ -379,6 +379,16 @@ fn stats_line_counts_and_never_shows_a_value() {
     assert!(variants > 1, "{err}");
     assert_eq!(err.lines().count(), 1);
     out.leaks_nothing("hunter22");
+
+    // A command line held at end of input counts as input too.
+    let out = run(&["--stats"], b"a\n::add-mask::tok1234");
+    assert_eq!(out.stdout(), "a\n");
+    assert!(
+        out.stderr()
+            .starts_with("logmask: stats: bytes_in=21 bytes_out=2 "),
+        "{}",
+        out.stderr()
+    );
 }
 
 #[test]
@@ -909,4 +919,17 @@ fn secrets_never_reach_stderr() {
         );
     }
     assert!(!out.stdout().contains("hunter22"));
+}
+
+/// `MaskWriter::finish` consumes the writer and returns only the inner
+/// writer, so counters that change while finishing are lost: a
+/// `::stop-commands::` line pending at end of input is masked by `finish`
+/// and its region is not counted. Needs a library API that reports the
+/// final counters (for example `finish` returning them).
+#[test]
+#[ignore = "library API gap: MaskWriter::finish loses the final Stats"]
+fn stats_count_a_region_masked_while_finishing() {
+    let out = run(&["--stats"], b"a\n::stop-commands::tok1234");
+    assert_eq!(out.stdout(), "a\n::stop-commands::***");
+    assert!(out.stderr().contains(" regions=1 "), "{}", out.stderr());
 }

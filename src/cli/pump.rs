@@ -19,7 +19,7 @@ const READ_SIZE: usize = 1 << 20;
 
 /// How a stream ended.
 pub struct Outcome {
-    /// Counters of the stream (see [`mask_stream`] for `bytes_out`).
+    /// Counters of the stream (how they are kept: see [`mask_stream`]).
     pub stats: Stats,
     /// Reading the input failed; the stream was finished at that point.
     pub read_error: Option<io::Error>,
@@ -37,6 +37,7 @@ pub fn mask_stream(
 ) -> Outcome {
     let mut buffer = vec![0u8; READ_SIZE];
     let mut read_error = None;
+    let mut bytes_in = 0u64;
     loop {
         let n = match input.read(&mut buffer) {
             Ok(0) => break,
@@ -47,6 +48,7 @@ pub fn mask_stream(
                 break;
             }
         };
+        bytes_in += n as u64;
         // Downstream never fails: its errors become its state.
         let _ = writer.write_all(&buffer[..n]);
         let _ = writer.flush();
@@ -61,13 +63,15 @@ pub fn mask_stream(
     };
     let (state, received) = downstream.into_parts();
     Outcome {
+        // `finish` consumes the writer and its counters with it, so the
+        // byte counts are kept here (a line held at end of input is not in
+        // the engine's count before finishing), and the regions are taken
+        // just before finishing: only a command line pending at end of
+        // input can add one after that.
         stats: Stats {
-            // `finish` consumes the writer and its counters with it, so the
-            // output count comes from the downstream writer, which saw every
-            // byte, and the regions from just before finishing (only a
-            // command line pending at end of input can add one there).
+            bytes_in,
             bytes_out: received,
-            ..before_finish
+            regions: before_finish.regions,
         },
         read_error,
         downstream: state,
