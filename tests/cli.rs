@@ -333,6 +333,30 @@ fn encodings() {
 }
 
 #[test]
+fn each_encoding_alone() {
+    // (encoding, secret, the secret in that encoding)
+    let cases = [
+        ("base64", "secret123", "NlY3JldDEyM"),
+        ("base64url", "ab?>>?cd", "YWI_Pj4_Y2"),
+        ("url", "p@ss word!", "p%40ss+word%21"),
+        ("json", r#"quo"te\back"#, r#"quo\"te\\back"#),
+        ("xml", "a<b>&c'", "a&lt;b&gt;&amp;c&apos;"),
+        ("command", "50%off", "50%25off"),
+    ];
+    for (encoding, secret, encoded) in cases {
+        let input = format!("[{encoded}] [{secret}]\n");
+        let out = run(&["--encodings", encoding, "-s", secret], input.as_bytes());
+        assert_eq!(out.ok(), format!("[***] [{secret}]\n"), "{encoding}");
+        let out = run(&["--encodings", "raw", "-s", secret], input.as_bytes());
+        assert_eq!(
+            out.ok(),
+            format!("[{encoded}] [***]\n"),
+            "raw, not {encoding}"
+        );
+    }
+}
+
+#[test]
 fn replacement() {
     let cases: &[(&[&str], &str)] = &[
         (&["--replacement", "[MASKED]"], "a [MASKED] b\n"),
