@@ -159,7 +159,7 @@ fn options_apply_to_both_streams() {
 
     let out = sh(
         &["--pass-commands"],
-        "echo '::add-mask::abcdefgh'; sleep 0.5; echo abcdefgh >&2",
+        "echo '::add-mask::abcdefgh'; sleep 1; echo abcdefgh >&2",
     );
     assert_eq!(out.stdout(), "::add-mask::abcdefgh\n");
     assert_eq!(out.stderr(), "***\n");
@@ -361,11 +361,27 @@ fn after_the_command_exits_a_signal_ends_logmask() {
         .unwrap();
     let mut out = LineReader::new(child.stdout.take().unwrap());
     assert!(out.wait_for("ready\n", Duration::from_secs(10)));
-    thread::sleep(Duration::from_millis(500));
+    wait_until_reaped(child.id());
     let start = Instant::now();
     // SAFETY: signalling the child process we spawned and have not reaped.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     let status = wait_with_deadline(&mut child, DEADLINE);
     assert_eq!(status.signal(), Some(libc::SIGTERM));
     assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+/// Waits until logmask has no child process left (its command has exited
+/// and been reaped), as /proc shows it; where /proc does not list
+/// children, waits a generous second instead.
+fn wait_until_reaped(logmask: u32) {
+    let children = format!("/proc/{logmask}/task/{logmask}/children");
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        match std::fs::read_to_string(&children) {
+            Ok(list) if list.trim().is_empty() => return,
+            Ok(_) => thread::sleep(Duration::from_millis(20)),
+            Err(_) => return thread::sleep(Duration::from_secs(1)),
+        }
+    }
+    panic!("the command did not exit");
 }
