@@ -1,0 +1,437 @@
+//! Options: clap parses, this module validates, and every usage error is
+//! rendered here, never by clap.
+//!
+//! Invariants:
+//! - A usage error message never contains an argument the user typed that
+//!   may hold a secret. clap's own messages echo the offending argument
+//!   (`--secert=hunter22`, an unexpected positional value), so they are
+//!   rebuilt from the error kind and, at most, an option *name*, cut at
+//!   `=` and only when it looks like an option name.
+//! - Values stay raw bytes (`OsString`) from `argv` to the registry.
+//! - `--env`, `--env-prefix`, `--file`, `--secret-file` and `--secret`
+//!   keep their command-line order, so warnings come out in that order.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
+use logmask::{DEFAULT_MIN_LENGTH, EncodingSet};
+
+use super::secrets::Source;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Mask a value in a log stream
+  printf 'token=hunter22\\n' | logmask --secret hunter22
+
+  # Mask every CI secret exported as SECRET_*, and a list kept in a file
+  ./runner | logmask --env-prefix SECRET_ --file secrets.txt
+
+  # Run a command with its stdout and stderr masked
+  logmask --env API_TOKEN -- ./deploy.sh --verbose
+
+  # From inside a masked step: mask a value from the next line on
+  echo \"::add-mask::$SESSION_TOKEN\"
+
+Exit status: 0 success, 1 I/O error, 2 usage error; with a COMMAND, its
+status (128+N if it died of signal N, 127 if it could not be started).";
+
+/// The command line as clap sees it: raw, unvalidated.
+#[derive(Parser, Debug, PartialEq, Eq)]
+#[command(
+    name = "logmask",
+    version,
+    about = "Mask secrets in CI logs: every registered value, in every common encoding, \
+             replaced as the log streams through.",
+    override_usage = "logmask [OPTIONS] [-- COMMAND [ARG]...]",
+    after_help = EXAMPLES,
+    // Single-value options: the last one wins instead of an error.
+    args_override_self = true,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    /// Mask the value of environment variable NAME
+    #[arg(short = 'e', long = "env", value_name = "NAME", action = ArgAction::Append)]
+    env: Vec<OsString>,
+
+    /// Mask every variable whose name starts with P (P must not be empty)
+    #[arg(long = "env-prefix", value_name = "P", action = ArgAction::Append)]
+    env_prefix: Vec<OsString>,
+
+    /// Mask each non-blank line of PATH, each a value of its own (a list of secrets)
+    #[arg(short = 'f', long = "file", value_name = "PATH", action = ArgAction::Append)]
+    file: Vec<PathBuf>,
+
+    /// Mask the whole content of PATH as one value (a JSON key file, a PEM key)
+    #[arg(long = "secret-file", value_name = "PATH", action = ArgAction::Append)]
+    secret_file: Vec<PathBuf>,
+
+    /// Mask VALUE (visible to local users in the process list: prefer --env or --file)
+    #[arg(
+        short = 's',
+        long = "secret",
+        value_name = "VALUE",
+        action = ArgAction::Append,
+        // PEM lines begin with dashes: `-s '-----BEGIN KEY-----'`.
+        allow_hyphen_values = true
+    )]
+    secret: Vec<OsString>,
+
+    /// Shortest line that is masked [default: 4, >= 1]
+    #[arg(long = "min-length", value_name = "N")]
+    min_length: Option<OsString>,
+
+    /// Comma-separated subset of raw,base64,base64url,url,json,xml,command [default: all]
+    #[arg(long = "encodings", value_name = "LIST", action = ArgAction::Append)]
+    encodings: Vec<OsString>,
+
+    /// Text written once for each masked run [default: ***]
+    #[arg(long = "replacement", value_name = "TEXT")]
+    replacement: Option<OsString>,
+
+    /// Do not interpret ::add-mask:: and ::stop-commands:: lines
+    #[arg(long = "no-commands", conflicts_with = "pass_commands")]
+    no_commands: bool,
+
+    /// Interpret them and also write ::add-mask:: lines through (for an outer runner)
+    #[arg(long = "pass-commands")]
+    pass_commands: bool,
+
+    /// Print a summary to stderr at exit: bytes in and out, regions masked, secrets and
+    /// variants registered (never a value)
+    #[arg(long = "stats")]
+    stats: bool,
+
+    /// The command to run, its output masked
+    #[arg(last = true, value_name = "COMMAND", num_args = 1..)]
+    command: Vec<OsString>,
+}
+
+/// Validated options.
+#[derive(Debug)]
+pub struct Options {
+    /// Where secrets come from, in command-line order.
+    pub sources: Vec<Source>,
+    pub min_length: usize,
+    pub encodings: EncodingSet,
+    pub replacement: Vec<u8>,
+    /// Interpret `::add-mask::` and `::stop-commands::`.
+    pub commands: bool,
+    /// Also write `::add-mask::` lines through.
+    pub pass_commands: bool,
+    pub stats: bool,
+    /// `-- COMMAND [ARG]...`, never empty when present.
+    pub command: Option<Vec<OsString>>,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Options),
+    /// `--help` or `--version` was printed; exit with this status.
+    Exit(u8),
+}
+
+/// A usage error (exit 2). Its text never holds a value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses and validates `argv` (program name first).
+pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageError> {
+    let argv: Vec<OsString> = argv.into_iter().collect();
+    let (cli, matches) = match parse_cli(&argv) {
+        Ok(parsed) => parsed,
+        Err(err) => return handle_clap_error(&err),
+    };
+    if cli.command.is_empty() && ends_with_separator(&argv, &cli) {
+        return Err(UsageError(
+            "'--' must be followed by a command to run".into(),
+        ));
+    }
+    let sources = sources_in_order(&cli, &matches);
+    Ok(Parsed::Run(Options {
+        sources,
+        min_length: min_length(cli.min_length.as_deref())?,
+        encodings: encodings(&cli.encodings)?,
+        replacement: replacement(cli.replacement.as_deref())?,
+        commands: !cli.no_commands,
+        pass_commands: cli.pass_commands,
+        stats: cli.stats,
+        command: (!cli.command.is_empty()).then_some(cli.command),
+    }))
+}
+
+fn parse_cli(argv: &[OsString]) -> Result<(Cli, ArgMatches), clap::Error> {
+    let matches = Cli::command().try_get_matches_from(argv)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    Ok((cli, matches))
+}
+
+/// Whether a final `--` is the command separator with nothing after it.
+///
+/// clap reports `logmask --` and `logmask` alike, and a final `--` may also
+/// be a value (`--secret --`). Parsing again without it tells them apart:
+/// a separator changes nothing, a value does.
+fn ends_with_separator(argv: &[OsString], cli: &Cli) -> bool {
+    if argv.len() < 2 || argv.last().map(|a| a.as_os_str()) != Some(OsStr::new("--")) {
+        return false;
+    }
+    matches!(parse_cli(&argv[..argv.len() - 1]), Ok((shorter, _)) if shorter == *cli)
+}
+
+/// The secret sources, sorted by their position on the command line.
+fn sources_in_order(cli: &Cli, matches: &ArgMatches) -> Vec<Source> {
+    let mut sources: Vec<(usize, Source)> = Vec::new();
+    let mut add = |id: &str, make: &mut dyn FnMut(usize) -> Source| {
+        for (n, index) in matches.indices_of(id).into_iter().flatten().enumerate() {
+            sources.push((index, make(n)));
+        }
+    };
+    add("env", &mut |n| Source::Env(cli.env[n].clone()));
+    add("env_prefix", &mut |n| {
+        Source::EnvPrefix(cli.env_prefix[n].clone())
+    });
+    add("file", &mut |n| Source::File(cli.file[n].clone()));
+    add("secret_file", &mut |n| {
+        Source::SecretFile(cli.secret_file[n].clone())
+    });
+    add("secret", &mut |n| Source::Secret {
+        number: n + 1,
+        value: cli.secret[n].clone(),
+    });
+    sources.sort_by_key(|(index, _)| *index);
+    sources.into_iter().map(|(_, source)| source).collect()
+}
+
+fn min_length(arg: Option<&OsStr>) -> Result<usize, UsageError> {
+    let Some(arg) = arg else {
+        return Ok(DEFAULT_MIN_LENGTH);
+    };
+    arg.to_str()
+        .and_then(|text| text.parse::<usize>().ok())
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| UsageError("--min-length: expected a whole number of at least 1".into()))
+}
+
+/// The union of every `--encodings` list; all encodings when none is given.
+fn encodings(lists: &[OsString]) -> Result<EncodingSet, UsageError> {
+    if lists.is_empty() {
+        return Ok(EncodingSet::all());
+    }
+    let mut set = EncodingSet::empty();
+    for list in lists {
+        let text = list
+            .to_str()
+            .ok_or_else(|| UsageError("--encodings: the list is not valid UTF-8".into()))?;
+        // Encoding names are never secrets: the error may name the entry.
+        let parsed = EncodingSet::parse_list(text)
+            .map_err(|reason| UsageError(format!("--encodings: {reason}")))?;
+        parsed.iter().for_each(|encoding| set.insert(encoding));
+    }
+    Ok(set)
+}
+
+fn replacement(arg: Option<&OsStr>) -> Result<Vec<u8>, UsageError> {
+    let text = arg.map_or(&b"***"[..], |a| a.as_bytes());
+    if text.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return Err(UsageError(
+            "--replacement: the replacement must not contain CR or LF".into(),
+        ));
+    }
+    Ok(text.to_vec())
+}
+
+/// `--help` and `--version` print and exit 0; every other clap error
+/// becomes a [`UsageError`] built without the user's text.
+fn handle_clap_error(err: &clap::Error) -> Result<Parsed, UsageError> {
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            Ok(Parsed::Exit(super::status::OK))
+        }
+        _ => Err(UsageError(describe(err))),
+    }
+}
+
+fn context(err: &clap::Error, kind: ContextKind) -> Option<&str> {
+    match err.get(kind) {
+        Some(ContextValue::String(text)) => Some(text),
+        _ => None,
+    }
+}
+
+/// A message for a clap error that names at most an option.
+fn describe(err: &clap::Error) -> String {
+    let option = context(err, ContextKind::InvalidArg).and_then(option_name);
+    let prior = context(err, ContextKind::PriorArg).and_then(option_name);
+    let option_or = |fallback: &str| option.clone().unwrap_or_else(|| fallback.to_string());
+    match err.kind() {
+        ErrorKind::UnknownArgument => match &option {
+            Some(name) => {
+                let mut text = format!("unknown option '{name}'");
+                if let Some(suggested) =
+                    context(err, ContextKind::SuggestedArg).and_then(option_name)
+                {
+                    text.push_str(&format!(" (did you mean '{suggested}'?)"));
+                }
+                text
+            }
+            // Not an option name: possibly a secret, so not repeated.
+            None if context(err, ContextKind::InvalidArg).is_some_and(|a| a.starts_with('-')) => {
+                "unknown option (not repeated: it may hold a secret)".to_string()
+            }
+            None => "unexpected argument (not repeated: it may hold a secret); \
+                     a command to run must follow '--'"
+                .to_string(),
+        },
+        ErrorKind::InvalidValue if context(err, ContextKind::InvalidValue) == Some("") => {
+            format!("{} requires a value", option_or("an option"))
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            format!("invalid value for {}", option_or("an option"))
+        }
+        ErrorKind::TooManyValues | ErrorKind::NoEquals => {
+            format!("{} takes no value", option_or("an option"))
+        }
+        ErrorKind::ArgumentConflict => match (&option, &prior) {
+            (Some(a), Some(b)) => format!("{a} cannot be used with {b}"),
+            _ => "conflicting options".to_string(),
+        },
+        ErrorKind::InvalidUtf8 => "an argument is not valid UTF-8".to_string(),
+        _ => "invalid arguments".to_string(),
+    }
+}
+
+/// The option name in an argument or in clap's rendering of an option
+/// (`--secert=VALUE` -> `--secert`, `--secret <VALUE>` -> `--secret`), or
+/// `None` when it does not look like an option name at all.
+fn option_name(arg: &str) -> Option<String> {
+    let name = arg.split(['=', ' ']).next().unwrap_or("");
+    let word = |s: &str| {
+        s.len() <= 40
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    let looks_like_option = match name.strip_prefix("--") {
+        Some(long) => word(long),
+        None => name.len() == 2 && name.starts_with('-') && word(&name[1..]),
+    };
+    looks_like_option.then(|| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_args(args: &[&str]) -> Result<Parsed, UsageError> {
+        parse(
+            std::iter::once("logmask")
+                .chain(args.iter().copied())
+                .map(OsString::from),
+        )
+    }
+
+    fn options(args: &[&str]) -> Options {
+        match parse_args(args) {
+            Ok(Parsed::Run(options)) => options,
+            other => panic!("expected options for {args:?}, got {other:?}"),
+        }
+    }
+
+    fn error(args: &[&str]) -> String {
+        match parse_args(args) {
+            Err(UsageError(text)) => text,
+            other => panic!("expected a usage error for {args:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn option_names_are_cut_and_checked() {
+        let cases = [
+            ("--secert=hunter22", Some("--secert")),
+            ("--secret <VALUE>", Some("--secret")),
+            ("-x", Some("-x")),
+            ("hunter22", None),
+            ("-----BEGIN", None),
+            ("--", None),
+            ("--p@ss", None),
+        ];
+        for (arg, expected) in cases {
+            assert_eq!(option_name(arg).as_deref(), expected, "{arg}");
+        }
+    }
+
+    #[test]
+    fn trailing_separator_is_an_error_but_a_value_is_not() {
+        assert!(error(&["--"]).contains("'--' must be followed"));
+        assert!(error(&["-s", "abcd", "--"]).contains("'--' must be followed"));
+        assert!(error(&["-s", "--", "--"]).contains("'--' must be followed"));
+        let o = options(&["-s", "--"]);
+        assert!(o.command.is_none());
+        assert!(matches!(&o.sources[..], [Source::Secret { number: 1, .. }]));
+    }
+
+    #[test]
+    fn sources_keep_command_line_order() {
+        let o = options(&[
+            "-e",
+            "A",
+            "-s",
+            "one1",
+            "--file",
+            "f",
+            "-s",
+            "two2",
+            "--env-prefix",
+            "P",
+        ]);
+        let kinds: Vec<String> = o.sources.iter().map(|s| format!("{s:?}")).collect();
+        assert!(kinds[0].starts_with("Env"));
+        assert!(kinds[1].contains("number: 1"));
+        assert!(kinds[2].starts_with("File"));
+        assert!(kinds[3].contains("number: 2"));
+        assert!(kinds[4].starts_with("EnvPrefix"));
+    }
+
+    #[test]
+    fn last_single_value_wins_and_encodings_add_up() {
+        let o = options(&[
+            "--min-length",
+            "2",
+            "--min-length=7",
+            "--replacement",
+            "a",
+            "--replacement",
+            "[x]",
+        ]);
+        assert_eq!(o.min_length, 7);
+        assert_eq!(o.replacement, b"[x]");
+        let o = options(&["--encodings", "raw", "--encodings", "base64,xml"]);
+        let names: Vec<&str> = o.encodings.iter().map(|e| e.name()).collect();
+        assert_eq!(names, ["raw", "base64", "xml"]);
+    }
+
+    #[test]
+    fn no_message_repeats_a_value() {
+        for args in [
+            &["--secert=hunter22"][..],
+            &["hunter22"],
+            &["--min-length", "hunter22"],
+            &["--stats=hunter22"],
+            &["-s", "x", "hunter22"],
+        ] {
+            let text = error(args);
+            assert!(!text.contains("hunter22"), "{args:?}: {text}");
+        }
+    }
+}

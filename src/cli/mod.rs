@@ -1,0 +1,90 @@
+//! The command line: options in, exit status out (SPEC section 5).
+//!
+//! The flow is strictly staged so that usage errors (exit 2) happen before
+//! any input is read:
+//! 1. [`args`] parses and validates the options;
+//! 2. [`secrets`] gathers every value (reading files and the environment)
+//!    and only then registers them;
+//! 3. [`filter`] (stdin to stdout) or [`exec`] (a wrapped command) moves
+//!    the bytes through the engine.
+//!
+//! Invariant: no secret value is ever formatted into a message; sources are
+//! named (`--secret #2`, `--env NAME`, `--file PATH:LINE`), values never.
+
+mod args;
+mod exec;
+mod filter;
+mod output;
+mod pump;
+mod report;
+mod secrets;
+mod signals;
+
+use std::sync::Arc;
+
+use logmask::{Config, MaskWriter, Registry, Stats, WriterBuilder};
+
+use args::Options;
+
+/// Exit statuses of logmask itself (a wrapped command's status is passed
+/// through instead).
+pub mod status {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// An I/O error on the streams logmask moves.
+    pub const IO_ERROR: u8 = 1;
+    /// A usage error, detected before any input is read.
+    pub const USAGE: u8 = 2;
+    /// The wrapped command could not be started.
+    pub const CANNOT_RUN: u8 = 127;
+}
+
+/// Runs logmask with the process arguments and returns the exit status.
+pub fn run() -> u8 {
+    let options = match args::parse(std::env::args_os()) {
+        Ok(args::Parsed::Run(options)) => options,
+        Ok(args::Parsed::Exit(code)) => return code,
+        Err(err) => return usage_error(&err),
+    };
+    let registry = Arc::new(Registry::with_config(Config {
+        min_length: options.min_length,
+        encodings: options.encodings,
+    }));
+    if let Err(err) = secrets::gather(&options.sources).map(|values| values.register(&registry)) {
+        return usage_error(&err);
+    }
+    match &options.command {
+        None => filter::run(&options, &registry),
+        Some(command) => exec::run(&options, &registry, command),
+    }
+}
+
+fn usage_error(err: &args::UsageError) -> u8 {
+    report::error(&err.to_string());
+    report::hint("try 'logmask --help' for more information");
+    status::USAGE
+}
+
+/// A writer builder with the stream settings of `options`.
+fn writer_builder(options: &Options, registry: &Arc<Registry>, source: &str) -> WriterBuilder {
+    MaskWriter::builder(registry.clone())
+        .replacement(options.replacement.clone())
+        // Checked when the options were parsed.
+        .expect("replacement validated by args::parse")
+        .commands(options.commands)
+        .pass_commands(options.pass_commands)
+        .source(source)
+        .on_warning(|warning| report::warning_line(&warning.to_string()))
+}
+
+/// Prints the `--stats` line: counters and counts, never a value.
+fn print_stats(stats: Stats, registry: &Registry) {
+    report::stats(&format!(
+        "bytes_in={} bytes_out={} regions={} secrets={} variants={}",
+        stats.bytes_in,
+        stats.bytes_out,
+        stats.regions,
+        registry.secrets(),
+        registry.variants()
+    ));
+}

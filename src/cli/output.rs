@@ -1,0 +1,148 @@
+//! [`Downstream`]: logmask's own stdout or stderr, as the inner writer of a
+//! `MaskWriter`.
+//!
+//! Invariants:
+//! - `write` and `flush` never fail. The first error is recorded instead
+//!   and every later byte is discarded, so the engine keeps running (an
+//!   `::add-mask::` on a stream nobody reads still registers for the other
+//!   stream) and the caller decides what the error means: filter mode
+//!   stops, exec mode keeps draining the command's pipe (SPEC 5).
+//! - Bytes are buffered only until the next `flush`; the callers flush
+//!   after every read, so decided bytes reach the reader at once.
+//! - The file descriptor is borrowed, never closed.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+
+const BUFFER: usize = 1 << 20;
+
+/// What happened to the stream so far.
+#[derive(Debug)]
+pub enum State {
+    Open,
+    /// The reader went away (EPIPE): not an error for logmask.
+    Closed,
+    /// Any other write error.
+    Failed(io::Error),
+}
+
+/// A buffered writer to fd 1 or 2 that records errors instead of returning
+/// them.
+pub struct Downstream {
+    file: ManuallyDrop<File>,
+    buffer: Vec<u8>,
+    state: State,
+    /// Bytes handed to this writer, written or discarded.
+    received: u64,
+}
+
+impl Downstream {
+    /// Logmask's stdout.
+    pub fn stdout() -> Downstream {
+        Downstream::borrow_fd(libc::STDOUT_FILENO)
+    }
+
+    /// Logmask's stderr.
+    pub fn stderr() -> Downstream {
+        Downstream::borrow_fd(libc::STDERR_FILENO)
+    }
+
+    fn borrow_fd(fd: RawFd) -> Downstream {
+        Downstream {
+            // SAFETY: fd 1 and 2 stay open for the life of the process and
+            // ManuallyDrop keeps this File from closing them.
+            file: ManuallyDrop::new(unsafe { File::from_raw_fd(fd) }),
+            buffer: Vec::with_capacity(BUFFER),
+            state: State::Open,
+            received: 0,
+        }
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Ends the writer: its state and the number of bytes it received.
+    pub fn into_parts(self) -> (State, u64) {
+        (self.state, self.received)
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        if !matches!(self.state, State::Open) {
+            return;
+        }
+        if let Err(err) = write_all_blocking(&mut self.file, data) {
+            self.state = if err.kind() == io::ErrorKind::BrokenPipe {
+                State::Closed
+            } else {
+                State::Failed(err)
+            };
+        }
+    }
+
+    fn drain_buffer(&mut self) {
+        let buffer = std::mem::take(&mut self.buffer);
+        self.push(&buffer);
+        self.buffer = buffer;
+        self.buffer.clear();
+    }
+}
+
+impl Write for Downstream {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.received += data.len() as u64;
+        if !matches!(self.state, State::Open) {
+            return Ok(data.len());
+        }
+        if self.buffer.len() + data.len() > BUFFER {
+            self.drain_buffer();
+        }
+        if data.len() >= BUFFER {
+            self.push(data);
+        } else {
+            self.buffer.extend_from_slice(data);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.drain_buffer();
+        Ok(())
+    }
+}
+
+/// `write_all` that also copes with a non-blocking descriptor (a terminal
+/// or pipe shared with a program that set O_NONBLOCK) by waiting until it
+/// is writable.
+fn write_all_blocking(file: &mut File, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        match file.write(data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => wait_writable(file.as_raw_fd()),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+fn wait_writable(fd: RawFd) {
+    let mut poll = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; errors (EINTR) just mean trying again.
+    unsafe { libc::poll(&mut poll, 1, -1) };
+}
+
+/// Asks for a 1 MiB pipe buffer where `fd` is a pipe, so a fast writer
+/// and logmask do fewer, larger reads. Failure (not a pipe, over the
+/// system limit) changes nothing.
+pub fn enlarge_pipe(fd: RawFd) {
+    // SAFETY: fcntl on a descriptor we hold; an error is ignored.
+    unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, BUFFER as libc::c_int) };
+}

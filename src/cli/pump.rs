@@ -1,0 +1,79 @@
+//! The read loop shared by filter and exec mode: large reads in, one
+//! masked write and flush per read out.
+//!
+//! Invariants:
+//! - After every read, the engine has been given the bytes and the
+//!   decided output has been flushed to the file descriptor: a complete
+//!   line or a prompt reaches the reader without waiting for more input.
+//! - The engine is always finished (end of input ends a partial line,
+//!   held bytes go out masked), even when the downstream reader is gone:
+//!   its output is then discarded by [`Downstream`].
+
+use std::io::{self, Read, Write};
+
+use logmask::{MaskWriter, Stats};
+
+use super::output::{Downstream, State};
+
+const READ_SIZE: usize = 1 << 20;
+
+/// How a stream ended.
+pub struct Outcome {
+    /// Counters of the stream (how they are kept: see [`mask_stream`]).
+    pub stats: Stats,
+    /// Reading the input failed; the stream was finished at that point.
+    pub read_error: Option<io::Error>,
+    /// What became of the downstream writer.
+    pub downstream: State,
+}
+
+/// Masks `input` into `writer` until end of input, or until the downstream
+/// writer closes or fails if `stop_when_downstream_ends` (filter mode;
+/// exec mode drains the command's pipe instead).
+pub fn mask_stream(
+    input: &mut impl Read,
+    mut writer: MaskWriter<Downstream>,
+    stop_when_downstream_ends: bool,
+) -> Outcome {
+    let mut buffer = vec![0u8; READ_SIZE];
+    let mut read_error = None;
+    let mut bytes_in = 0u64;
+    loop {
+        let n = match input.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                read_error = Some(err);
+                break;
+            }
+        };
+        bytes_in += n as u64;
+        // Downstream never fails: its errors become its state.
+        let _ = writer.write_all(&buffer[..n]);
+        let _ = writer.flush();
+        if stop_when_downstream_ends && !matches!(writer.get_ref().state(), State::Open) {
+            break;
+        }
+    }
+    let before_finish = writer.stats();
+    let downstream = match writer.finish() {
+        Ok(downstream) => downstream,
+        Err(_) => unreachable!("Downstream records errors instead of returning them"),
+    };
+    let (state, received) = downstream.into_parts();
+    Outcome {
+        // `finish` consumes the writer and its counters with it, so the
+        // byte counts are kept here (a line held at end of input is not in
+        // the engine's count before finishing), and the regions are taken
+        // just before finishing: only a command line pending at end of
+        // input can add one after that.
+        stats: Stats {
+            bytes_in,
+            bytes_out: received,
+            regions: before_finish.regions,
+        },
+        read_error,
+        downstream: state,
+    }
+}
