@@ -445,7 +445,7 @@ pub fn proto_case(src: &mut Source) -> ProtoCase {
     let mut long = false;
     for _ in 0..src.below(33) {
         match src.below(16) {
-            0 | 1 | 2 => {
+            0..=2 => {
                 input.extend_from_slice(b"::add-mask::");
                 let len = src.below(12);
                 input.extend(src.word(VALUE_CHARS, len));
