@@ -1,0 +1,186 @@
+//! Hostile input through the library: the write patterns a slow or
+//! chatty producer makes (one byte per write, a new secret before every
+//! line), which the binary cannot be made to see reliably through a pipe.
+//! Each prints its time; the bounds are generous and only catch
+//! quadratic behaviour.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use logmask::{Config, Encoding, MAX_LINE, MaskWriter, Registry};
+
+fn timed<T>(name: &str, f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let value = f();
+    let elapsed = start.elapsed();
+    eprintln!("{name}: {:.3} s", elapsed.as_secs_f64());
+    (value, elapsed)
+}
+
+/// Writes `input` one byte per `write` call.
+fn one_byte_at_a_time(writer: &mut MaskWriter<Vec<u8>>, input: &[u8]) {
+    for b in input.chunks(1) {
+        writer.write_all(b).unwrap();
+    }
+}
+
+/// Lines that may still become commands are held up to 64 KiB; feeding
+/// such a line one byte at a time must not cost time quadratic in its
+/// length: leading whitespace, an `::add-mask::` value, and a candidate
+/// resume line while commands are stopped.
+#[test]
+#[ignore = "finding: a held line is re-examined from its start on every write (about 64 KiB squared work per line)"]
+fn held_lines_fed_one_byte_at_a_time() {
+    let mut slow = Vec::new();
+    for (name, input) in held_line_inputs() {
+        let registry = Arc::new(Registry::new());
+        let mut writer = MaskWriter::new(registry, Vec::new());
+        let (_, elapsed) = timed(name, || one_byte_at_a_time(&mut writer, &input));
+        let out = writer.finish().unwrap();
+        assert!(!out.is_empty());
+        // 64 KiB at a few MiB/s at the very least.
+        if elapsed > Duration::from_millis(500) {
+            slow.push((name, elapsed));
+        }
+    }
+    assert!(slow.is_empty(), "{slow:?}");
+}
+
+fn held_line_inputs() -> Vec<(&'static str, Vec<u8>)> {
+    let indent = {
+        let mut v = vec![b' '; MAX_LINE - 10];
+        v.extend_from_slice(b"x\n");
+        v
+    };
+    let stopped = {
+        let token = "t".repeat(MAX_LINE - 100);
+        let mut v = format!("::stop-commands::{token}\n::{token}").into_bytes();
+        v.extend_from_slice(b"x\n");
+        v
+    };
+    vec![
+        ("64 KiB of indentation, one byte per write", indent),
+        ("64 KiB resume-line candidate, one byte per write", stopped),
+    ]
+}
+
+/// The same inputs in one write each: the reference cost.
+#[test]
+fn held_lines_in_one_write() {
+    for (name, input) in held_line_inputs() {
+        let registry = Arc::new(Registry::new());
+        let mut writer = MaskWriter::new(registry, Vec::new());
+        let (_, elapsed) = timed(&format!("{name} (whole)"), || {
+            writer.write_all(&input).unwrap()
+        });
+        writer.finish().unwrap();
+        assert!(elapsed < Duration::from_secs(1));
+    }
+}
+
+/// An `::add-mask::` value is consumed as it arrives, never held: one
+/// byte per write of a 64 KiB value costs linear time.
+#[test]
+fn add_mask_value_fed_one_byte_at_a_time() {
+    let mut input = b"::add-mask::".to_vec();
+    input.extend(std::iter::repeat_n(b'v', MAX_LINE - 20));
+    input.extend_from_slice(b"\nnext\n");
+    let registry = Arc::new(Registry::new());
+    let mut writer = MaskWriter::new(registry.clone(), Vec::new());
+    let (_, elapsed) = timed("64 KiB ::add-mask:: value, one byte per write", || {
+        one_byte_at_a_time(&mut writer, &input)
+    });
+    assert_eq!(writer.finish().unwrap(), b"next\n");
+    assert_eq!(registry.secrets(), 1);
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+/// A new secret before every line, 20,000 times, through `::add-mask::`
+/// and through the registry directly: amortised, not quadratic (SPEC 1.6),
+/// and every one of them masked on the next line.
+#[test]
+fn a_new_secret_before_every_line() {
+    const N: usize = 20_000;
+    let registry = Arc::new(Registry::new());
+    let mut writer = MaskWriter::new(registry.clone(), Vec::new());
+    let (_, elapsed) = timed(
+        "20,000 ::add-mask:: lines, each followed by its use",
+        || {
+            for i in 0..N {
+                writeln!(writer, "::add-mask::secret-{i:08}-value").unwrap();
+                writeln!(
+                    writer,
+                    "use secret-{i:08}-value and secret-{:08}-value",
+                    i / 2
+                )
+                .unwrap();
+            }
+        },
+    );
+    let out = String::from_utf8(writer.finish().unwrap()).unwrap();
+    assert_eq!(out.lines().count(), N);
+    assert!(
+        out.lines().all(|l| l == "use *** and ***"),
+        "{}",
+        &out[..200]
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+
+    let registry = Arc::new(Registry::new());
+    let mut writer = MaskWriter::builder(registry.clone())
+        .commands(false)
+        .build(Vec::new());
+    let (_, elapsed) = timed("20,000 Registry::add calls between writes", || {
+        for i in 0..N {
+            registry
+                .add(format!("direct-{i:08}-value").as_bytes())
+                .unwrap();
+            writeln!(writer, "x direct-{i:08}-value y").unwrap();
+        }
+    });
+    let out = String::from_utf8(writer.finish().unwrap()).unwrap();
+    assert!(out.lines().all(|l| l == "x *** y"));
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+}
+
+fn raw_only() -> Config {
+    Config {
+        min_length: 4,
+        encodings: [Encoding::Raw].into_iter().collect(),
+    }
+}
+
+/// Minimal case of the slow startup: `aaaa` and 64 KiB of `a`. Building
+/// the matcher takes seconds (about 2.8 s here); each alone takes
+/// milliseconds.
+#[test]
+#[ignore = "finding: building the matcher for `aaaa` plus a 64 KiB run of `a` takes seconds"]
+fn a_long_periodic_secret_with_a_short_one_builds_fast() {
+    let registry = Registry::with_config(raw_only());
+    registry.add(b"aaaa").unwrap();
+    registry.add(&vec![b'a'; 64 * 1024]).unwrap();
+    let (_, elapsed) = timed("matcher for aaaa + a x 65536", || registry.matcher());
+    assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
+}
+
+/// Minimal case of the memory blow-up: the matcher for `a` x 4..=100 and
+/// `a` x 65536 holds, for every state of the long secret, every shorter
+/// secret that ends there (about 100 x 64 Ki entries), instead of memory
+/// in proportion to the variants' total length.
+#[test]
+#[ignore = "finding: matcher memory grows with (number of nested secrets) x (length of the long one)"]
+fn nested_periodic_secrets_cost_memory_in_proportion_to_their_length() {
+    let alone = Registry::with_config(raw_only());
+    alone.add(&vec![b'a'; 64 * 1024]).unwrap();
+    let baseline = alone.matcher().memory_usage();
+    let nested = Registry::with_config(raw_only());
+    for n in 4..=100 {
+        nested.add(&vec![b'a'; n]).unwrap();
+    }
+    nested.add(&vec![b'a'; 64 * 1024]).unwrap();
+    let (matcher, _) = timed("matcher for a x 4..=100 + a x 65536", || nested.matcher());
+    let used = matcher.memory_usage();
+    eprintln!("matcher memory: {baseline} bytes alone, {used} bytes with 97 nested secrets");
+    assert!(used < 4 * baseline, "{used} bytes against {baseline}");
+}
