@@ -17,10 +17,9 @@
 //! - A noncontiguous NFA is used because its state identifiers are dense
 //!   indices, so the tables are plain vectors.
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::automaton::StateID;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::noncontiguous::NFA;
-use aho_corasick::{Anchored, MatchKind};
+use aho_corasick::{Anchored, MatchKind, Span};
 
 /// An automaton over one batch of variants, with its per-state tables.
 pub(crate) struct Tier {
@@ -30,6 +29,7 @@ pub(crate) struct Tier {
     /// Length of the text each state stands for.
     depth: Vec<u32>,
     patterns: usize,
+    max_len: usize,
 }
 
 impl Tier {
@@ -74,6 +74,7 @@ impl Tier {
             longest,
             depth,
             patterns: patterns.len(),
+            max_len: patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(1),
         }
     }
 
@@ -87,6 +88,11 @@ impl Tier {
     /// Walks `haystack` from `state`, calling `on_match(end, len)` for the
     /// longest variant ending at each position `end` (exclusive, relative to
     /// `haystack`) where one ends. Returns the state after the last byte.
+    ///
+    /// In the start state, the automaton's prefilter skips to the next
+    /// position where a match may begin. The skip never reaches into the
+    /// last `max_len - 1` bytes, which are walked one by one so that the
+    /// final state (and its depth) is exact.
     #[inline]
     pub(crate) fn walk(
         &self,
@@ -94,10 +100,28 @@ impl Tier {
         haystack: &[u8],
         mut on_match: impl FnMut(usize, usize),
     ) -> StateID {
-        for (i, &byte) in haystack.iter().enumerate() {
-            state = self.nfa.next_state(Anchored::No, state, byte);
+        let start = self.start();
+        let prefilter = self.nfa.prefilter();
+        let skip_limit = haystack.len().saturating_sub(self.max_len - 1);
+        let mut i = 0;
+        while i < haystack.len() {
+            if state == start
+                && i < skip_limit
+                && let Some(prefilter) = prefilter
+            {
+                let next = prefilter
+                    .find_in(haystack, Span::from(i..haystack.len()))
+                    .into_option()
+                    .map_or(skip_limit, |at| at.min(skip_limit));
+                if next > i {
+                    i = next;
+                    continue;
+                }
+            }
+            state = self.nfa.next_state(Anchored::No, state, haystack[i]);
+            i += 1;
             if self.nfa.is_match(state) {
-                on_match(i + 1, self.longest[state.as_usize()] as usize);
+                on_match(i, self.longest[state.as_usize()] as usize);
             }
         }
         state

@@ -95,6 +95,7 @@
 
 mod automaton;
 pub mod encoding;
+mod gram_filter;
 mod matcher;
 mod protocol;
 mod registry;

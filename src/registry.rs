@@ -10,8 +10,8 @@
 //!   the minimum length and every other one at least max(minimum, 4).
 //! - A value is never formatted: [`Refusal`] says why, never what, and the
 //!   registry's `Debug` shows counts only.
-//! - Additions are amortised: new variants go into a small tier, and tiers
-//!   are merged only when a tier is at least half the size of the one
+//! - Additions are amortised: new variants go into a small batch, and
+//!   batches are merged only when one is at least half the size of the one
 //!   before it (a binary counter), so each variant is rebuilt O(log n)
 //!   times however the additions are spread.
 
@@ -21,9 +21,8 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::automaton::Tier;
 use crate::encoding::{Encoding, EncodingSet};
-use crate::matcher::Matcher;
+use crate::matcher::{Batch, Matcher};
 
 /// Longest trimmed value accepted, in bytes (SPEC 1.6).
 pub const MAX_VALUE_LEN: usize = 64 * 1024;
@@ -100,10 +99,10 @@ pub struct Registry {
 #[derive(Default)]
 struct Inner {
     seen: HashSet<Arc<[u8]>>,
-    /// Every variant, in insertion order; tiers cover consecutive ranges.
+    /// Every variant, in insertion order; batches cover consecutive ranges.
     variants: Vec<Arc<[u8]>>,
     secrets: usize,
-    tiers: Vec<(Range<usize>, Arc<Tier>)>,
+    batches: Vec<(Range<usize>, Arc<Batch>)>,
     snapshot: Option<Arc<Matcher>>,
 }
 
@@ -162,9 +161,9 @@ impl Registry {
         if let Some(m) = &inner.snapshot {
             return m.clone();
         }
-        inner.build_pending_tier();
-        let tiers = inner.tiers.iter().map(|(_, t)| t.clone()).collect();
-        let matcher = Arc::new(Matcher::new(tiers, self.generation()));
+        inner.build_pending_batch();
+        let batches = inner.batches.iter().map(|(_, b)| b.clone()).collect();
+        let matcher = Arc::new(Matcher::new(batches, self.generation()));
         inner.snapshot = Some(matcher.clone());
         matcher
     }
@@ -182,29 +181,29 @@ impl Registry {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the sets half-updated
         // in a way that matters for masking (at worst a variant is missing
-        // from a tier and gets rebuilt), so poisoning is ignored.
+        // from a batch and gets rebuilt), so poisoning is ignored.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Inner {
-    fn build_pending_tier(&mut self) {
-        let built = self.tiers.last().map_or(0, |(r, _)| r.end);
+    fn build_pending_batch(&mut self) {
+        let built = self.batches.last().map_or(0, |(r, _)| r.end);
         if built == self.variants.len() {
             return;
         }
         let mut range = built..self.variants.len();
-        // Binary-counter merging: fold the new batch into the tiers before
-        // it while it is at least half their size.
-        while let Some((prev, _)) = self.tiers.last() {
+        // Binary-counter merging: fold the new batch into the batches
+        // before it while it is at least half their size.
+        while let Some((prev, _)) = self.batches.last() {
             if range.len() * 2 < prev.len() {
                 break;
             }
             range.start = prev.start;
-            self.tiers.pop();
+            self.batches.pop();
         }
-        let tier = Tier::build(&self.variants[range.clone()]);
-        self.tiers.push((range, Arc::new(tier)));
+        let batch = Batch::build(&self.variants[range.clone()]);
+        self.batches.push((range, Arc::new(batch)));
     }
 }
 
@@ -221,7 +220,7 @@ impl fmt::Debug for Registry {
             .field("config", &self.config)
             .field("secrets", &inner.secrets)
             .field("variants", &inner.variants.len())
-            .field("tiers", &inner.tiers.len())
+            .field("batches", &inner.batches.len())
             .field("generation", &self.generation())
             .finish()
     }
@@ -249,6 +248,11 @@ fn trim_by(value: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
 /// Fails only for the value itself: strings found inside JSON that are too
 /// short are skipped silently (SPEC 1.4).
 pub fn expand(value: &[u8], config: &Config) -> Result<Vec<Vec<u8>>, Refusal> {
+    // A minimum of 0 would let an empty line through as an empty variant.
+    let config = &Config {
+        min_length: config.min_length.max(1),
+        ..*config
+    };
     let whole = trim_by(value, is_blank_or_break);
     if whole.is_empty() {
         return Err(Refusal::Blank);

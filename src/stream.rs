@@ -1,9 +1,10 @@
 //! The streaming masker: bytes in, masked bytes out, split-invariant.
 //!
-//! [`Masker`] consumes the stream in writes of any size. It walks the
-//! matcher over each write once, carrying the automaton states across
-//! writes, records every masked interval, and writes the longest *decided*
-//! prefix of what it has seen.
+//! [`Masker`] consumes the stream in writes of any size, appending each
+//! piece to the held tail so the matcher sees one contiguous buffer. It
+//! searches the new bytes (and re-probes the held ones), records every
+//! masked interval, and writes the longest *decided* prefix of what it has
+//! seen.
 //!
 //! Invariants (positions are absolute stream offsets):
 //! - `pending_start` is the earliest start of an occurrence that may still
@@ -12,10 +13,11 @@
 //! - `emitted` is where output stands. Output goes up to `pending_start`
 //!   and then on through masked bytes, so bytes in
 //!   `pending_start..emitted` are all masked.
-//! - `held` keeps the bytes from `min(pending_start, emitted)` to `end`:
-//!   those not yet written, plus those a new matcher must rescan. It holds
-//!   fewer bytes than the longest variant, so memory is bounded by the
-//!   registry, not by the input.
+//! - `buf` keeps the bytes from `min(pending_start, emitted)` to `end`
+//!   between writes: those not yet written, plus those the filter must
+//!   re-probe or a new matcher must rescan. That is fewer bytes than the
+//!   longest variant, so memory is bounded by the registry and the piece
+//!   size, not by the input.
 //! - `runs` is sorted, disjoint and non-touching (touching occurrences form
 //!   one run, SPEC 2); runs wholly before `emitted` are dropped.
 //! - `in_run` says the last byte written was masked, so a run that
@@ -49,9 +51,8 @@ pub(crate) struct Masker {
     matcher: Arc<Matcher>,
     scan: ScanState,
     replacement: Box<[u8]>,
-    held: Vec<u8>,
-    held_start: u64,
-    end: u64,
+    buf: Vec<u8>,
+    buf_start: u64,
     emitted: u64,
     pending_start: u64,
     runs: Vec<(u64, u64)>,
@@ -68,9 +69,8 @@ impl Masker {
             matcher,
             scan,
             replacement: replacement.into(),
-            held: Vec::new(),
-            held_start: 0,
-            end: 0,
+            buf: Vec::new(),
+            buf_start: 0,
             emitted: 0,
             pending_start: 0,
             runs: Vec::new(),
@@ -87,11 +87,18 @@ impl Masker {
         self.stats
     }
 
+    fn end(&self) -> u64 {
+        self.buf_start + self.buf.len() as u64
+    }
+
     /// Masks `data` and writes every byte whose fate is decided.
     pub(crate) fn write<W: Write>(&mut self, data: &[u8], out: &mut W) -> io::Result<()> {
         self.refresh(out)?;
         for piece in data.chunks(PIECE) {
-            self.consume(piece, out)?;
+            let new_from = self.buf.len();
+            self.buf.extend_from_slice(piece);
+            self.stats.bytes_in += piece.len() as u64;
+            self.search(new_from, out)?;
         }
         Ok(())
     }
@@ -100,16 +107,20 @@ impl Masker {
     /// is decided and written.
     pub(crate) fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         self.refresh(out)?;
-        self.emit(&[], self.end, out)?;
-        self.pending_start = self.end;
-        self.retain(&[]);
+        self.pending_start = self.end();
+        self.emit(out)?;
+        self.retain();
         Ok(())
     }
 
     /// Writes bytes that bypass masking (`--pass-commands`). Only valid at a
     /// line start, where nothing is held.
     pub(crate) fn write_verbatim<W: Write>(&mut self, data: &[u8], out: &mut W) -> io::Result<()> {
-        debug_assert_eq!(self.emitted, self.end, "verbatim text only at a line start");
+        debug_assert_eq!(
+            self.emitted,
+            self.end(),
+            "verbatim text only at a line start"
+        );
         out.write_all(data)?;
         self.stats.bytes_in += data.len() as u64;
         self.stats.bytes_out += data.len() as u64;
@@ -123,43 +134,45 @@ impl Masker {
     }
 
     /// Picks up secrets registered since the last write. The held bytes
-    /// are rescanned from the earliest pending start with the new matcher,
-    /// so a new secret applies to every byte not yet written (SPEC 1.5).
+    /// are searched again from the earliest pending start with the new
+    /// matcher, so a new secret applies to every byte not yet written
+    /// (SPEC 1.5).
     fn refresh<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         if self.registry.generation() == self.matcher.generation() {
             return Ok(());
         }
         self.matcher = self.registry.matcher();
         self.scan = self.matcher.start();
-        let from = self.pending_start;
-        let rescan = &self.held[(from - self.held_start) as usize..];
-        let runs = &mut self.runs;
-        self.matcher.scan(&mut self.scan, rescan, |start, end| {
-            insert_run(runs, offset(from, start), from + end as u64);
-        });
-        self.pending_start = self.end - self.matcher.pending(&self.scan) as u64;
-        self.emit(&[], self.pending_start, out)?;
-        self.retain(&[]);
+        let from = (self.pending_start - self.buf_start) as usize;
+        self.search(from, out)
+    }
+
+    /// Searches the buffer (new bytes from `new_from`), updates the pending
+    /// start, writes what is decided and drops what is no longer needed.
+    fn search<W: Write>(&mut self, new_from: usize, out: &mut W) -> io::Result<()> {
+        let rescan_from = (self.pending_start - self.buf_start) as usize;
+        let (runs, base) = (&mut self.runs, self.buf_start);
+        self.matcher.scan(
+            &mut self.scan,
+            &self.buf,
+            base,
+            new_from,
+            rescan_from,
+            |start, end| insert_run(runs, base + start as u64, base + end as u64),
+        );
+        let pending = self
+            .matcher
+            .pending_start(&self.scan, &self.buf, rescan_from);
+        self.pending_start = base + pending as u64;
+        self.emit(out)?;
+        self.retain();
         Ok(())
     }
 
-    fn consume<W: Write>(&mut self, piece: &[u8], out: &mut W) -> io::Result<()> {
-        let base = self.end;
-        let runs = &mut self.runs;
-        self.matcher.scan(&mut self.scan, piece, |start, end| {
-            insert_run(runs, offset(base, start), base + end as u64);
-        });
-        self.end += piece.len() as u64;
-        self.stats.bytes_in += piece.len() as u64;
-        self.pending_start = self.end - self.matcher.pending(&self.scan) as u64;
-        self.emit(piece, self.pending_start, out)?;
-        self.retain(piece);
-        Ok(())
-    }
-
-    /// Writes from `emitted` up to `limit`, then on through masked bytes.
-    /// `piece` holds the bytes after the held ones.
-    fn emit<W: Write>(&mut self, piece: &[u8], limit: u64, out: &mut W) -> io::Result<()> {
+    /// Writes from `emitted` up to `pending_start`, then on through masked
+    /// bytes.
+    fn emit<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        let limit = self.pending_start;
         let mut cur = self.emitted;
         let mut idx = self.runs.partition_point(|r| r.1 <= cur);
         loop {
@@ -181,7 +194,12 @@ impl Masker {
             if cur >= stop {
                 break;
             }
-            self.write_plain(piece, cur, stop, out)?;
+            let (a, b) = (
+                (cur - self.buf_start) as usize,
+                (stop - self.buf_start) as usize,
+            );
+            out.write_all(&self.buf[a..b])?;
+            self.stats.bytes_out += stop - cur;
             self.in_run = false;
             cur = stop;
         }
@@ -190,43 +208,11 @@ impl Masker {
         Ok(())
     }
 
-    /// Writes the unmasked bytes `from..to`, which lie in `held` and then
-    /// in `piece`.
-    fn write_plain<W: Write>(
-        &mut self,
-        piece: &[u8],
-        from: u64,
-        to: u64,
-        out: &mut W,
-    ) -> io::Result<()> {
-        let piece_start = self.held_start + self.held.len() as u64;
-        if from < piece_start {
-            let a = (from - self.held_start) as usize;
-            let b = (to.min(piece_start) - self.held_start) as usize;
-            out.write_all(&self.held[a..b])?;
-        }
-        if to > piece_start {
-            let a = (from.max(piece_start) - piece_start) as usize;
-            let b = (to - piece_start) as usize;
-            out.write_all(&piece[a..b])?;
-        }
-        self.stats.bytes_out += to - from;
-        Ok(())
-    }
-
     /// Keeps the bytes from `min(pending_start, emitted)` on.
-    fn retain(&mut self, piece: &[u8]) {
+    fn retain(&mut self) {
         let keep_from = self.pending_start.min(self.emitted);
-        let piece_start = self.held_start + self.held.len() as u64;
-        if keep_from >= piece_start {
-            self.held.clear();
-            self.held
-                .extend_from_slice(&piece[(keep_from - piece_start) as usize..]);
-        } else {
-            self.held.drain(..(keep_from - self.held_start) as usize);
-            self.held.extend_from_slice(piece);
-        }
-        self.held_start = keep_from;
+        self.buf.drain(..(keep_from - self.buf_start) as usize);
+        self.buf_start = keep_from;
     }
 }
 
@@ -234,17 +220,10 @@ impl fmt::Debug for Masker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Held bytes may be the beginning of a secret: counts only.
         f.debug_struct("Masker")
-            .field("held_bytes", &self.held.len())
+            .field("held_bytes", &self.buf.len())
             .field("stats", &self.stats)
             .finish()
     }
-}
-
-/// `base + rel`, where `rel` may be negative (an occurrence that began in
-/// an earlier write).
-fn offset(base: u64, rel: isize) -> u64 {
-    base.checked_add_signed(rel as i64)
-        .expect("an occurrence never begins before the stream")
 }
 
 /// Adds `[start, end)` to a sorted list of disjoint, non-touching runs.

@@ -1,0 +1,426 @@
+//! An exact two-level q-gram skip filter for long variants.
+//!
+//! Searching every byte with an automaton costs the same whatever the text;
+//! this filter looks at one 8-byte gram every `stride` bytes instead. With
+//! `m` the shortest indexed pattern and q = 8, the stride is s = m - q + 1:
+//! every occurrence of a pattern covers exactly one probe position p with
+//! p - start in 0..s, so indexing the grams at offsets 0..s of every
+//! pattern finds every occurrence. A probe tests one bit of a bitmap
+//! (level 1); on a hit, an open-addressing table (level 2) lists the
+//! (pattern, offset) pairs with that gram, and each candidate is confirmed
+//! by comparing the pattern's bytes.
+//!
+//! Invariants:
+//! - Exact: every occurrence of every pattern is reported, and nothing
+//!   else. The filter finds *all* occurrences (not leftmost-longest ones),
+//!   so the union of what it reports is the union SPEC 2 asks for.
+//! - Bounded cost per probe: the caller indexes only patterns of bounded
+//!   length whose grams are not shared by many entries (see
+//!   [`GramFilter::accepts`]); repetitive patterns go to the automaton.
+//! - Stateless across writes: a probe needs the bytes of the whole
+//!   candidate, so the stream re-probes its held tail on each write.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Grams are already 8 well-spread bytes: one multiply mixes them enough,
+/// and SipHash would dominate the build time.
+#[derive(Default)]
+struct GramHasher(u64);
+
+impl Hasher for GramHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = mix(self.0 ^ u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, gram: u64) {
+        self.0 = mix(gram);
+    }
+}
+
+type GramMap<V> = HashMap<u64, V, BuildHasherDefault<GramHasher>>;
+
+/// Gram length in bytes.
+const Q: usize = 8;
+
+/// Shortest pattern the filter indexes: shorter ones would force a tiny
+/// stride on everyone.
+pub(crate) const MIN_LEN: usize = 16;
+
+/// Longest pattern the filter indexes, so that confirming a candidate
+/// costs a bounded number of byte comparisons.
+pub(crate) const MAX_LEN: usize = 4096;
+
+/// Most (pattern, offset) entries one gram may have; a pattern with a
+/// gram shared more widely (`aaaa...`, families of prefixes) goes to the
+/// automaton instead.
+pub(crate) const MAX_ENTRIES_PER_GRAM: u32 = 8;
+
+const EMPTY: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct Slot {
+    pattern: u32,
+    offset: u16,
+    fingerprint: u16,
+}
+
+/// The filter over one batch of long patterns.
+pub(crate) struct GramFilter {
+    arena: Vec<u8>,
+    /// (start in `arena`, length) of each pattern.
+    spans: Vec<(u32, u32)>,
+    stride: usize,
+    max_len: usize,
+    bitmap: Vec<u64>,
+    bitmap_shift: u32,
+    slots: Vec<Slot>,
+    slot_shift: u32,
+    /// First 8 bytes of each pattern -> the patterns beginning with them,
+    /// longest first: decides whether a tail may still begin a pattern.
+    heads: GramMap<Vec<u32>>,
+    /// First 8 bytes of each pattern, big-endian, sorted: the same for
+    /// tails shorter than 8 bytes.
+    head_prefixes: Vec<u64>,
+}
+
+#[inline(always)]
+fn gram_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + Q].try_into().expect("8 bytes"))
+}
+
+#[inline(always)]
+fn mix(gram: u64) -> u64 {
+    (gram ^ (gram >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl GramFilter {
+    /// The stride a set of patterns with shortest length `min_len` gets.
+    pub(crate) fn stride_for(min_len: usize) -> usize {
+        min_len - Q + 1
+    }
+
+    /// Splits `patterns` into those the filter takes and the rest (too
+    /// short, too long, or with a gram shared by too many entries).
+    pub(crate) fn partition<'a>(patterns: &[&'a [u8]]) -> (Vec<&'a [u8]>, Vec<&'a [u8]>) {
+        let (mut long, mut rest): (Vec<&[u8]>, Vec<&[u8]>) = patterns
+            .iter()
+            .partition(|p| (MIN_LEN..=MAX_LEN).contains(&p.len()));
+        let Some(min_len) = long.iter().map(|p| p.len()).min() else {
+            return (long, rest);
+        };
+        let stride = Self::stride_for(min_len);
+        let mut counts: GramMap<u32> = GramMap::default();
+        counts.reserve(long.len() * stride);
+        for p in &long {
+            for off in 0..stride {
+                *counts.entry(gram_at(p, off)).or_default() += 1;
+            }
+        }
+        let (keep, hot): (Vec<&[u8]>, Vec<&[u8]>) = long
+            .drain(..)
+            .partition(|p| (0..stride).all(|off| counts[&gram_at(p, off)] <= MAX_ENTRIES_PER_GRAM));
+        rest.extend(hot);
+        (keep, rest)
+    }
+
+    /// Builds the filter. Every pattern must be within MIN_LEN..=MAX_LEN;
+    /// `patterns` must be non-empty.
+    pub(crate) fn build(patterns: &[&[u8]]) -> GramFilter {
+        let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
+        let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
+        let stride = Self::stride_for(min_len);
+        let entries = patterns.len() * stride;
+        // About 32 bits per entry keeps level-1 hits near 3%; capped so the
+        // bitmap stays within a few MiB of cache-friendly memory.
+        let bitmap_bits = (entries * 32).next_power_of_two().clamp(1 << 12, 1 << 25);
+        let slot_count = (entries * 3 / 2).next_power_of_two().max(16);
+        let mut filter = GramFilter {
+            arena: Vec::with_capacity(patterns.iter().map(|p| p.len()).sum()),
+            spans: Vec::with_capacity(patterns.len()),
+            stride,
+            max_len,
+            bitmap: vec![0; bitmap_bits / 64],
+            bitmap_shift: 64 - bitmap_bits.trailing_zeros(),
+            slots: vec![
+                Slot {
+                    pattern: EMPTY,
+                    offset: 0,
+                    fingerprint: 0
+                };
+                slot_count
+            ],
+            slot_shift: 64 - slot_count.trailing_zeros(),
+            heads: GramMap::default(),
+            head_prefixes: Vec::with_capacity(patterns.len()),
+        };
+        for (id, p) in patterns.iter().enumerate() {
+            let id = id as u32;
+            filter
+                .spans
+                .push((filter.arena.len() as u32, p.len() as u32));
+            filter.arena.extend_from_slice(p);
+            for off in 0..stride {
+                filter.insert(gram_at(p, off), id, off as u16);
+            }
+            filter.heads.entry(gram_at(p, 0)).or_default().push(id);
+            filter
+                .head_prefixes
+                .push(u64::from_be_bytes(p[..Q].try_into().expect("8 bytes")));
+        }
+        let spans = &filter.spans;
+        for ids in filter.heads.values_mut() {
+            ids.sort_by_key(|&id| std::cmp::Reverse(spans[id as usize].1));
+        }
+        filter.head_prefixes.sort_unstable();
+        filter.head_prefixes.dedup();
+        filter
+    }
+
+    fn insert(&mut self, gram: u64, pattern: u32, offset: u16) {
+        let h = mix(gram);
+        let bit = (h >> self.bitmap_shift) as usize;
+        self.bitmap[bit / 64] |= 1 << (bit % 64);
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot_index(gram);
+        while self.slots[i].pattern != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = Slot {
+            pattern,
+            offset,
+            fingerprint: fingerprint(gram),
+        };
+    }
+
+    #[inline(always)]
+    fn slot_index(&self, gram: u64) -> usize {
+        (gram.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> self.slot_shift) as usize
+    }
+
+    #[inline(always)]
+    fn maybe(&self, gram: u64) -> bool {
+        let bit = (mix(gram) >> self.bitmap_shift) as usize;
+        self.bitmap[bit / 64] & (1 << (bit % 64)) != 0
+    }
+
+    /// Number of patterns.
+    pub(crate) fn patterns(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Heap bytes used.
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.arena.len()
+            + self.spans.len() * 8
+            + self.bitmap.len() * 8
+            + self.slots.len() * std::mem::size_of::<Slot>()
+            + self.heads.len() * 48
+            + self.head_prefixes.len() * 8
+    }
+
+    fn pattern(&self, id: u32) -> &[u8] {
+        let (start, len) = self.spans[id as usize];
+        &self.arena[start as usize..(start + len) as usize]
+    }
+
+    /// Reports `on_match(start, end)` for every occurrence in `hay` that
+    /// starts at or after `from` (and its probe is at or after `from`).
+    /// Probes sit at multiples of the stride in stream coordinates, where
+    /// `hay[0]` is at `hay_offset`; that keeps them where they were on the
+    /// previous write.
+    pub(crate) fn scan(
+        &self,
+        hay: &[u8],
+        hay_offset: u64,
+        from: usize,
+        mut on_match: impl FnMut(usize, usize),
+    ) {
+        if hay.len() < Q {
+            return;
+        }
+        let stride = self.stride as u64;
+        let first = (hay_offset + from as u64).div_ceil(stride) * stride - hay_offset;
+        let last = hay.len() - Q;
+        let mut p = first as usize;
+        // Four probes per round: their bitmap loads overlap in memory.
+        while p + 3 * self.stride <= last {
+            let s = self.stride;
+            let (g0, g1, g2, g3) = (
+                gram_at(hay, p),
+                gram_at(hay, p + s),
+                gram_at(hay, p + 2 * s),
+                gram_at(hay, p + 3 * s),
+            );
+            let (m0, m1, m2, m3) = (
+                self.maybe(g0),
+                self.maybe(g1),
+                self.maybe(g2),
+                self.maybe(g3),
+            );
+            if m0 | m1 | m2 | m3 {
+                for (k, (g, m)) in [(g0, m0), (g1, m1), (g2, m2), (g3, m3)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if m {
+                        self.confirm(hay, p + k * s, g, from, &mut on_match);
+                    }
+                }
+            }
+            p += 4 * s;
+        }
+        while p <= last {
+            let g = gram_at(hay, p);
+            if self.maybe(g) {
+                self.confirm(hay, p, g, from, &mut on_match);
+            }
+            p += self.stride;
+        }
+    }
+
+    #[inline(never)]
+    fn confirm(
+        &self,
+        hay: &[u8],
+        probe: usize,
+        gram: u64,
+        from: usize,
+        on_match: &mut impl FnMut(usize, usize),
+    ) {
+        let mask = self.slots.len() - 1;
+        let fp = fingerprint(gram);
+        let mut i = self.slot_index(gram);
+        loop {
+            let slot = self.slots[i];
+            if slot.pattern == EMPTY {
+                return;
+            }
+            if slot.fingerprint == fp && probe >= from + slot.offset as usize {
+                let start = probe - slot.offset as usize;
+                let pattern = self.pattern(slot.pattern);
+                if hay.len() - start >= pattern.len()
+                    && hay[start..start + pattern.len()] == *pattern
+                {
+                    on_match(start, start + pattern.len());
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The earliest position at or after `from` where the rest of `hay`
+    /// is a proper prefix of some pattern (`hay.len()` if there is none):
+    /// the bytes from there on may still become an occurrence.
+    pub(crate) fn pending_start(&self, hay: &[u8], from: usize) -> usize {
+        let len = hay.len();
+        let mut j = from.max(len.saturating_sub(self.max_len - 1));
+        // No pattern holds a line break.
+        if let Some(brk) = memchr::memrchr2(b'\n', b'\r', &hay[j..]) {
+            j += brk + 1;
+        }
+        while j < len {
+            let tail = &hay[j..];
+            if tail.len() >= Q {
+                if let Some(ids) = self.heads.get(&gram_at(tail, 0)) {
+                    let begins = ids
+                        .iter()
+                        .map(|&id| self.pattern(id))
+                        .take_while(|p| p.len() > tail.len())
+                        .any(|p| p.starts_with(tail));
+                    if begins {
+                        return j;
+                    }
+                }
+            } else {
+                let mut key = [0u8; Q];
+                key[..tail.len()].copy_from_slice(tail);
+                let low = u64::from_be_bytes(key);
+                let span = 8 * (Q - tail.len()) as u32;
+                let high = low | ((1u64 << span) - 1);
+                let at = self.head_prefixes.partition_point(|&h| h < low);
+                if self.head_prefixes.get(at).is_some_and(|&h| h <= high) {
+                    return j;
+                }
+            }
+            j += 1;
+        }
+        len
+    }
+}
+
+#[inline(always)]
+fn fingerprint(gram: u64) -> u16 {
+    (mix(gram) >> 8) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(patterns: &[&[u8]], hay: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for p in patterns {
+            for s in 0..hay.len() {
+                if hay[s..].starts_with(p) {
+                    out.push((s, s + p.len()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn finds_every_occurrence_at_any_offset() {
+        let patterns: Vec<&[u8]> = vec![
+            b"0123456789abcdefXY",
+            b"456789abcdefXYZW0123",
+            b"zzzzzzzzqqqqqqqqqq1",
+        ];
+        let filter = GramFilter::build(&patterns);
+        for pre in 0..30 {
+            let mut hay = vec![b'.'; pre];
+            hay.extend_from_slice(b"0123456789abcdefXYZW0123456789abcdefXY zzzzzzzzqqqqqqqqqq1");
+            for offset in [0u64, 1, 5, 17] {
+                let mut got = Vec::new();
+                filter.scan(&hay, offset, 0, |s, e| got.push((s, e)));
+                got.sort();
+                assert_eq!(got, naive(&patterns, &hay), "pre {pre} offset {offset}");
+            }
+        }
+    }
+
+    #[test]
+    fn pending_start_is_earliest_proper_prefix() {
+        let patterns: Vec<&[u8]> = vec![b"0123456789abcdefXY", b"ab0123456789abcdefXYZ"];
+        let filter = GramFilter::build(&patterns);
+        let cases: &[(&str, usize)] = &[
+            ("xx0123", 2),
+            ("xx0123456789abcdef", 2),
+            ("xxab0123456789abcdefXY", 2),
+            ("xx0123456789abcdefXY", 20),
+            ("xx01x", 5),
+            ("a", 0),
+            ("ab\n01", 3),
+        ];
+        for (hay, want) in cases {
+            assert_eq!(filter.pending_start(hay.as_bytes(), 0), *want, "{hay:?}");
+        }
+    }
+
+    #[test]
+    fn repetitive_patterns_go_elsewhere() {
+        let a100 = vec![b'a'; 100];
+        let random = b"Zq3xP0vL9mK2wN8rT5yB".to_vec();
+        let short = b"abc".to_vec();
+        let patterns: Vec<&[u8]> = vec![&a100, &random, &short];
+        let (keep, rest) = GramFilter::partition(&patterns);
+        assert_eq!(keep, vec![&random[..]]);
+        assert_eq!(rest.len(), 2);
+    }
+}
