@@ -652,7 +652,6 @@ fn warnings_and_errors_never_show_a_secret() {
 /// A command whose name holds a registered secret cannot be started: the
 /// error names the command, and so shows the secret.
 #[test]
-#[ignore = "finding: the 127 error prints the command name unmasked, so a registered secret in it reaches stderr"]
 fn command_name_holding_a_secret_is_not_shown() {
     const S: &str = "Sup3rS3cretValue";
     let path = format!("/nonexistent/{S}/tool");

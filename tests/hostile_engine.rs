@@ -188,7 +188,6 @@ fn nested_periodic_secrets_cost_memory_in_proportion_to_their_length() {
 /// `Registry::with_config` takes a minimum length of 0 as 1; `expand`,
 /// public too, does not, and returns an empty variant for a blank line.
 #[test]
-#[ignore = "finding: expand with min_length 0 returns an empty variant"]
 fn expand_with_min_length_zero_has_no_empty_variant() {
     let config = Config {
         min_length: 0,

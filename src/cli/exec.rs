@@ -51,10 +51,11 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     {
         Ok(child) => child,
         Err(err) => {
-            report::error(&format!(
-                "cannot run '{}': {err}",
-                Path::new(&command[0]).display()
-            ));
+            // The command line may hold a secret: mask the name like output.
+            let name = Path::new(&command[0]).display().to_string();
+            let name =
+                String::from_utf8_lossy(&logmask::mask(registry, name.as_bytes())).into_owned();
+            report::error(&format!("cannot run '{name}': {err}"));
             return status::CANNOT_RUN;
         }
     };
