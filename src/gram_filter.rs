@@ -131,6 +131,16 @@ impl GramFilter {
     /// Builds the filter. Every pattern must be within MIN_LEN..=MAX_LEN;
     /// `patterns` must be non-empty.
     pub(crate) fn build(patterns: &[&[u8]]) -> GramFilter {
+        Self::build_inner(patterns, false).expect("unchecked builds always finish")
+    }
+
+    /// Builds the filter unless some gram has more than
+    /// MAX_ENTRIES_PER_GRAM entries.
+    fn build_checked(patterns: &[&[u8]]) -> Option<GramFilter> {
+        Self::build_inner(patterns, true)
+    }
+
+    fn build_inner(patterns: &[&[u8]], check: bool) -> Option<GramFilter> {
         let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
         let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
         let stride = Self::stride_for(min_len);
@@ -165,7 +175,10 @@ impl GramFilter {
                 .push((filter.arena.len() as u32, p.len() as u32));
             filter.arena.extend_from_slice(p);
             for off in 0..stride {
-                filter.insert(gram_at(p, off), id, off as u16);
+                let same = filter.insert(gram_at(p, off), id, off as u16);
+                if check && same >= MAX_ENTRIES_PER_GRAM {
+                    return None;
+                }
             }
             filter.heads.entry(gram_at(p, 0)).or_default().push(id);
             filter
@@ -178,23 +191,53 @@ impl GramFilter {
         }
         filter.head_prefixes.sort_unstable();
         filter.head_prefixes.dedup();
-        filter
+        Some(filter)
     }
 
-    fn insert(&mut self, gram: u64, pattern: u32, offset: u16) {
+    /// Adds one entry; returns how many entries with the same fingerprint
+    /// were already there (an upper bound on those with the same gram:
+    /// they all lie on the probe path from the gram's home slot).
+    fn insert(&mut self, gram: u64, pattern: u32, offset: u16) -> u32 {
         let h = mix(gram);
         let bit = (h >> self.bitmap_shift) as usize;
         self.bitmap[bit / 64] |= 1 << (bit % 64);
         let mask = self.slots.len() - 1;
+        let fp = fingerprint(gram);
+        let mut same = 0;
         let mut i = self.slot_index(gram);
         while self.slots[i].pattern != EMPTY {
+            same += u32::from(self.slots[i].fingerprint == fp);
             i = (i + 1) & mask;
         }
         self.slots[i] = Slot {
             pattern,
             offset,
-            fingerprint: fingerprint(gram),
+            fingerprint: fp,
         };
+        same
+    }
+
+    /// Splits `patterns` like [`partition`](Self::partition) and builds
+    /// the filter over the first part. The common case (no gram shared by
+    /// many entries) costs one pass: the crowding of a gram is seen while
+    /// inserting it, and only when some gram is crowded are the exact
+    /// counts taken and the filter built again.
+    pub(crate) fn build_partitioned<'a>(
+        patterns: &[&'a [u8]],
+    ) -> (Option<GramFilter>, Vec<&'a [u8]>) {
+        let (long, mut rest): (Vec<&[u8]>, Vec<&[u8]>) = patterns
+            .iter()
+            .partition(|p| (MIN_LEN..=MAX_LEN).contains(&p.len()));
+        if long.is_empty() {
+            return (None, rest);
+        }
+        if let Some(filter) = Self::build_checked(&long) {
+            return (Some(filter), rest);
+        }
+        let (keep, hot) = Self::partition(&long);
+        rest.extend(hot);
+        let filter = (!keep.is_empty()).then(|| Self::build(&keep));
+        (filter, rest)
     }
 
     #[inline(always)]

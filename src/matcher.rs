@@ -38,10 +38,10 @@ pub(crate) struct Batch {
 impl Batch {
     pub(crate) fn build(variants: &[Arc<[u8]>]) -> Batch {
         let all: Vec<&[u8]> = variants.iter().map(|v| &v[..]).collect();
-        let (long, rest) = GramFilter::partition(&all);
+        let (filter, rest) = GramFilter::build_partitioned(&all);
         Batch {
             automaton: (!rest.is_empty()).then(|| Tier::build(&rest)),
-            filter: (!long.is_empty()).then(|| GramFilter::build(&long)),
+            filter,
         }
     }
 

@@ -1,0 +1,127 @@
+//! Property and stress tests built to defeat the skip filter: long secrets
+//! cut from one base string, so they overlap, contain and extend each
+//! other, plus periodic ones, fed in random splits and compared with the
+//! naive oracle (output and, after every write, the decided prefix).
+
+mod common;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use logmask::{Config, Encoding, MaskWriter, Registry};
+use proptest::prelude::*;
+
+fn raw_registry(secrets: &[Vec<u8>]) -> Arc<Registry> {
+    let registry = Arc::new(Registry::with_config(Config {
+        min_length: 4,
+        encodings: [Encoding::Raw].into_iter().collect(),
+    }));
+    for s in secrets {
+        registry.add(s).unwrap();
+    }
+    registry
+}
+
+fn check(secrets: &[Vec<u8>], input: &[u8], cuts: &[usize]) {
+    let registry = raw_registry(secrets);
+    let mut cuts = cuts.to_vec();
+    cuts.extend([0, input.len()]);
+    cuts.sort();
+    let mut writer = MaskWriter::builder(registry)
+        .commands(false)
+        .build(Vec::new());
+    for w in cuts.windows(2) {
+        writer.write_all(&input[w[0]..w[1]]).unwrap();
+        let want = common::decided_output(&input[..w[1]], secrets);
+        assert!(
+            *writer.get_ref() == want,
+            "after {} bytes of {input:?} with {secrets:?}",
+            w[1]
+        );
+    }
+    let got = writer.finish().unwrap();
+    assert!(
+        got == common::mask(input, secrets),
+        "{input:?} with {secrets:?} cut at {cuts:?}"
+    );
+}
+
+/// A base string over a small alphabet, secrets cut from it (lengths
+/// 16..48, so the filter takes most of them), an input made of slices of
+/// the base, whole secrets and noise, and split points.
+fn case() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
+    prop::collection::vec(prop::sample::select(b"abcd".to_vec()), 64..96)
+        .prop_flat_map(|base| {
+            let n = base.len();
+            let secret = (0..n - 16, 16usize..48).prop_map(move |(s, l)| (s, l.min(n - s)));
+            let piece = (0..n, 0usize..40, 0u8..3);
+            (
+                Just(base),
+                prop::collection::vec(secret, 1..6),
+                prop::collection::vec(piece, 1..10),
+            )
+        })
+        .prop_flat_map(|(base, spans, pieces)| {
+            let secrets: Vec<Vec<u8>> = spans
+                .iter()
+                .map(|&(s, l)| base[s..s + l].to_vec())
+                .collect();
+            let mut input = Vec::new();
+            for (i, &(start, len, kind)) in pieces.iter().enumerate() {
+                match kind {
+                    0 => input.extend_from_slice(&base[start..(start + len).min(base.len())]),
+                    1 => input.extend_from_slice(&secrets[i % secrets.len()]),
+                    _ => input.extend_from_slice(&b"x\nab"[..(len % 4) + 1]),
+                }
+            }
+            let len = input.len();
+            (
+                Just(secrets),
+                Just(input),
+                prop::collection::vec(0..=len, 0..6),
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(384))]
+
+    #[test]
+    fn overlapping_long_secrets_any_split((secrets, input, cuts) in case()) {
+        check(&secrets, &input, &cuts);
+    }
+}
+
+#[test]
+fn periodic_and_nested_long_secrets_every_split_size() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["abababababababababab", "babababababababababa"],
+            "xabababababababababababababy",
+        ),
+        (
+            &["aaaaaaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],
+            "baaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+        ),
+        (
+            &[
+                "0123456789abcdefghij",
+                "56789abcdefghijklmnopq",
+                "0123456789abcdefghijklmnopqrstu",
+            ],
+            "..0123456789abcdefghijklmnopqrst..56789abcdefghijklmnopq0123456789abcdefghij",
+        ),
+        (
+            &["Zq3xP0vL9mK2wN8rT5yB", "P0vL9mK2wN8rT5yBextra"],
+            "Zq3xP0vL9mK2wN8rT5yBextra Zq3xP0vL9mK2wN8rT5y",
+        ),
+    ];
+    for (secrets, input) in cases {
+        let secrets: Vec<Vec<u8>> = secrets.iter().map(|s| s.as_bytes().to_vec()).collect();
+        let input = input.as_bytes();
+        for size in 1..=input.len() {
+            let cuts: Vec<usize> = (size..input.len()).step_by(size).collect();
+            check(&secrets, input, &cuts);
+        }
+    }
+}
