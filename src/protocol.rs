@@ -86,6 +86,9 @@ pub(crate) struct Protocol {
     add_mask_len: usize,
     /// While commands are stopped: the line `::TOKEN::` that resumes them.
     resume_line: Option<Vec<u8>>,
+    /// Leading spaces and tabs of the held line seen so far, so that a
+    /// line fed a byte at a time is not rescanned from its start.
+    held_ws: usize,
 }
 
 impl Protocol {
@@ -99,6 +102,7 @@ impl Protocol {
             line: Vec::new(),
             add_mask_len: 0,
             resume_line: None,
+            held_ws: 0,
         }
     }
 
@@ -119,6 +123,7 @@ impl Protocol {
                     if matches!(data[i], b' ' | b'\t' | b':') {
                         masker.write(&data[plain_from..i], out)?;
                         self.line.clear();
+                        self.held_ws = 0;
                         self.state = State::Held;
                     } else {
                         self.state = State::Ordinary;
@@ -172,6 +177,10 @@ impl Protocol {
         masker: &mut Masker,
         out: &mut W,
     ) -> io::Result<()> {
+        self.held_ws += self.line[self.held_ws..]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
         match self.classify(complete) {
             Class::Undecided => Ok(()),
             Class::Ordinary => {
@@ -220,10 +229,8 @@ impl Protocol {
             &self.line[..]
         };
         let content = if complete { content(&self.line) } else { held };
-        let ws = content
-            .iter()
-            .position(|&b| b != b' ' && b != b'\t')
-            .unwrap_or(content.len());
+        // Leading whitespace never includes the line ending.
+        let ws = self.held_ws.min(content.len());
         let rest = &content[ws..];
         if self.resume_line.is_none()
             && rest.starts_with(ADD_MASK)

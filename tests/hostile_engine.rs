@@ -30,7 +30,6 @@ fn one_byte_at_a_time(writer: &mut MaskWriter<Vec<u8>>, input: &[u8]) {
 /// length: leading whitespace, an `::add-mask::` value, and a candidate
 /// resume line while commands are stopped.
 #[test]
-#[ignore = "finding: a held line is re-examined from its start on every write (about 64 KiB squared work per line)"]
 fn held_lines_fed_one_byte_at_a_time() {
     let mut slow = Vec::new();
     for (name, input) in held_line_inputs() {
