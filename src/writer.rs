@@ -139,6 +139,14 @@ impl<W: Write> MaskWriter<W> {
         Ok(self.inner.take().expect("present until finished"))
     }
 
+    /// Like [`finish`](Self::finish), and also returns the final counters
+    /// (a line held at the end of input is masked while finishing).
+    pub fn finish_with_stats(mut self) -> io::Result<(W, Stats)> {
+        self.finish_in_place()?;
+        let stats = self.masker.stats();
+        Ok((self.inner.take().expect("present until finished"), stats))
+    }
+
     fn finish_in_place(&mut self) -> io::Result<()> {
         let out = self.inner.as_mut().expect("present until finished");
         if let Some(protocol) = &mut self.protocol {

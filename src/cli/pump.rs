@@ -56,22 +56,19 @@ pub fn mask_stream(
             break;
         }
     }
-    let before_finish = writer.stats();
-    let downstream = match writer.finish() {
-        Ok(downstream) => downstream,
+    let (downstream, engine) = match writer.finish_with_stats() {
+        Ok(finished) => finished,
         Err(_) => unreachable!("Downstream records errors instead of returning them"),
     };
     let (state, received) = downstream.into_parts();
     Outcome {
-        // `finish` consumes the writer and its counters with it, so the
-        // byte counts are kept here (a line held at end of input is not in
-        // the engine's count before finishing), and the regions are taken
-        // just before finishing: only a command line pending at end of
-        // input can add one after that.
+        // Bytes are counted here, where they are read and delivered; the
+        // engine counts the masked regions, including any masked while
+        // finishing a line pending at end of input.
         stats: Stats {
             bytes_in,
             bytes_out: received,
-            regions: before_finish.regions,
+            regions: engine.regions,
         },
         read_error,
         downstream: state,
