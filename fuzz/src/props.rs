@@ -258,11 +258,23 @@ const REPLACEMENTS: [&[u8]; 4] = [b"***", b"", b"#", b"[MASKED]"];
 
 /// Derives a differential case from fuzz bytes.
 pub fn diff_case(src: &mut Source) -> DiffCase {
-    let alphabet: &[u8] = if src.ratio(1, 2) { b"ab" } else { b"abc" };
+    let alphabet: &[u8] = src.pick(&[&b"ab"[..], b"abc", b"abcd"]);
     let mut secrets = Vec::new();
     for _ in 0..src.range(1, 4) {
-        let len = src.range(1, 8);
+        // Long secrets (and their encodings) reach the q-gram filter;
+        // short ones and repetitive long ones, the automaton.
+        let len = if src.ratio(1, 3) {
+            src.range(14, 40)
+        } else {
+            src.range(1, 8)
+        };
         secrets.push(src.word(alphabet, len));
+    }
+    if secrets.len() > 1 && secrets[0].len() >= 20 && src.ratio(1, 2) {
+        // A secret cut from another: they overlap and contain each other.
+        let from = src.below(secrets[0].len() - 16);
+        let cut = secrets[0][from..from + 16].to_vec();
+        secrets[1] = cut;
     }
     if src.ratio(1, 4) {
         let len = src.range(1, 8);
