@@ -11,10 +11,11 @@
 //!    the minimum length and expanded into *variants*
 //!    ([`encoding`]). The registry is shared (`Arc<Registry>`) and takes new
 //!    secrets at any time.
-//! 2. [`Matcher`]: an immutable snapshot of the variants, as Aho-Corasick
-//!    automata walked by hand so that each position yields its longest
-//!    match and each state tells how much of the text may still begin a
-//!    variant.
+//! 2. [`Matcher`]: an immutable snapshot of the variants. Long, varied
+//!    variants are found by an exact q-gram skip filter that probes one
+//!    8-byte gram every few bytes; the rest by Aho-Corasick automata walked
+//!    by hand, so that each position yields its longest match and each
+//!    state tells how much of the text may still begin a variant.
 //! 3. The streaming masker marks the union of all occurrences (overlapping
 //!    ones included) and writes each maximal masked run as one
 //!    replacement.
