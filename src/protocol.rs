@@ -19,7 +19,7 @@ use std::io::{self, Write};
 
 use memchr::memchr;
 
-use crate::registry::Refusal;
+use crate::registry::{Refusal, is_blank, trim_by};
 use crate::stream::Masker;
 
 /// Longest line held while it may become a command, and longest
@@ -179,7 +179,7 @@ impl Protocol {
     ) -> io::Result<()> {
         self.held_ws += self.line[self.held_ws..]
             .iter()
-            .take_while(|&&b| b == b' ' || b == b'\t')
+            .take_while(|&&b| is_blank(b))
             .count();
         match self.classify(complete) {
             Class::Undecided => Ok(()),
@@ -355,7 +355,7 @@ impl Protocol {
     /// Stops command processing until `::TOKEN::`; the token is
     /// registered so the stop and resume lines show it masked.
     fn stop_commands(&mut self, token: &[u8], masker: &mut Masker) {
-        let token = trim_blank(token);
+        let token = trim_by(token, is_blank);
         if token.is_empty() {
             self.warn("::stop-commands:: token is empty or blank, commands not stopped".into());
             return;
@@ -392,18 +392,6 @@ fn line_piece(data: &[u8]) -> (usize, bool) {
 fn content(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-fn trim_blank(value: &[u8]) -> &[u8] {
-    let start = value
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |i| i + 1);
-    &value[start..end]
 }
 
 /// One left-to-right pass decoding exactly `%25`, `%0D` and `%0A`.

@@ -226,7 +226,8 @@ impl fmt::Debug for Registry {
     }
 }
 
-fn is_blank(b: u8) -> bool {
+/// Whitespace in SPEC's sense: space and tab only.
+pub(crate) fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
@@ -234,7 +235,7 @@ fn is_blank_or_break(b: u8) -> bool {
     is_blank(b) || b == b'\n' || b == b'\r'
 }
 
-fn trim_by(value: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
+pub(crate) fn trim_by(value: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
     let start = value.iter().position(|&b| !pred(b)).unwrap_or(value.len());
     let end = value
         .iter()
