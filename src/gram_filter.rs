@@ -251,6 +251,11 @@ impl GramFilter {
         self.bitmap[bit / 64] & (1 << (bit % 64)) != 0
     }
 
+    /// Length of the longest pattern.
+    pub(crate) fn max_len(&self) -> usize {
+        self.max_len
+    }
+
     /// Number of patterns.
     pub(crate) fn patterns(&self) -> usize {
         self.spans.len()

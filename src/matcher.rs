@@ -14,10 +14,10 @@
 //! Invariants:
 //! - A matcher never changes; the registry swaps in a new one (a new
 //!   generation) when secrets arrive.
-//! - `scan` reports, for every position where any variant ends, an
-//!   occurrence at least as long as every other one ending there (the
-//!   automaton) or every occurrence (the filter), so marking the reported
-//!   intervals marks exactly the union of all occurrences.
+//! - `walk` and `probe` report, for every position where any variant
+//!   ends, an occurrence at least as long as every other one ending there
+//!   (the automata) or every occurrence (the filters), so marking the
+//!   reported intervals marks exactly the union of all occurrences.
 //! - `pending_start` is exact: the earliest position from which the text
 //!   is a proper prefix of some variant.
 
@@ -101,43 +101,76 @@ impl Matcher {
         }
     }
 
-    /// Searches `hay`, whose first byte is at stream offset `hay_offset`,
-    /// calling `on_match(start, end)` (relative to `hay`).
-    ///
-    /// The automata walk `hay[new_from..]`, carrying their states from the
-    /// previous call; the filters re-probe from `rescan_from`, the earliest
-    /// position where an occurrence could still be incomplete.
-    pub(crate) fn scan(
+    /// Walks the automata over `bytes`, the next bytes of the stream (the
+    /// first at stream offset `offset`), carrying their states from the
+    /// previous call. Calls `on_match(start, end)` in stream offsets; a
+    /// start may lie before `offset`.
+    pub(crate) fn walk(
         &self,
         state: &mut ScanState,
-        hay: &[u8],
-        hay_offset: u64,
-        new_from: usize,
-        rescan_from: usize,
-        mut on_match: impl FnMut(usize, usize),
+        bytes: &[u8],
+        offset: u64,
+        mut on_match: impl FnMut(u64, u64),
     ) {
         for (batch, sid) in self.batches.iter().zip(state.states.iter_mut()) {
             if let (Some(tier), Some(sid)) = (&batch.automaton, sid.as_mut()) {
-                *sid = tier.walk(*sid, &hay[new_from..], |end, len| {
-                    on_match(new_from + end - len, new_from + end);
+                *sid = tier.walk(*sid, bytes, |end, len| {
+                    let end = offset + end as u64;
+                    on_match(end - len as u64, end);
                 });
-            }
-            if let Some(filter) = &batch.filter {
-                filter.scan(hay, hay_offset, rescan_from, &mut on_match);
             }
         }
     }
 
-    /// The earliest position in `hay` (at or after `from`, the previous
-    /// answer) from which the text may still become an occurrence.
-    pub(crate) fn pending_start(&self, state: &ScanState, hay: &[u8], from: usize) -> usize {
-        let mut pending = hay.len();
+    /// Probes `hay` (whose first byte is at stream offset `hay_offset`)
+    /// with the filters, calling `on_match(start, end)` in stream offsets
+    /// for every occurrence that lies wholly in `hay` and starts at or
+    /// after `hay[from]`.
+    pub(crate) fn probe(
+        &self,
+        hay: &[u8],
+        hay_offset: u64,
+        from: usize,
+        mut on_match: impl FnMut(u64, u64),
+    ) {
+        for filter in self.batches.iter().filter_map(|b| b.filter.as_ref()) {
+            filter.scan(hay, hay_offset, from, |start, end| {
+                on_match(hay_offset + start as u64, hay_offset + end as u64)
+            });
+        }
+    }
+
+    /// Longest variant the filters search for (0 if none): a probe of the
+    /// last `filter_max_len() - 1` bytes decides the pending start.
+    pub(crate) fn filter_max_len(&self) -> usize {
+        self.batches
+            .iter()
+            .filter_map(|b| b.filter.as_ref())
+            .map(|f| f.max_len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The earliest stream offset from which the text may still become an
+    /// occurrence. `hay` ends where the stream read so far ends, its first
+    /// byte is at `hay_offset`, and it holds at least the last
+    /// `filter_max_len() - 1` bytes from `hay[from]` on (`from` being where
+    /// the previous answer lies, or 0).
+    pub(crate) fn pending_start(
+        &self,
+        state: &ScanState,
+        hay: &[u8],
+        hay_offset: u64,
+        from: usize,
+    ) -> u64 {
+        let end = hay_offset + hay.len() as u64;
+        let mut pending = end;
         for (batch, sid) in self.batches.iter().zip(&state.states) {
             if let (Some(tier), Some(sid)) = (&batch.automaton, sid) {
-                pending = pending.min(hay.len() - tier.depth(*sid));
+                pending = pending.min(end - tier.depth(*sid) as u64);
             }
             if let Some(filter) = &batch.filter {
-                pending = pending.min(filter.pending_start(hay, from));
+                pending = pending.min(hay_offset + filter.pending_start(hay, from) as u64);
             }
         }
         pending

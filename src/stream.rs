@@ -34,6 +34,12 @@ use crate::registry::Registry;
 /// list stays small whatever the caller's buffer size.
 const PIECE: usize = 256 * 1024;
 
+/// Pieces at least this long are searched and written where they lie, not
+/// copied after the held bytes. It exceeds the filters' longest variant
+/// (see [`Masker::search_in_place`]).
+const IN_PLACE_MIN: usize = 16 * 1024;
+const _: () = assert!(IN_PLACE_MIN > crate::gram_filter::MAX_LEN);
+
 /// Counters of one stream, safe to print: no value in them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -95,10 +101,14 @@ impl Masker {
     pub(crate) fn write<W: Write>(&mut self, data: &[u8], out: &mut W) -> io::Result<()> {
         self.refresh(out)?;
         for piece in data.chunks(PIECE) {
-            let new_from = self.buf.len();
-            self.buf.extend_from_slice(piece);
             self.stats.bytes_in += piece.len() as u64;
-            self.search(new_from, out)?;
+            if piece.len() >= IN_PLACE_MIN {
+                self.search_in_place(piece, out)?;
+            } else {
+                let new_from = self.buf.len();
+                self.buf.extend_from_slice(piece);
+                self.search(new_from, out)?;
+            }
         }
         Ok(())
     }
@@ -108,9 +118,9 @@ impl Masker {
     pub(crate) fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         self.refresh(out)?;
         self.pending_start = self.end();
-        self.emit(out)?;
-        self.retain();
-        Ok(())
+        let written = self.emit(&[], out);
+        self.retain(&[]);
+        written
     }
 
     /// Writes bytes that bypass masking (`--pass-commands`). Only valid at a
@@ -152,35 +162,68 @@ impl Masker {
     fn search<W: Write>(&mut self, new_from: usize, out: &mut W) -> io::Result<()> {
         let rescan_from = (self.pending_start - self.buf_start) as usize;
         let (runs, base) = (&mut self.runs, self.buf_start);
-        self.matcher.scan(
+        let mut mark = |start, end| insert_run(runs, start, end);
+        self.matcher.walk(
             &mut self.scan,
-            &self.buf,
-            base,
-            new_from,
-            rescan_from,
-            |start, end| insert_run(runs, base + start as u64, base + end as u64),
+            &self.buf[new_from..],
+            base + new_from as u64,
+            &mut mark,
         );
-        let pending = self
+        self.matcher.probe(&self.buf, base, rescan_from, &mut mark);
+        self.pending_start = self
             .matcher
-            .pending_start(&self.scan, &self.buf, rescan_from);
-        self.pending_start = base + pending as u64;
-        self.emit(out)?;
-        self.retain();
-        Ok(())
+            .pending_start(&self.scan, &self.buf, base, rescan_from);
+        let written = self.emit(&[], out);
+        self.retain(&[]);
+        written
+    }
+
+    /// Like [`search`](Self::search) for a piece of at least
+    /// [`IN_PLACE_MIN`] bytes, searched and written where it lies instead
+    /// of being copied after the held bytes first. Only occurrences that
+    /// start among the held bytes need both: they end within the filters'
+    /// longest variant of the piece's start, so the held bytes and that
+    /// much of the piece are probed together, in a small copy.
+    fn search_in_place<W: Write>(&mut self, piece: &[u8], out: &mut W) -> io::Result<()> {
+        let piece_start = self.end();
+        let rescan_from = (self.pending_start - self.buf_start) as usize;
+        let held = self.buf.len();
+        let (runs, base) = (&mut self.runs, self.buf_start);
+        let mut mark = |start, end| insert_run(runs, start, end);
+        self.matcher
+            .walk(&mut self.scan, piece, piece_start, &mut mark);
+        if rescan_from < held {
+            let reach = self.matcher.filter_max_len().min(piece.len());
+            self.buf.extend_from_slice(&piece[..reach]);
+            self.matcher.probe(&self.buf, base, rescan_from, &mut mark);
+            self.buf.truncate(held);
+        }
+        self.matcher.probe(piece, piece_start, 0, &mut mark);
+        // The piece is longer than any filtered variant, so its end holds
+        // every byte the filters need to decide the pending start.
+        self.pending_start = self
+            .matcher
+            .pending_start(&self.scan, piece, piece_start, 0);
+        let written = self.emit(piece, out);
+        self.retain(piece);
+        written
     }
 
     /// Writes from `emitted` up to `pending_start`, then on through masked
-    /// bytes.
-    fn emit<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+    /// bytes. The stream's bytes are the held ones in `buf`, followed by
+    /// `piece` when it is searched in place.
+    fn emit<W: Write>(&mut self, piece: &[u8], out: &mut W) -> io::Result<()> {
         let limit = self.pending_start;
         let mut cur = self.emitted;
         let mut idx = self.runs.partition_point(|r| r.1 <= cur);
-        loop {
+        let result = loop {
             if let Some(&(start, end)) = self.runs.get(idx)
                 && start <= cur
             {
                 if !self.in_run {
-                    out.write_all(&self.replacement)?;
+                    if let Err(err) = out.write_all(&self.replacement) {
+                        break Err(err);
+                    }
                     self.stats.bytes_out += self.replacement.len() as u64;
                     self.stats.regions += 1;
                     self.in_run = true;
@@ -192,27 +235,56 @@ impl Masker {
             let next_run = self.runs.get(idx).map_or(u64::MAX, |r| r.0);
             let stop = limit.min(next_run);
             if cur >= stop {
-                break;
+                break Ok(());
             }
-            let (a, b) = (
-                (cur - self.buf_start) as usize,
-                (stop - self.buf_start) as usize,
-            );
-            out.write_all(&self.buf[a..b])?;
+            if let Err(err) = self.write_plain(cur, stop, piece, out) {
+                break Err(err);
+            }
             self.stats.bytes_out += stop - cur;
             self.in_run = false;
             cur = stop;
-        }
+        };
         self.emitted = cur;
         self.runs.drain(..idx);
+        result
+    }
+
+    /// Writes the unmasked stream bytes `start..end`.
+    fn write_plain<W: Write>(
+        &self,
+        start: u64,
+        end: u64,
+        piece: &[u8],
+        out: &mut W,
+    ) -> io::Result<()> {
+        let piece_start = self.end();
+        if start < piece_start {
+            let a = (start - self.buf_start) as usize;
+            let b = (end.min(piece_start) - self.buf_start) as usize;
+            out.write_all(&self.buf[a..b])?;
+        }
+        if end > piece_start {
+            let a = (start.max(piece_start) - piece_start) as usize;
+            out.write_all(&piece[a..(end - piece_start) as usize])?;
+        }
         Ok(())
     }
 
-    /// Keeps the bytes from `min(pending_start, emitted)` on.
-    fn retain(&mut self) {
+    /// Keeps the bytes from `min(pending_start, emitted)` on, taking them
+    /// from `buf` and then from `piece`, which follows it.
+    fn retain(&mut self, piece: &[u8]) {
         let keep_from = self.pending_start.min(self.emitted);
-        self.buf.drain(..(keep_from - self.buf_start) as usize);
-        self.buf_start = keep_from;
+        let piece_start = self.end();
+        let drop = (keep_from.min(piece_start) - self.buf_start) as usize;
+        self.buf.drain(..drop);
+        self.buf_start += drop as u64;
+        if keep_from > piece_start {
+            self.buf
+                .extend_from_slice(&piece[(keep_from - piece_start) as usize..]);
+            self.buf_start = keep_from;
+        } else {
+            self.buf.extend_from_slice(piece);
+        }
     }
 }
 

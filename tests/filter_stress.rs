@@ -83,11 +83,41 @@ fn case() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
         })
 }
 
+/// Inputs of 20-70 KB written in a few large pieces, which the masker
+/// searches where they lie rather than after a copy: the case above
+/// repeated (so occurrences straddle every kind of piece edge), plus a few
+/// short secrets of the same alphabet for the automaton.
+fn large_case() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
+    let short = prop::collection::vec(
+        prop::collection::vec(prop::sample::select(b"abcd".to_vec()), 4..10),
+        0..3,
+    );
+    (case(), short, 20_000usize..70_000).prop_flat_map(|((mut secrets, unit, _), short, len)| {
+        secrets.extend(short);
+        let mut input = Vec::with_capacity(len + unit.len() + 1);
+        while input.len() < len {
+            input.extend_from_slice(&unit);
+            input.push(b'x');
+        }
+        let cuts = prop::collection::vec(0..=input.len(), 0..5);
+        (Just(secrets), Just(input), cuts)
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(384))]
 
     #[test]
     fn overlapping_long_secrets_any_split((secrets, input, cuts) in case()) {
+        check(&secrets, &input, &cuts);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn large_writes_searched_in_place((secrets, input, cuts) in large_case()) {
         check(&secrets, &input, &cuts);
     }
 }
