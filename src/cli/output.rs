@@ -18,6 +18,9 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
 const BUFFER: usize = 1 << 20;
 
+/// Slices at least this long are written without being buffered.
+const WRITE_THROUGH: usize = 64 * 1024;
+
 /// What happened to the stream so far.
 #[derive(Debug)]
 pub enum State {
@@ -96,12 +99,15 @@ impl Write for Downstream {
         if !matches!(self.state, State::Open) {
             return Ok(data.len());
         }
-        if self.buffer.len() + data.len() > BUFFER {
+        if data.len() >= WRITE_THROUGH {
+            // Large slices (the engine writes the text between masked
+            // regions straight from the read buffer) skip the copy.
             self.drain_buffer();
-        }
-        if data.len() >= BUFFER {
             self.push(data);
         } else {
+            if self.buffer.len() + data.len() > BUFFER {
+                self.drain_buffer();
+            }
             self.buffer.extend_from_slice(data);
         }
         Ok(data.len())
