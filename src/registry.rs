@@ -288,31 +288,42 @@ pub fn expand(value: &[u8], config: &Config) -> Result<Vec<Vec<u8>>, Refusal> {
 fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Vec<u8>>) {
     let floor = config.min_length.max(4);
     let mut forms = Vec::new();
-    let keep =
-        |forms: &mut Vec<Vec<u8>>, out: &mut Vec<Vec<u8>>| {
-            out.extend(forms.drain(..).filter(|form| {
-                form.len() >= floor && !form.iter().any(|&b| b == b'\n' || b == b'\r')
-            }));
-        };
+    // Most encodings of a plain token are the token itself: dropping the
+    // repeats among one line's forms spares the registry a hash and a copy
+    // of each (comparing with other lines' forms could be quadratic).
+    let keep = |forms: &mut Vec<Vec<u8>>, out: &mut Vec<Vec<u8>>, first: usize| {
+        for form in forms.drain(..) {
+            if form.len() >= floor
+                && !form.iter().any(|&b| b == b'\n' || b == b'\r')
+                && !out[first..].contains(&form)
+            {
+                out.push(form);
+            }
+        }
+    };
     for line in whole.split(|&b| b == b'\n' || b == b'\r') {
         let line = trim_by(line, is_blank);
         if line.len() < config.min_length {
             continue;
         }
+        let first = out.len();
         for encoding in config.encodings.iter() {
             if encoding == Encoding::Raw {
                 // The raw form only has to reach the minimum length itself.
-                out.push(line.to_vec());
+                if !out[first..].iter().any(|form| form == line) {
+                    out.push(line.to_vec());
+                }
             } else {
                 encoding.encode_into(line, &mut forms);
-                keep(&mut forms, out);
+                keep(&mut forms, out, first);
             }
         }
     }
     if whole.iter().any(|&b| b == b'\n' || b == b'\r') {
+        let first = out.len();
         for encoding in config.encodings.iter().filter(|e| *e != Encoding::Raw) {
             encoding.encode_into(whole, &mut forms);
-            keep(&mut forms, out);
+            keep(&mut forms, out, first);
         }
     }
 }
