@@ -16,7 +16,7 @@
 //!   so the union of what it reports is the union SPEC 2 asks for.
 //! - Bounded cost per probe: the caller indexes only patterns of bounded
 //!   length whose grams are not shared by many entries (see
-//!   [`GramFilter::accepts`]); repetitive patterns go to the automaton.
+//!   [`GramFilter::build_partitioned`]); repetitive ones go to the automaton.
 //! - Stateless across writes: a probe needs the bytes of the whole
 //!   candidate, so the stream re-probes its held tail on each write.
 
@@ -104,43 +104,12 @@ impl GramFilter {
         min_len - Q + 1
     }
 
-    /// Splits `patterns` into those the filter takes and the rest (too
-    /// short, too long, or with a gram shared by too many entries).
-    pub(crate) fn partition<'a>(patterns: &[&'a [u8]]) -> (Vec<&'a [u8]>, Vec<&'a [u8]>) {
-        let (mut long, mut rest): (Vec<&[u8]>, Vec<&[u8]>) = patterns
-            .iter()
-            .partition(|p| (MIN_LEN..=MAX_LEN).contains(&p.len()));
-        let Some(min_len) = long.iter().map(|p| p.len()).min() else {
-            return (long, rest);
-        };
-        let stride = Self::stride_for(min_len);
-        let mut counts: GramMap<u32> = GramMap::default();
-        counts.reserve(long.len() * stride);
-        for p in &long {
-            for off in 0..stride {
-                *counts.entry(gram_at(p, off)).or_default() += 1;
-            }
-        }
-        let (keep, hot): (Vec<&[u8]>, Vec<&[u8]>) = long
-            .drain(..)
-            .partition(|p| (0..stride).all(|off| counts[&gram_at(p, off)] <= MAX_ENTRIES_PER_GRAM));
-        rest.extend(hot);
-        (keep, rest)
-    }
-
-    /// Builds the filter. Every pattern must be within MIN_LEN..=MAX_LEN;
-    /// `patterns` must be non-empty.
-    pub(crate) fn build(patterns: &[&[u8]]) -> GramFilter {
-        Self::build_inner(patterns, false).expect("unchecked builds always finish")
-    }
-
-    /// Builds the filter unless some gram has more than
-    /// MAX_ENTRIES_PER_GRAM entries.
-    fn build_checked(patterns: &[&[u8]]) -> Option<GramFilter> {
-        Self::build_inner(patterns, true)
-    }
-
-    fn build_inner(patterns: &[&[u8]], check: bool) -> Option<GramFilter> {
+    /// Builds the filter and returns the grams that ended up with more
+    /// than MAX_ENTRIES_PER_GRAM entries (or may have: entries are told
+    /// apart by fingerprint, so a few others can be listed too). Every
+    /// pattern must be within MIN_LEN..=MAX_LEN; `patterns` must be
+    /// non-empty.
+    fn build(patterns: &[&[u8]]) -> (GramFilter, Vec<u64>) {
         let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
         let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
         let stride = Self::stride_for(min_len);
@@ -168,6 +137,7 @@ impl GramFilter {
             heads: GramMap::default(),
             head_prefixes: Vec::with_capacity(patterns.len()),
         };
+        let mut crowded = Vec::new();
         for (id, p) in patterns.iter().enumerate() {
             let id = id as u32;
             filter
@@ -175,9 +145,9 @@ impl GramFilter {
                 .push((filter.arena.len() as u32, p.len() as u32));
             filter.arena.extend_from_slice(p);
             for off in 0..stride {
-                let same = filter.insert(gram_at(p, off), id, off as u16);
-                if check && same >= MAX_ENTRIES_PER_GRAM {
-                    return None;
+                let gram = gram_at(p, off);
+                if filter.insert(gram, id, off as u16) >= MAX_ENTRIES_PER_GRAM {
+                    crowded.push(gram);
                 }
             }
             filter.heads.entry(gram_at(p, 0)).or_default().push(id);
@@ -191,7 +161,7 @@ impl GramFilter {
         }
         filter.head_prefixes.sort_unstable();
         filter.head_prefixes.dedup();
-        Some(filter)
+        (filter, crowded)
     }
 
     /// Adds one entry; returns how many entries with the same fingerprint
@@ -217,27 +187,33 @@ impl GramFilter {
         same
     }
 
-    /// Splits `patterns` like [`partition`](Self::partition) and builds
-    /// the filter over the first part. The common case (no gram shared by
-    /// many entries) costs one pass: the crowding of a gram is seen while
-    /// inserting it, and only when some gram is crowded are the exact
-    /// counts taken and the filter built again.
+    /// Builds the filter over the patterns it takes and returns the rest:
+    /// those too short or too long, and those with a gram shared by more
+    /// than MAX_ENTRIES_PER_GRAM entries (`aaaa...`, families of prefixes).
+    /// The common case costs one build: crowding shows while inserting, and
+    /// only then is the filter built again without the patterns that hold
+    /// a crowded gram (again until none is left, since dropping the
+    /// shortest patterns widens the stride and so indexes new grams).
     pub(crate) fn build_partitioned<'a>(
         patterns: &[&'a [u8]],
     ) -> (Option<GramFilter>, Vec<&'a [u8]>) {
-        let (long, mut rest): (Vec<&[u8]>, Vec<&[u8]>) = patterns
+        let (mut long, mut rest): (Vec<&[u8]>, Vec<&[u8]>) = patterns
             .iter()
             .partition(|p| (MIN_LEN..=MAX_LEN).contains(&p.len()));
-        if long.is_empty() {
-            return (None, rest);
+        while !long.is_empty() {
+            let (filter, crowded) = Self::build(&long);
+            if crowded.is_empty() {
+                return (Some(filter), rest);
+            }
+            let crowded: GramMap<()> = crowded.into_iter().map(|g| (g, ())).collect();
+            let stride = filter.stride;
+            let (keep, hot): (Vec<&[u8]>, Vec<&[u8]>) = long
+                .into_iter()
+                .partition(|p| (0..stride).all(|off| !crowded.contains_key(&gram_at(p, off))));
+            rest.extend(hot);
+            long = keep;
         }
-        if let Some(filter) = Self::build_checked(&long) {
-            return (Some(filter), rest);
-        }
-        let (keep, hot) = Self::partition(&long);
-        rest.extend(hot);
-        let filter = (!keep.is_empty()).then(|| Self::build(&keep));
-        (filter, rest)
+        (None, rest)
     }
 
     #[inline(always)]
@@ -430,7 +406,7 @@ mod tests {
             b"456789abcdefXYZW0123",
             b"zzzzzzzzqqqqqqqqqq1",
         ];
-        let filter = GramFilter::build(&patterns);
+        let filter = GramFilter::build(&patterns).0;
         for pre in 0..30 {
             let mut hay = vec![b'.'; pre];
             hay.extend_from_slice(b"0123456789abcdefXYZW0123456789abcdefXY zzzzzzzzqqqqqqqqqq1");
@@ -446,7 +422,7 @@ mod tests {
     #[test]
     fn pending_start_is_earliest_proper_prefix() {
         let patterns: Vec<&[u8]> = vec![b"0123456789abcdefXY", b"ab0123456789abcdefXYZ"];
-        let filter = GramFilter::build(&patterns);
+        let filter = GramFilter::build(&patterns).0;
         let cases: &[(&str, usize)] = &[
             ("xx0123", 2),
             ("xx0123456789abcdef", 2),
@@ -467,8 +443,8 @@ mod tests {
         let random = b"Zq3xP0vL9mK2wN8rT5yB".to_vec();
         let short = b"abc".to_vec();
         let patterns: Vec<&[u8]> = vec![&a100, &random, &short];
-        let (keep, rest) = GramFilter::partition(&patterns);
-        assert_eq!(keep, vec![&random[..]]);
-        assert_eq!(rest.len(), 2);
+        let (filter, rest) = GramFilter::build_partitioned(&patterns);
+        assert_eq!(filter.map(|f| f.patterns()), Some(1));
+        assert_eq!(rest, vec![&short[..], &a100[..]]);
     }
 }
