@@ -97,6 +97,7 @@
 mod automaton;
 pub mod encoding;
 mod gram_filter;
+mod lines;
 mod matcher;
 mod protocol;
 mod registry;

@@ -1,9 +1,9 @@
 //! The in-band protocol: `::add-mask::` and `::stop-commands::` lines.
 //!
-//! [`Protocol`] sits in front of the masker. It finds line starts with
-//! memchr and looks at the first bytes of each line only; a line that
-//! cannot be a command goes to the masker at once, in one slice with its
-//! neighbours. A line that may still become a command is held whole until
+//! [`Protocol`] sits in front of the masker. It skips through ordinary
+//! text to the next line that may be a command ([`crate::lines`]) and
+//! looks at the first bytes of that line only; lines that cannot be
+//! commands go to the masker at once, in one slice. A line that may still become a command is held whole until
 //! it is decided, at most [`MAX_LINE`] bytes (SPEC 4).
 //!
 //! Invariants:
@@ -19,6 +19,7 @@ use std::io::{self, Write};
 
 use memchr::memchr;
 
+use crate::lines::{may_begin_command, next_line_to_hold};
 use crate::registry::{Refusal, is_blank, trim_by};
 use crate::stream::Masker;
 
@@ -120,7 +121,7 @@ impl Protocol {
         while i < data.len() {
             match self.state {
                 State::LineStart => {
-                    if matches!(data[i], b' ' | b'\t' | b':') {
+                    if may_begin_command(data[i]) {
                         masker.write(&data[plain_from..i], out)?;
                         self.line.clear();
                         self.held_ws = 0;
@@ -129,14 +130,22 @@ impl Protocol {
                         self.state = State::Ordinary;
                     }
                 }
-                State::Ordinary => match memchr(b'\n', &data[i..]) {
-                    Some(k) => {
-                        i += k + 1;
-                        self.line_no += 1;
-                        self.state = State::LineStart;
+                State::Ordinary => {
+                    let (newlines, next) = next_line_to_hold(&data[i..]);
+                    self.line_no += newlines;
+                    match next {
+                        Some(k) => {
+                            i += k;
+                            self.state = State::LineStart;
+                        }
+                        None => {
+                            if data.last() == Some(&b'\n') {
+                                self.state = State::LineStart;
+                            }
+                            i = data.len();
+                        }
                     }
-                    None => i = data.len(),
-                },
+                }
                 State::Held => {
                     // Never hold more than one byte past the limit: that
                     // byte is enough to decide.

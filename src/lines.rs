@@ -1,0 +1,157 @@
+//! Finding, in ordinary text, the next line the protocol must look at.
+//!
+//! Only a line whose first byte is a space, a tab or `:` can be a command
+//! (SPEC 4), and a log has one such line in many. Calling `memchr` once per
+//! line costs more than the masking itself on short lines, so
+//! [`next_line_to_hold`] looks at 64 bytes at a time: one bit mask of the
+//! newlines and one of the bytes that may begin a command, compared with a
+//! shift. On x86_64 the masks come from SSE2 compares (part of every
+//! x86_64 target, so no detection is needed); elsewhere from a plain loop.
+//!
+//! Invariant: the answer is the same as a byte-by-byte scan's (see the
+//! tests), and every newline before the answer is counted exactly once.
+
+/// Whether a line beginning with `b` may be a command line.
+pub(crate) fn may_begin_command(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b':')
+}
+
+const BLOCK: usize = 64;
+
+/// Scans `data`, which begins inside a line, for the first line start
+/// (a position just after a `\n`) whose byte may begin a command.
+///
+/// Returns the number of newlines before that position and the position,
+/// or the number of newlines in all of `data` and `None`.
+pub(crate) fn next_line_to_hold(data: &[u8]) -> (u64, Option<usize>) {
+    let mut newlines = 0u64;
+    // Whether the byte before the current block is a newline.
+    let mut carry = 0u64;
+    let mut blocks = data.chunks_exact(BLOCK);
+    let mut offset = 0;
+    for block in &mut blocks {
+        let block: &[u8; BLOCK] = block.try_into().expect("64-byte chunk");
+        let (breaks, may_begin) = masks(block);
+        let starts = ((breaks << 1) | carry) & may_begin;
+        if starts != 0 {
+            let at = starts.trailing_zeros();
+            newlines += u64::from((breaks & ((1u64 << at) - 1)).count_ones());
+            return (newlines, Some(offset + at as usize));
+        }
+        newlines += u64::from(breaks.count_ones());
+        carry = breaks >> 63;
+        offset += BLOCK;
+    }
+    let mut after_break = carry == 1;
+    for (k, &b) in blocks.remainder().iter().enumerate() {
+        if after_break && may_begin_command(b) {
+            return (newlines, Some(offset + k));
+        }
+        after_break = b == b'\n';
+        newlines += u64::from(after_break);
+    }
+    (newlines, None)
+}
+
+/// Bit k set where `block[k]` is a newline, and bit k set where it may
+/// begin a command.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn masks(block: &[u8; BLOCK]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let (mut breaks, mut starts) = (0u64, 0u64);
+    for (k, lane) in block.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of every x86_64 target; the unaligned load
+        // reads exactly the 16 bytes of `lane`.
+        let (b, s) = unsafe {
+            let v = _mm_loadu_si128(lane.as_ptr().cast::<__m128i>());
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            let starts = _mm_or_si128(_mm_or_si128(eq(b' '), eq(b'\t')), eq(b':'));
+            (
+                _mm_movemask_epi8(eq(b'\n')) as u16,
+                _mm_movemask_epi8(starts) as u16,
+            )
+        };
+        breaks |= u64::from(b) << (16 * k);
+        starts |= u64::from(s) << (16 * k);
+    }
+    (breaks, starts)
+}
+
+/// Bit k set where `block[k]` is a newline, and bit k set where it may
+/// begin a command.
+#[cfg(not(target_arch = "x86_64"))]
+fn masks(block: &[u8; BLOCK]) -> (u64, u64) {
+    let (mut breaks, mut starts) = (0u64, 0u64);
+    for (k, &b) in block.iter().enumerate() {
+        breaks |= u64::from(b == b'\n') << k;
+        starts |= u64::from(may_begin_command(b)) << k;
+    }
+    (breaks, starts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The byte-by-byte answer.
+    fn naive(data: &[u8]) -> (u64, Option<usize>) {
+        let mut newlines = 0;
+        for (k, &b) in data.iter().enumerate() {
+            if k > 0 && data[k - 1] == b'\n' && may_begin_command(b) {
+                return (newlines, Some(k));
+            }
+            newlines += u64::from(b == b'\n');
+        }
+        (newlines, None)
+    }
+
+    #[test]
+    fn finds_the_first_line_that_may_be_a_command() {
+        let long = |prefix: &str, at: usize, rest: &str| {
+            let mut s = prefix.repeat(at);
+            s.push_str(rest);
+            s
+        };
+        let cases: Vec<(String, (u64, Option<usize>))> = vec![
+            ("".into(), (0, None)),
+            (" starts inside a line".into(), (0, None)),
+            ("a\nb\nc\n".into(), (3, None)),
+            ("a\n  indented".into(), (1, Some(2))),
+            ("a\nb\n::add-mask::x".into(), (2, Some(4))),
+            ("a\n\tx".into(), (1, Some(2))),
+            ("a\n\n:".into(), (2, Some(3))),
+            (long("x", 63, "\n:"), (1, Some(64))),
+            (long("x", 62, "\n\n "), (2, Some(64))),
+            (long("ab\n", 40, " x"), (40, Some(120))),
+            (long("x", 200, "\n"), (1, None)),
+        ];
+        for (data, want) in cases {
+            assert_eq!(next_line_to_hold(data.as_bytes()), want, "{data:?}");
+            assert_eq!(naive(data.as_bytes()), want, "oracle on {data:?}");
+        }
+    }
+
+    #[test]
+    fn agrees_with_a_byte_by_byte_scan() {
+        // A small generator over the bytes that matter, every length
+        // across a few block boundaries.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"\n\n :\tab";
+        for len in 0..300 {
+            for _ in 0..20 {
+                let data: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        alphabet[(state % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                assert_eq!(next_line_to_hold(&data), naive(&data), "{data:?}");
+            }
+        }
+    }
+}
