@@ -15,7 +15,7 @@ use logmask::{MaskWriter, Stats};
 
 use super::output::{Downstream, State};
 
-const READ_SIZE: usize = 1 << 20;
+const READ_SIZE: usize = 64 * 1024;
 
 /// How a stream ended.
 pub struct Outcome {
