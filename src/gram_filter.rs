@@ -62,6 +62,11 @@ pub(crate) const MAX_ENTRIES_PER_GRAM: u32 = 8;
 
 const EMPTY: u32 = u32::MAX;
 
+/// Bitmaps larger than this (bytes) are prefetched from while scanning,
+/// this many rounds of four probes ahead.
+const PREFETCH_ABOVE: usize = 256 * 1024;
+const PREFETCH_ROUNDS: usize = 4;
+
 #[derive(Clone, Copy)]
 struct Slot {
     pattern: u32,
@@ -221,6 +226,22 @@ impl GramFilter {
         (gram.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> self.slot_shift) as usize
     }
 
+    /// Asks for the bitmap word of a probe a few rounds ahead, so that
+    /// its cache miss overlaps the probes in between.
+    #[inline(always)]
+    fn prefetch(&self, gram: u64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let bit = (mix(gram) >> self.bitmap_shift) as usize;
+            let word = self.bitmap.as_ptr().wrapping_add(bit / 64);
+            // SAFETY: SSE is part of every x86_64 target; a prefetch is a
+            // hint that never faults, whatever the address, and changes
+            // nothing.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(word.cast()) };
+        }
+    }
+
     #[inline(always)]
     fn maybe(&self, gram: u64) -> bool {
         let bit = (mix(gram) >> self.bitmap_shift) as usize;
@@ -262,24 +283,48 @@ impl GramFilter {
         hay: &[u8],
         hay_offset: u64,
         from: usize,
-        mut on_match: impl FnMut(usize, usize),
+        on_match: impl FnMut(usize, usize),
     ) {
         if hay.len() < Q {
             return;
         }
         let stride = self.stride as u64;
         let first = (hay_offset + from as u64).div_ceil(stride) * stride - hay_offset;
+        // A bitmap that outgrows the core's cache is worth prefetching
+        // from; a small one is not worth the extra instructions.
+        if self.bitmap.len() * 8 > PREFETCH_ABOVE {
+            self.scan_from::<true>(hay, first as usize, from, on_match);
+        } else {
+            self.scan_from::<false>(hay, first as usize, from, on_match);
+        }
+    }
+
+    #[inline(always)]
+    fn scan_from<const PREFETCH: bool>(
+        &self,
+        hay: &[u8],
+        mut p: usize,
+        from: usize,
+        mut on_match: impl FnMut(usize, usize),
+    ) {
+        let s = self.stride;
         let last = hay.len() - Q;
-        let mut p = first as usize;
         // Four probes per round: their bitmap loads overlap in memory.
-        while p + 3 * self.stride <= last {
-            let s = self.stride;
+        while p + 3 * s <= last {
             let (g0, g1, g2, g3) = (
                 gram_at(hay, p),
                 gram_at(hay, p + s),
                 gram_at(hay, p + 2 * s),
                 gram_at(hay, p + 3 * s),
             );
+            if PREFETCH {
+                let ahead = p + PREFETCH_ROUNDS * 4 * s;
+                if ahead + 3 * s <= last {
+                    for k in 0..4 {
+                        self.prefetch(gram_at(hay, ahead + k * s));
+                    }
+                }
+            }
             let (m0, m1, m2, m3) = (
                 self.maybe(g0),
                 self.maybe(g1),
@@ -303,7 +348,7 @@ impl GramFilter {
             if self.maybe(g) {
                 self.confirm(hay, p, g, from, &mut on_match);
             }
-            p += self.stride;
+            p += s;
         }
     }
 
