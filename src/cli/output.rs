@@ -19,7 +19,7 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 const BUFFER: usize = 1 << 20;
 
 /// Slices at least this long are written without being buffered.
-const WRITE_THROUGH: usize = 64 * 1024;
+const WRITE_THROUGH: usize = 8 * 1024;
 
 /// What happened to the stream so far.
 #[derive(Debug)]
