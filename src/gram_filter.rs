@@ -61,6 +61,8 @@ pub(crate) const MAX_LEN: usize = 4096;
 pub(crate) const MAX_ENTRIES_PER_GRAM: u32 = 8;
 
 const EMPTY: u32 = u32::MAX;
+/// A slot of a pattern left to the automaton: a probe walks past it.
+const DISABLED: u32 = u32::MAX - 1;
 
 /// Bitmaps larger than this (bytes) are prefetched from while scanning,
 /// this many rounds of four probes ahead.
@@ -91,6 +93,8 @@ pub(crate) struct GramFilter {
     /// First 8 bytes of each pattern, big-endian, sorted: the same for
     /// tails shorter than 8 bytes.
     head_prefixes: Vec<u64>,
+    /// Patterns whose entries are disabled (left to the automaton).
+    disabled: usize,
 }
 
 #[inline(always)]
@@ -109,11 +113,12 @@ impl GramFilter {
         min_len - Q + 1
     }
 
-    /// Builds the filter and returns the grams that ended up with more
+    /// Builds the filter and returns the grams that would have had more
     /// than MAX_ENTRIES_PER_GRAM entries (or may have: entries are told
-    /// apart by fingerprint, so a few others can be listed too). Every
-    /// pattern must be within MIN_LEN..=MAX_LEN; `patterns` must be
-    /// non-empty.
+    /// apart by fingerprint, so a few others can be listed too). If any
+    /// is listed, the filter lacks their extra entries and must not be
+    /// used. Every pattern must be within MIN_LEN..=MAX_LEN; `patterns`
+    /// must be non-empty.
     fn build(patterns: &[&[u8]]) -> (GramFilter, Vec<u64>) {
         let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
         let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
@@ -141,6 +146,7 @@ impl GramFilter {
             slot_shift: 64 - slot_count.trailing_zeros(),
             heads: GramMap::default(),
             head_prefixes: Vec::with_capacity(patterns.len()),
+            disabled: 0,
         };
         let mut crowded = Vec::new();
         for (id, p) in patterns.iter().enumerate() {
@@ -151,7 +157,7 @@ impl GramFilter {
             filter.arena.extend_from_slice(p);
             for off in 0..stride {
                 let gram = gram_at(p, off);
-                if filter.insert(gram, id, off as u16) >= MAX_ENTRIES_PER_GRAM {
+                if !filter.insert(gram, id, off as u16) {
                     crowded.push(gram);
                 }
             }
@@ -169,56 +175,74 @@ impl GramFilter {
         (filter, crowded)
     }
 
-    /// Adds one entry; returns how many entries with the same fingerprint
-    /// were already there (an upper bound on those with the same gram:
-    /// they all lie on the probe path from the gram's home slot).
-    fn insert(&mut self, gram: u64, pattern: u32, offset: u16) -> u32 {
-        let h = mix(gram);
-        let bit = (h >> self.bitmap_shift) as usize;
-        self.bitmap[bit / 64] |= 1 << (bit % 64);
+    /// Adds one entry, unless MAX_ENTRIES_PER_GRAM entries with the same
+    /// fingerprint are already there (an upper bound on those with the
+    /// same gram: they all lie on the probe path from the gram's home
+    /// slot); returns whether it was added. Refusing keeps the probe paths
+    /// short while the build goes on: a build that refuses an entry is
+    /// thrown away and done again without the crowded patterns, and
+    /// without the limit, a family of thousands of variants sharing a
+    /// gram would make every insert walk all of them.
+    fn insert(&mut self, gram: u64, pattern: u32, offset: u16) -> bool {
         let mask = self.slots.len() - 1;
         let fp = fingerprint(gram);
         let mut same = 0;
         let mut i = self.slot_index(gram);
         while self.slots[i].pattern != EMPTY {
             same += u32::from(self.slots[i].fingerprint == fp);
+            if same >= MAX_ENTRIES_PER_GRAM {
+                return false;
+            }
             i = (i + 1) & mask;
         }
+        let h = mix(gram);
+        let bit = (h >> self.bitmap_shift) as usize;
+        self.bitmap[bit / 64] |= 1 << (bit % 64);
         self.slots[i] = Slot {
             pattern,
             offset,
             fingerprint: fp,
         };
-        same
+        true
     }
 
     /// Builds the filter over the patterns it takes and returns the rest:
     /// those too short or too long, and those with a gram shared by more
     /// than MAX_ENTRIES_PER_GRAM entries (`aaaa...`, families of prefixes).
-    /// The common case costs one build: crowding shows while inserting, and
-    /// only then is the filter built again without the patterns that hold
-    /// a crowded gram (again until none is left, since dropping the
-    /// shortest patterns widens the stride and so indexes new grams).
+    /// One build either way: crowding shows while inserting, and then the
+    /// entries of every pattern holding a crowded gram are disabled in
+    /// place. Their slots stay as filler (a probe walks past them) and
+    /// their bitmap bits stay set (a few more level-1 hits), and the
+    /// stride stays that of the shortest pattern, which is still exact for
+    /// the longer ones that remain.
     pub(crate) fn build_partitioned<'a>(
         patterns: &[&'a [u8]],
     ) -> (Option<GramFilter>, Vec<&'a [u8]>) {
-        let (mut long, mut rest): (Vec<&[u8]>, Vec<&[u8]>) = patterns
+        let (long, mut rest): (Vec<&[u8]>, Vec<&[u8]>) = patterns
             .iter()
             .partition(|p| (MIN_LEN..=MAX_LEN).contains(&p.len()));
-        while !long.is_empty() {
-            let (filter, crowded) = Self::build(&long);
-            if crowded.is_empty() {
-                return (Some(filter), rest);
-            }
-            let crowded: GramMap<()> = crowded.into_iter().map(|g| (g, ())).collect();
-            let stride = filter.stride;
-            let (keep, hot): (Vec<&[u8]>, Vec<&[u8]>) = long
-                .into_iter()
-                .partition(|p| (0..stride).all(|off| !crowded.contains_key(&gram_at(p, off))));
-            rest.extend(hot);
-            long = keep;
+        if long.is_empty() {
+            return (None, rest);
         }
-        (None, rest)
+        let (mut filter, crowded) = Self::build(&long);
+        if crowded.is_empty() {
+            return (Some(filter), rest);
+        }
+        let crowded: GramMap<()> = crowded.into_iter().map(|g| (g, ())).collect();
+        let stride = filter.stride;
+        let hot: Vec<bool> = long
+            .iter()
+            .map(|p| (0..stride).any(|off| crowded.contains_key(&gram_at(p, off))))
+            .collect();
+        for slot in &mut filter.slots {
+            if slot.pattern != EMPTY && hot[slot.pattern as usize] {
+                slot.pattern = DISABLED;
+            }
+        }
+        filter.disabled = hot.iter().filter(|&&h| h).count();
+        rest.extend(long.iter().zip(&hot).filter(|(_, h)| **h).map(|(p, _)| *p));
+        let any_left = filter.disabled < long.len();
+        (any_left.then_some(filter), rest)
     }
 
     #[inline(always)]
@@ -255,7 +279,7 @@ impl GramFilter {
 
     /// Number of patterns.
     pub(crate) fn patterns(&self) -> usize {
-        self.spans.len()
+        self.spans.len() - self.disabled
     }
 
     /// Heap bytes used.
@@ -369,7 +393,10 @@ impl GramFilter {
             if slot.pattern == EMPTY {
                 return;
             }
-            if slot.fingerprint == fp && probe >= from + slot.offset as usize {
+            if slot.fingerprint == fp
+                && slot.pattern != DISABLED
+                && probe >= from + slot.offset as usize
+            {
                 let start = probe - slot.offset as usize;
                 let pattern = self.pattern(slot.pattern);
                 if hay.len() - start >= pattern.len()
@@ -479,6 +506,35 @@ mod tests {
         ];
         for (hay, want) in cases {
             assert_eq!(filter.pending_start(hay.as_bytes(), 0), *want, "{hay:?}");
+        }
+    }
+
+    #[test]
+    fn crowded_patterns_are_disabled_and_the_rest_still_found() {
+        // Twelve variants sharing a 24-byte head crowd its grams; the
+        // others must still be found at every offset, and only they.
+        let family: Vec<Vec<u8>> = (0..12)
+            .map(|i| format!("shared-head-0123456789ab-{i:02}").into_bytes())
+            .collect();
+        let free: Vec<&[u8]> = vec![
+            b"Zq3xP0vL9mK2wN8rT5yB",
+            b"unrelated-variant-with-more-bytes",
+        ];
+        let mut patterns: Vec<&[u8]> = family.iter().map(|f| &f[..]).collect();
+        patterns.extend(&free);
+        let (filter, rest) = GramFilter::build_partitioned(&patterns);
+        let filter = filter.expect("the free patterns stay in the filter");
+        assert_eq!(filter.patterns(), 2);
+        assert_eq!(rest.len(), 12);
+        for pre in 0..25 {
+            let mut hay = vec![b'.'; pre];
+            hay.extend_from_slice(&family[3]);
+            hay.extend_from_slice(b"Zq3xP0vL9mK2wN8rT5yB.unrelated-variant-with-more-bytes");
+            hay.extend_from_slice(&family[7]);
+            let mut got = Vec::new();
+            filter.scan(&hay, 0, 0, |s, e| got.push((s, e)));
+            got.sort();
+            assert_eq!(got, naive(&free, &hay), "pre {pre}");
         }
     }
 
