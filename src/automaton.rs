@@ -1,136 +1,524 @@
-//! One Aho-Corasick automaton over a set of variants, walked by hand.
+//! One Aho-Corasick automaton over a set of variants, built and walked by
+//! hand.
 //!
-//! The streaming masker needs two facts the high-level search API does not
-//! give: for each position, the *longest* variant ending there (the union of
-//! all occurrences is the union of these, and asking for every overlapping
+//! The streaming masker needs two facts a search API does not give: for
+//! each position, the *longest* variant ending there (the union of all
+//! occurrences is the union of these, and asking for every overlapping
 //! match would enumerate quadratically many on text like `aaaa`), and after
 //! each write, how many trailing bytes may still begin a variant (the held
-//! tail). Both are properties of automaton states, so [`Tier`] walks the
-//! automaton through the low-level [`Automaton`] trait and keeps two tables
-//! indexed by state: the longest variant that ends at the state, and the
-//! depth of the state (the length of the text it stands for).
+//! tail). Both are properties of automaton states, so [`Tier`] keeps two
+//! tables indexed by state: the longest variant that ends at the state, and
+//! the depth of the state (the length of the text it stands for).
+//!
+//! The automaton is built here rather than by the `aho-corasick` crate
+//! because that crate copies, into every state, each match inherited through
+//! failure links, and reorders states with a quadratic pass: variants nested
+//! in one long periodic variant (`aaaa`, ..., `a` x 1,000 and `a` x 65,536)
+//! cost minutes and GiBs. Here a state stores only the longest match, which
+//! is all the masker needs, and everything is built in one breadth-first
+//! pass.
+//!
+//! Layout: states are numbered in breadth-first order of the trie (0 is the
+//! root, the start state). A prefix of them (the shallow, hot ones, within
+//! a cell budget) has a dense row of fully resolved transitions, one cell
+//! per byte class; the others keep only their trie edges, sorted, and a
+//! failure link, followed at walk time until a dense state resolves the
+//! byte. State identifiers encode where a state lives: a dense state's
+//! identifier is the offset of its row (number x row stride), a sparse
+//! state's is `dense_end` plus its rank among sparse states.
 //!
 //! Invariants:
-//! - The automaton uses standard (non-leftmost) semantics, so after reading
-//!   text `t` its state stands for the longest suffix of `t` that is a prefix
-//!   of some variant; that suffix's length is the state's depth.
-//! - A noncontiguous NFA is used because its state identifiers are dense
-//!   indices, so the tables are plain vectors.
+//! - After reading text `t` from the start state, the state stands for the
+//!   longest suffix of `t` that is a prefix of some variant; that suffix's
+//!   length is the state's depth.
+//! - `longest[s]` is the length of the longest variant that is a suffix of
+//!   the text of `s`: `depth(s)` if `s` ends a variant, else
+//!   `longest[fail(s)]` (failure links point to strictly shallower states,
+//!   so breadth-first order computes it from what is already known).
+//! - Dense states are a breadth-first prefix, so a dense state's failure
+//!   target is dense and its row is built first; the root is always dense.
+//! - A stored transition (dense cell or sparse edge) carries [`MATCH`] iff
+//!   its target's `longest` is non-zero, so the walk tests a bit instead of
+//!   loading a table on every byte. Identifiers handed out never carry it.
+//! - States number at most the total pattern bytes plus one; dense rows
+//!   take at most [`DENSE_CELLS`] cells (plus the root's row).
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::nfa::noncontiguous::NFA;
-use aho_corasick::{Anchored, MatchKind, Span};
+use aho_corasick::automaton::StateID;
+
+/// Bit set in a stored transition when its target ends a variant.
+const MATCH: u32 = 1 << 31;
+
+/// Identifier (and number) of the start state, the trie's root.
+const START: u32 = 0;
+
+/// Budget for all dense rows together, in 4-byte cells: 256 KiB, so that
+/// the rows of the hot states stay in cache (a larger budget measured no
+/// faster on 1,000 short variants) and the memory does not grow with the
+/// variants beyond it.
+const DENSE_CELLS: usize = 1 << 16;
+
+/// A sparse state: its trie edges are the edges into its children, whose
+/// sparse ranks run from `first_child` to the next state's `first_child`.
+#[derive(Clone, Copy)]
+struct Sparse {
+    first_child: u32,
+    /// Identifier of the failure target.
+    fail: u32,
+}
+
+/// How the start state skips text where no variant begins.
+///
+/// The first two find whole occurrences: no variant occurs between the
+/// start of the search and the one found, so the walk may resume there in
+/// the start state. The last two find bytes that begin a variant.
+enum Skip {
+    /// One variant: its next occurrence (memchr's memmem).
+    One(memchr::memmem::Finder<'static>),
+    /// A few short variants: the leftmost next occurrence of any (Teddy).
+    /// Verifying a candidate costs up to every variant's length, hence the
+    /// limits [`PACKED_MAX_PATTERNS`] and [`PACKED_MAX_LEN`].
+    Packed(aho_corasick::packed::Searcher),
+    /// At most three distinct first bytes: memchr.
+    Bytes(Vec<u8>),
+    /// A table of the bytes that begin a variant. Even when most bytes do,
+    /// the loop costs about what walking the start state would.
+    Table(Box<[bool; 256]>),
+}
+
+/// Most variants [`Skip::Packed`] is used for, where the `aho-corasick`
+/// crate finds Teddy faster than byte-based skipping.
+const PACKED_MAX_PATTERNS: usize = 16;
+
+/// Longest variant [`Skip::Packed`] is used for.
+const PACKED_MAX_LEN: usize = 64;
 
 /// An automaton over one batch of variants, with its per-state tables.
 pub(crate) struct Tier {
-    nfa: NFA,
-    /// Length of the longest variant ending at each state, or 0.
+    /// Byte class of each byte; bytes in no variant share one class.
+    classes: [u8; 256],
+    /// Log2 of the dense row stride.
+    shift: u32,
+    /// Dense rows, `dense_states << shift` cells of flagged identifiers.
+    dense: Vec<u32>,
+    dense_states: u32,
+    /// First sparse identifier: `dense_states << shift`.
+    dense_end: u32,
+    /// Sparse states by rank, plus a sentinel whose `first_child` ends the
+    /// last one's range.
+    sparse: Vec<Sparse>,
+    /// By sparse rank: the byte on the edge into the state, and 0x100 if a
+    /// variant ends at the state, its own or one inherited through failure
+    /// links (so that the edge can carry [`MATCH`]).
+    edges: Vec<u16>,
+    /// By state number: length of the longest variant ending there, or 0.
     longest: Vec<u32>,
-    /// Length of the text each state stands for.
+    /// By state number: length of the text the state stands for.
     depth: Vec<u32>,
+    skip: Skip,
     patterns: usize,
     max_len: usize,
+}
+
+/// The trie under construction: first-child / next-sibling lists, with the
+/// root's children in a table since every pattern starts there. Node 0 is
+/// the root and never a child, so 0 means "none".
+struct Trie {
+    nodes: Vec<Node>,
+    root: Box<[u32; 256]>,
+}
+
+#[derive(Clone, Copy)]
+struct Node {
+    first_child: u32,
+    next_sibling: u32,
+    byte: u8,
+    ends: bool,
+}
+
+impl Trie {
+    fn new(capacity: usize) -> Trie {
+        let mut nodes = Vec::with_capacity(capacity);
+        nodes.push(Node {
+            first_child: 0,
+            next_sibling: 0,
+            byte: 0,
+            ends: false,
+        });
+        Trie {
+            nodes,
+            root: Box::new([0; 256]),
+        }
+    }
+
+    fn insert(&mut self, pattern: &[u8]) {
+        let mut cur = 0usize;
+        for &byte in pattern {
+            let found = if cur == 0 {
+                self.root[byte as usize]
+            } else {
+                let mut child = self.nodes[cur].first_child;
+                while child != 0 && self.nodes[child as usize].byte != byte {
+                    child = self.nodes[child as usize].next_sibling;
+                }
+                child
+            };
+            cur = if found != 0 {
+                found as usize
+            } else {
+                let id = u32::try_from(self.nodes.len())
+                    .ok()
+                    .filter(|&id| id < MATCH)
+                    .expect("variant automaton within 2^31 states");
+                self.nodes.push(Node {
+                    first_child: 0,
+                    next_sibling: self.nodes[cur].first_child,
+                    byte,
+                    ends: false,
+                });
+                if cur == 0 {
+                    self.root[byte as usize] = id;
+                } else {
+                    self.nodes[cur].first_child = id;
+                }
+                id as usize
+            };
+        }
+        self.nodes[cur].ends = true;
+    }
 }
 
 impl Tier {
     /// Builds the automaton and its tables. `patterns` must be non-empty,
     /// hold no empty pattern, and no pattern longer than `u32::MAX`.
     pub(crate) fn build<P: AsRef<[u8]>>(patterns: &[P]) -> Tier {
-        let nfa = NFA::builder()
-            .match_kind(MatchKind::Standard)
-            // Dense rows for the shallow states keep the hot start state fast.
-            .dense_depth(2)
-            .build(patterns)
-            .expect("variant automaton within aho-corasick's size limits");
-        let mut longest: Vec<u32> = Vec::new();
-        let mut depth: Vec<u32> = Vec::new();
-        let start = nfa
-            .start_state(Anchored::Yes)
-            .expect("noncontiguous NFA supports anchored starts");
-        // Every state but the start states lies on the trie path of some
-        // pattern, so walking each pattern from the anchored start visits
-        // every state at its true depth.
+        Self::build_with_budget(patterns, DENSE_CELLS)
+    }
+
+    /// [`Tier::build`] with a given dense budget (tests shrink it to reach
+    /// the sparse paths with small inputs).
+    fn build_with_budget<P: AsRef<[u8]>>(patterns: &[P], dense_cells: usize) -> Tier {
+        let total: usize = patterns.iter().map(|p| p.as_ref().len()).sum();
+        let mut trie = Trie::new(total + 1);
         for pattern in patterns {
-            let mut sid = start;
-            for (i, &byte) in pattern.as_ref().iter().enumerate() {
-                sid = nfa.next_state(Anchored::Yes, sid, byte);
-                debug_assert!(!nfa.is_dead(sid), "a pattern's own path never dies");
-                let idx = sid.as_usize();
-                if idx >= depth.len() {
-                    depth.resize(idx + 1, 0);
-                    longest.resize(idx + 1, u32::MAX);
+            let pattern = pattern.as_ref();
+            assert!(!pattern.is_empty(), "a variant is never empty");
+            trie.insert(pattern);
+        }
+
+        // Number the states breadth-first. Children of one state are
+        // enqueued together, sorted by byte, so state `n`'s children are
+        // the numbers `first_child[n]..first_child[n + 1]`.
+        let n = trie.nodes.len();
+        let mut order: Vec<u32> = Vec::with_capacity(n);
+        let mut first_child: Vec<u32> = Vec::with_capacity(n + 1);
+        let mut byte_of: Vec<u8> = Vec::with_capacity(n);
+        let mut depth: Vec<u32> = Vec::with_capacity(n);
+        let mut ends: Vec<bool> = Vec::with_capacity(n);
+        let mut used = [false; 256];
+        let mut siblings: Vec<(u8, u32)> = Vec::new();
+        order.push(0);
+        byte_of.push(0);
+        depth.push(0);
+        ends.push(false);
+        let mut head = 0;
+        while head < order.len() {
+            let node = order[head] as usize;
+            let child_depth = depth[head] + 1;
+            first_child.push(order.len() as u32);
+            siblings.clear();
+            if node == 0 {
+                siblings.extend(
+                    (0..=255u8)
+                        .map(|b| (b, trie.root[b as usize]))
+                        .filter(|&(_, c)| c != 0),
+                );
+            } else {
+                let mut child = trie.nodes[node].first_child;
+                while child != 0 {
+                    siblings.push((trie.nodes[child as usize].byte, child));
+                    child = trie.nodes[child as usize].next_sibling;
                 }
-                depth[idx] = (i + 1) as u32;
-                if longest[idx] == u32::MAX {
-                    longest[idx] = (0..nfa.match_len(sid))
-                        .map(|m| nfa.pattern_len(nfa.match_pattern(sid, m)) as u32)
-                        .max()
-                        .unwrap_or(0);
+                siblings.sort_unstable();
+            }
+            for &(byte, child) in &siblings {
+                order.push(child);
+                byte_of.push(byte);
+                depth.push(child_depth);
+                ends.push(trie.nodes[child as usize].ends);
+                used[byte as usize] = true;
+            }
+            head += 1;
+        }
+        first_child.push(n as u32);
+        drop(trie);
+        drop(order);
+
+        // Byte classes: each byte in some variant is its own class; the
+        // others behave alike everywhere (back to the start) and share one.
+        let mut classes = [0u8; 256];
+        let distinct = used.iter().filter(|&&u| u).count();
+        let mut next = usize::from(distinct < 256);
+        for (byte, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+            classes[byte] = next as u8;
+            next += 1;
+        }
+        let shift = next.next_power_of_two().trailing_zeros();
+        let stride = 1usize << shift;
+        let dense_states = (dense_cells / stride).clamp(1, n);
+        let dense_end = dense_states << shift;
+        assert!(
+            dense_end + (n - dense_states) < MATCH as usize,
+            "variant automaton within 2^31 states"
+        );
+        let (dense_states, dense_end) = (dense_states as u32, dense_end as u32);
+        let id = |num: u32| {
+            if num < dense_states {
+                num << shift
+            } else {
+                dense_end + (num - dense_states)
+            }
+        };
+        let num = |id: u32| {
+            if id < dense_end {
+                id >> shift
+            } else {
+                dense_states + (id - dense_end)
+            }
+        };
+
+        // Failure links, longest matches and dense rows, breadth-first:
+        // everything a state needs lies at smaller depth, so is done.
+        let mut fail = vec![START; n];
+        let mut longest = vec![0u32; n];
+        let mut dense = vec![0u32; dense_end as usize];
+        let child_by = |state: u32, byte: u8| {
+            let (lo, hi) = (
+                first_child[state as usize] as usize,
+                first_child[state as usize + 1] as usize,
+            );
+            byte_of[lo..hi]
+                .binary_search(&byte)
+                .ok()
+                .map(|k| (lo + k) as u32)
+        };
+        for u in 0..n as u32 {
+            let children = first_child[u as usize]..first_child[u as usize + 1];
+            for c in children.clone() {
+                let byte = byte_of[c as usize];
+                let f = if u == START {
+                    START
+                } else {
+                    // The usual failure walk: amortised over each
+                    // pattern's path, it is linear in the pattern's length.
+                    let mut f = fail[u as usize];
+                    loop {
+                        if f < dense_states {
+                            let cell =
+                                dense[((f << shift) + classes[byte as usize] as u32) as usize];
+                            break num(cell & !MATCH);
+                        }
+                        if let Some(next) = child_by(f, byte) {
+                            break next;
+                        }
+                        f = fail[f as usize];
+                    }
+                };
+                fail[c as usize] = f;
+                longest[c as usize] = if ends[c as usize] {
+                    depth[c as usize]
+                } else {
+                    longest[f as usize]
+                };
+            }
+            if u < dense_states {
+                let row = (u << shift) as usize;
+                if u != START {
+                    let from = (fail[u as usize] << shift) as usize;
+                    dense.copy_within(from..from + stride, row);
+                }
+                for c in children {
+                    let flag = if longest[c as usize] != 0 { MATCH } else { 0 };
+                    dense[row + classes[byte_of[c as usize] as usize] as usize] = id(c) | flag;
                 }
             }
         }
+
+        let sparse_states = n - dense_states as usize;
+        let mut sparse = Vec::with_capacity(sparse_states + 1);
+        let mut edges = Vec::with_capacity(sparse_states);
+        for u in dense_states..n as u32 {
+            sparse.push(Sparse {
+                // Children of a sparse state are deeper, so sparse too.
+                first_child: first_child[u as usize] - dense_states,
+                fail: id(fail[u as usize]),
+            });
+            let flag = if longest[u as usize] != 0 { 0x100 } else { 0 };
+            edges.push(u16::from(byte_of[u as usize]) | flag);
+        }
+        sparse.push(Sparse {
+            first_child: n as u32 - dense_states,
+            fail: START,
+        });
+
+        let max_len = patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(1);
+        let first_bytes = &byte_of[first_child[0] as usize..first_child[1] as usize];
+        let skip = Self::choose_skip(patterns, max_len, first_bytes);
+
         Tier {
-            nfa,
+            classes,
+            shift,
+            dense,
+            dense_states,
+            dense_end,
+            sparse,
+            edges,
             longest,
             depth,
+            skip,
             patterns: patterns.len(),
-            max_len: patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(1),
+            max_len,
         }
+    }
+
+    /// The cheapest skip for these variants: whole-occurrence searches for
+    /// one variant or a few short ones, else first bytes.
+    fn choose_skip<P: AsRef<[u8]>>(patterns: &[P], max_len: usize, first_bytes: &[u8]) -> Skip {
+        if let [one] = patterns {
+            return Skip::One(memchr::memmem::Finder::new(one.as_ref()).into_owned());
+        }
+        if patterns.len() <= PACKED_MAX_PATTERNS
+            && max_len <= PACKED_MAX_LEN
+            && let Some(searcher) = aho_corasick::packed::Config::new()
+                .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(patterns)
+                .build()
+        {
+            return Skip::Packed(searcher);
+        }
+        if first_bytes.len() <= 3 {
+            return Skip::Bytes(first_bytes.to_vec());
+        }
+        let mut table = Box::new([false; 256]);
+        for &b in first_bytes {
+            table[b as usize] = true;
+        }
+        Skip::Table(table)
     }
 
     /// The state to begin a search in.
     pub(crate) fn start(&self) -> StateID {
-        self.nfa
-            .start_state(Anchored::No)
-            .expect("noncontiguous NFA supports unanchored starts")
+        StateID::from_u32_unchecked(START)
     }
 
     /// Walks `haystack` from `state`, calling `on_match(end, len)` for the
     /// longest variant ending at each position `end` (exclusive, relative to
     /// `haystack`) where one ends. Returns the state after the last byte.
     ///
-    /// In the start state, the automaton's prefilter skips to the next
-    /// position where a match may begin. The skip never reaches into the
-    /// last `max_len - 1` bytes, which are walked one by one so that the
-    /// final state (and its depth) is exact.
+    /// In the start state, [`Skip`] jumps to the next position where a
+    /// variant may begin. The skip never reaches into the last
+    /// `max_len - 1` bytes, which are walked one by one so that the final
+    /// state (and its depth) is exact.
     #[inline]
     pub(crate) fn walk(
         &self,
-        mut state: StateID,
+        state: StateID,
         haystack: &[u8],
         mut on_match: impl FnMut(usize, usize),
     ) -> StateID {
-        let start = self.start();
-        let prefilter = self.nfa.prefilter();
         let skip_limit = haystack.len().saturating_sub(self.max_len - 1);
+        let mut s = state.as_u32();
         let mut i = 0;
         while i < haystack.len() {
-            if state == start
-                && i < skip_limit
-                && let Some(prefilter) = prefilter
-            {
-                let next = prefilter
-                    .find_in(haystack, Span::from(i..haystack.len()))
-                    .into_option()
-                    .map_or(skip_limit, |at| at.min(skip_limit));
-                if next > i {
-                    i = next;
-                    continue;
+            if s == START && i < skip_limit {
+                i = self.skip(haystack, i, skip_limit);
+                if i == haystack.len() {
+                    break;
                 }
             }
-            state = self.nfa.next_state(Anchored::No, state, haystack[i]);
+            let byte = haystack[i];
             i += 1;
-            if self.nfa.is_match(state) {
-                on_match(i, self.longest[state.as_usize()] as usize);
+            s = if s < self.dense_end {
+                self.dense[(s + u32::from(self.classes[byte as usize])) as usize]
+            } else {
+                self.next_sparse(s, byte)
+            };
+            if s & MATCH != 0 {
+                s &= !MATCH;
+                on_match(i, self.longest[self.number(s)] as usize);
             }
         }
-        state
+        StateID::from_u32_unchecked(s)
+    }
+
+    /// A position in `from..=limit` from which the walk may resume in the
+    /// start state: the next one where a variant may begin, or `limit`.
+    /// Only called in the start state.
+    #[inline]
+    fn skip(&self, haystack: &[u8], from: usize, limit: usize) -> usize {
+        let found = match &self.skip {
+            Skip::One(finder) => finder.find(&haystack[from..]),
+            Skip::Packed(searcher) => searcher.find(&haystack[from..]).map(|m| m.start()),
+            Skip::Bytes(bytes) => {
+                let hay = &haystack[from..limit];
+                match bytes[..] {
+                    [] => None,
+                    [a] => memchr::memchr(a, hay),
+                    [a, b] => memchr::memchr2(a, b, hay),
+                    [a, b, c, ..] => memchr::memchr3(a, b, c, hay),
+                }
+            }
+            Skip::Table(table) => haystack[from..limit]
+                .iter()
+                .position(|&b| table[b as usize]),
+        };
+        found.map_or(limit, |at| (from + at).min(limit))
+    }
+
+    /// The transition from sparse state `s` on `byte`: its own edge if it
+    /// has one, else its failure target's, down to a dense state (the root
+    /// at the latest), whose row resolves every byte.
+    #[inline]
+    fn next_sparse(&self, mut s: u32, byte: u8) -> u32 {
+        loop {
+            if s < self.dense_end {
+                return self.dense[(s + u32::from(self.classes[byte as usize])) as usize];
+            }
+            let rank = (s - self.dense_end) as usize;
+            let lo = self.sparse[rank].first_child as usize;
+            let hi = self.sparse[rank + 1].first_child as usize;
+            let edges = &self.edges[lo..hi];
+            let found = if edges.len() <= 8 {
+                edges.iter().position(|&e| e as u8 == byte)
+            } else {
+                edges.binary_search_by_key(&byte, |&e| e as u8).ok()
+            };
+            if let Some(k) = found {
+                let edge = u32::from(edges[k]);
+                return (self.dense_end + (lo + k) as u32) | ((edge & 0x100) << 23);
+            }
+            s = self.sparse[rank].fail;
+        }
+    }
+
+    /// The state number (index into `longest` and `depth`) of identifier
+    /// `s`.
+    #[inline]
+    fn number(&self, s: u32) -> usize {
+        if s < self.dense_end {
+            (s >> self.shift) as usize
+        } else {
+            (self.dense_states + (s - self.dense_end)) as usize
+        }
     }
 
     /// How many trailing bytes of the text read so far may still begin a
     /// variant (or are a whole variant that a longer one may extend).
     pub(crate) fn depth(&self, state: StateID) -> usize {
-        self.depth.get(state.as_usize()).copied().unwrap_or(0) as usize
+        self.depth
+            .get(self.number(state.as_u32()))
+            .copied()
+            .unwrap_or(0) as usize
     }
 
     /// Number of patterns in this tier.
@@ -140,7 +528,16 @@ impl Tier {
 
     /// Heap bytes used by the automaton and its tables.
     pub(crate) fn memory_usage(&self) -> usize {
-        self.nfa.memory_usage() + 8 * self.depth.len()
+        self.dense.capacity() * 4
+            + self.sparse.capacity() * std::mem::size_of::<Sparse>()
+            + self.edges.capacity() * 2
+            + (self.longest.capacity() + self.depth.capacity()) * 4
+            + match &self.skip {
+                Skip::One(finder) => finder.needle().len(),
+                Skip::Packed(searcher) => searcher.memory_usage(),
+                Skip::Bytes(bytes) => bytes.capacity(),
+                Skip::Table(_) => 256,
+            }
     }
 }
 
@@ -192,5 +589,233 @@ mod tests {
             let state = tier.walk(tier.start(), hay.as_bytes(), |_, _| {});
             assert_eq!(tier.depth(state), *want, "{patterns:?} after {hay:?}");
         }
+    }
+
+    /// What walking must report, from the definition: the longest pattern
+    /// ending at each end.
+    fn oracle_ends(patterns: &[Vec<u8>], hay: &[u8]) -> Vec<(usize, usize)> {
+        (1..=hay.len())
+            .filter_map(|end| {
+                let ending = patterns.iter().filter(|p| hay[..end].ends_with(p));
+                ending.map(|p| p.len()).max().map(|len| (end, len))
+            })
+            .collect()
+    }
+
+    /// The depth after `hay`, from the definition: the longest suffix of
+    /// the text that is a prefix of some pattern.
+    fn oracle_depth(patterns: &[Vec<u8>], hay: &[u8]) -> usize {
+        let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
+        (0..=hay.len().min(longest))
+            .rev()
+            .find(|&k| {
+                patterns
+                    .iter()
+                    .any(|p| p.starts_with(&hay[hay.len() - k..]))
+            })
+            .unwrap_or(0)
+    }
+
+    /// Walks `hay` in pieces of `piece` bytes, carrying the state, and
+    /// checks every report and the depth after each piece against the
+    /// oracle. A tiny dense budget sends most states to the sparse side.
+    fn check(name: &str, patterns: &[Vec<u8>], hay: &[u8], budget: usize, piece: usize) {
+        let tier = Tier::build_with_budget(patterns, budget);
+        let mut state = tier.start();
+        let mut got = Vec::new();
+        let mut at = 0;
+        for chunk in hay.chunks(piece.max(1)) {
+            state = tier.walk(state, chunk, |end, len| got.push((at + end, len)));
+            at += chunk.len();
+            let want_depth = oracle_depth(patterns, &hay[..at]);
+            assert_eq!(
+                tier.depth(state),
+                want_depth,
+                "{name}: depth after {at} bytes, budget {budget}, pieces of {piece}"
+            );
+        }
+        assert_eq!(
+            got,
+            oracle_ends(patterns, hay),
+            "{name}: budget {budget}, pieces of {piece}"
+        );
+    }
+
+    fn run(byte: u8, n: usize) -> Vec<u8> {
+        vec![byte; n]
+    }
+
+    fn cat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    #[test]
+    fn nested_periodic_patterns_agree_with_the_oracle() {
+        let fib = {
+            let (mut a, mut b) = (b"a".to_vec(), b"ab".to_vec());
+            while b.len() < 60 {
+                (a, b) = (b.clone(), cat(&[&b, &a]));
+            }
+            b
+        };
+        let ab = |k: usize| b"ab".repeat(k);
+        let cases: Vec<(&str, Vec<Vec<u8>>, Vec<u8>)> = vec![
+            (
+                "aaaa and a x 40",
+                vec![run(b'a', 4), run(b'a', 40)],
+                run(b'a', 100),
+            ),
+            (
+                "a x 4..=30 and a x 70, broken runs",
+                (4..=30).chain([70]).map(|n| run(b'a', n)).collect(),
+                cat(&[&run(b'a', 69), b"b", &run(b'a', 75), b"ba", &run(b'a', 3)]),
+            ),
+            (
+                "a x 1..=12, every run length",
+                (1..=12).map(|n| run(b'a', n)).collect(),
+                (0..15).flat_map(|k| cat(&[&run(b'a', k), b"x"])).collect(),
+            ),
+            (
+                "(ab) x 2, x 20, and ba",
+                vec![ab(2), ab(20), b"ba".to_vec()],
+                cat(&[&ab(30), b"a", &ab(19), b"b"]),
+            ),
+            (
+                "(ab) x 1..=10 and (aab) x 7",
+                (1..=10).map(ab).chain([b"aab".repeat(7)]).collect(),
+                cat(&[&b"aab".repeat(9), &ab(12), &b"aab".repeat(3)]),
+            ),
+            (
+                "prefixes and suffixes of a Fibonacci word",
+                (1..=fib.len())
+                    .flat_map(|k| [fib[..k].to_vec(), fib[fib.len() - k..].to_vec()])
+                    .collect(),
+                cat(&[&fib, &fib[1..], b"b", &fib]),
+            ),
+            (
+                "every byte value, one byte and two",
+                (0..=255u8)
+                    .map(|b| vec![b])
+                    .chain((0..=255u8).map(|b| vec![b, b.wrapping_add(1)]))
+                    .collect(),
+                (0..=255u8).rev().chain(0..=255u8).collect(),
+            ),
+            (
+                "a state with an edge on every byte",
+                (0..=255u8).map(|b| vec![b'q', b, b'z']).collect(),
+                (0..=255u8).flat_map(|b| [b'q', b, b'z', b'q']).collect(),
+            ),
+            (
+                "no pattern byte in the text",
+                vec![b"abcd".to_vec()],
+                b"xyzxyzxyz".to_vec(),
+            ),
+        ];
+        for (name, patterns, hay) in &cases {
+            for budget in [0, 64, 1 << 10, DENSE_CELLS] {
+                for piece in [1, 3, 7, 64, hay.len()] {
+                    check(name, patterns, hay, budget, piece);
+                }
+            }
+        }
+    }
+
+    /// The case that was quadratic: every run of `a` from 4 to 1,000 bytes
+    /// and one of 64 KiB. Reports have a closed form, and the memory is the
+    /// dense budget plus a few words per trie state.
+    #[test]
+    fn one_long_run_with_many_nested_runs_is_linear() {
+        const LONG: usize = 64 * 1024;
+        let patterns: Vec<Vec<u8>> = (4..=1000).chain([LONG]).map(|n| run(b'a', n)).collect();
+        let tier = Tier::build(&patterns);
+        let states = LONG + 1;
+        assert!(
+            tier.memory_usage() <= DENSE_CELLS * 4 + 24 * states,
+            "{} bytes",
+            tier.memory_usage()
+        );
+        let hay = run(b'a', LONG + 5000);
+        let mut state = tier.start();
+        let mut got = Vec::new();
+        for (k, chunk) in hay.chunks(4096).enumerate() {
+            state = tier.walk(state, chunk, |end, len| got.push((k * 4096 + end, len)));
+        }
+        let want: Vec<(usize, usize)> = (4..=hay.len())
+            .map(|end| (end, if end >= LONG { LONG } else { end.min(1000) }))
+            .collect();
+        assert!(got == want, "reports differ from the closed form");
+        assert_eq!(tier.depth(state), LONG);
+    }
+
+    /// A small deterministic generator, so that failures reproduce.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) as usize % n
+        }
+
+        fn word(&mut self, alphabet: &[u8], len: usize) -> Vec<u8> {
+            (0..len)
+                .map(|_| alphabet[self.below(alphabet.len())])
+                .collect()
+        }
+    }
+
+    /// Pseudo-random pattern sets over small alphabets (so that patterns
+    /// nest and overlap), sometimes with one long periodic pattern, against
+    /// the oracle: reaches every start-state skip and both sides of the
+    /// dense budget.
+    #[test]
+    fn random_pattern_sets_agree_with_the_oracle() {
+        let mut rng = Lcg(0x5eed);
+        let mut kinds = [false; 4];
+        for round in 0..600 {
+            let alphabet: &[u8] = [&b"ab"[..], b"abc", b"abcde"][round % 3];
+            let count = 1 + if round % 2 == 0 {
+                rng.below(3)
+            } else {
+                rng.below(24)
+            };
+            let mut patterns: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    let len = 1 + rng.below(8);
+                    rng.word(alphabet, len)
+                })
+                .collect();
+            if round % 4 == 0 {
+                let len = 1 + rng.below(3);
+                let unit = rng.word(alphabet, len);
+                patterns.push(unit.repeat(70 / unit.len() + 1));
+            }
+            let mut hay = Vec::new();
+            while hay.len() < 150 {
+                if rng.below(3) == 0 {
+                    let p = &patterns[rng.below(patterns.len())];
+                    hay.extend_from_slice(&p[..1 + rng.below(p.len())]);
+                } else {
+                    let len = 1 + rng.below(6);
+                    hay.extend(rng.word(alphabet, len));
+                }
+                if rng.below(20) == 0 {
+                    hay.push(b'x');
+                }
+            }
+            let tier = Tier::build(&patterns);
+            kinds[match tier.skip {
+                Skip::One(_) => 0,
+                Skip::Packed(_) => 1,
+                Skip::Bytes(_) => 2,
+                Skip::Table(_) => 3,
+            }] = true;
+            let budget = [0, 16, DENSE_CELLS][round % 3];
+            let piece = [1, 5, 40, hay.len()][round % 4];
+            check(&format!("round {round}"), &patterns, &hay, budget, piece);
+        }
+        assert_eq!(kinds, [true; 4], "every skip was exercised");
     }
 }
