@@ -150,11 +150,10 @@ fn raw_only() -> Config {
     }
 }
 
-/// Minimal case of the slow startup: `aaaa` and 64 KiB of `a`. Building
-/// the matcher takes seconds (about 2.8 s here); each alone takes
-/// milliseconds.
+/// Minimal case of a startup that was slow: `aaaa` and 64 KiB of `a`.
+/// Building the matcher took about 2.8 s (the automaton's build was
+/// quadratic in the long secret); each alone takes milliseconds.
 #[test]
-#[ignore = "finding: building the matcher for `aaaa` plus a 64 KiB run of `a` takes seconds"]
 fn a_long_periodic_secret_with_a_short_one_builds_fast() {
     let registry = Registry::with_config(raw_only());
     registry.add(b"aaaa").unwrap();
@@ -163,12 +162,11 @@ fn a_long_periodic_secret_with_a_short_one_builds_fast() {
     assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
 }
 
-/// Minimal case of the memory blow-up: the matcher for `a` x 4..=100 and
-/// `a` x 65536 holds, for every state of the long secret, every shorter
-/// secret that ends there (about 100 x 64 Ki entries), instead of memory
-/// in proportion to the variants' total length.
+/// Minimal case of a memory blow-up: the matcher for `a` x 4..=100 and
+/// `a` x 65536 held, for every state of the long secret, every shorter
+/// secret that ends there (about 100 x 64 Ki entries). Its memory must be
+/// in proportion to the variants' total length instead.
 #[test]
-#[ignore = "finding: matcher memory grows with (number of nested secrets) x (length of the long one)"]
 fn nested_periodic_secrets_cost_memory_in_proportion_to_their_length() {
     let alone = Registry::with_config(raw_only());
     alone.add(&vec![b'a'; 64 * 1024]).unwrap();
