@@ -266,8 +266,9 @@ impl Tier {
         let stride = 1usize << shift;
         let dense_states = (dense_cells / stride).clamp(1, n);
         let dense_end = dense_states << shift;
+        // Every identifier must fit a `StateID` and leave [`MATCH`] free.
         assert!(
-            dense_end + (n - dense_states) < MATCH as usize,
+            dense_end + (n - dense_states) <= StateID::MAX.as_usize(),
             "variant automaton within 2^31 states"
         );
         let (dense_states, dense_end) = (dense_states as u32, dense_end as u32);
