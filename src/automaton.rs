@@ -15,17 +15,22 @@
 //! failure links, and reorders states with a quadratic pass: variants nested
 //! in one long periodic variant (`aaaa`, ..., `a` x 1,000 and `a` x 65,536)
 //! cost minutes and GiBs. Here a state stores only the longest match, which
-//! is all the masker needs, and everything is built in one breadth-first
-//! pass.
+//! is all the masker needs, and everything is built in a few passes, each
+//! linear in the variants' total length.
 //!
-//! Layout: states are numbered in breadth-first order of the trie (0 is the
+//! Layout: the trie's states are taken in breadth-first order (0 is the
 //! root, the start state). A prefix of them (the shallow, hot ones, within
 //! a cell budget) has a dense row of fully resolved transitions, one cell
 //! per byte class; the others keep only their trie edges, sorted, and a
 //! failure link, followed at walk time until a dense state resolves the
 //! byte. State identifiers encode where a state lives: a dense state's
-//! identifier is the offset of its row (number x row stride), a sparse
-//! state's is `dense_end` plus its rank among sparse states.
+//! identifier is the offset of its row (breadth-first rank x row stride),
+//! a sparse state's is `dense_end` plus its rank among sparse states:
+//! breadth-first down to depth [`SHALLOW`] (these are the hot ones on
+//! ordinary text, and stay packed together), depth-first below, so that a
+//! long variant's path lies in consecutive records (text that follows long
+//! partial matches walks those paths byte by byte; breadth-first order
+//! scattered them and made every step a cache miss).
 //!
 //! Invariants:
 //! - After reading text `t` from the start state, the state stands for the
@@ -37,6 +42,7 @@
 //!   so breadth-first order computes it from what is already known).
 //! - Dense states are a breadth-first prefix, so a dense state's failure
 //!   target is dense and its row is built first; the root is always dense.
+//!   Children of a sparse state are sparse.
 //! - A stored transition (dense cell or sparse edge) carries [`MATCH`] iff
 //!   its target's `longest` is non-zero, so the walk tests a bit instead of
 //!   loading a table on every byte. Identifiers handed out never carry it.
@@ -48,7 +54,7 @@ use aho_corasick::automaton::StateID;
 /// Bit set in a stored transition when its target ends a variant.
 const MATCH: u32 = 1 << 31;
 
-/// Identifier (and number) of the start state, the trie's root.
+/// Identifier (and breadth-first rank) of the start state, the trie's root.
 const START: u32 = 0;
 
 /// Budget for all dense rows together, in 4-byte cells: 256 KiB, so that
@@ -57,13 +63,19 @@ const START: u32 = 0;
 /// variants beyond it.
 const DENSE_CELLS: usize = 1 << 16;
 
-/// A sparse state: its trie edges are the edges into its children, whose
-/// sparse ranks run from `first_child` to the next state's `first_child`.
+/// Depth down to which sparse states are laid out breadth-first.
+const SHALLOW: u32 = 8;
+
+/// A sparse state. Its trie edges are `labels` and `targets` from `edges`
+/// to the next state's `edges`.
 #[derive(Clone, Copy)]
 struct Sparse {
-    first_child: u32,
+    edges: u32,
     /// Identifier of the failure target.
     fail: u32,
+    /// Length of the longest variant ending here, or 0 (here rather than
+    /// in a table of its own, to share the state's cache line).
+    longest: u32,
 }
 
 /// How the start state skips text where no variant begins.
@@ -98,22 +110,23 @@ pub(crate) struct Tier {
     classes: [u8; 256],
     /// Log2 of the dense row stride.
     shift: u32,
-    /// Dense rows, `dense_states << shift` cells of flagged identifiers.
+    /// Dense rows, one per dense state, of flagged identifiers.
     dense: Vec<u32>,
-    dense_states: u32,
-    /// First sparse identifier: `dense_states << shift`.
+    /// First sparse identifier: the number of dense states << `shift`.
     dense_end: u32,
-    /// Sparse states by rank, plus a sentinel whose `first_child` ends the
-    /// last one's range.
+    /// By dense rank: length of the longest variant ending there, or 0.
+    dense_longest: Vec<u32>,
+    /// By dense rank: length of the text the state stands for.
+    dense_depth: Vec<u32>,
+    /// Sparse states by rank, plus a sentinel whose `edges` ends the last
+    /// one's range.
     sparse: Vec<Sparse>,
-    /// By sparse rank: the byte on the edge into the state, and 0x100 if a
-    /// variant ends at the state, its own or one inherited through failure
-    /// links (so that the edge can carry [`MATCH`]).
-    edges: Vec<u16>,
-    /// By state number: length of the longest variant ending there, or 0.
-    longest: Vec<u32>,
-    /// By state number: length of the text the state stands for.
-    depth: Vec<u32>,
+    /// By sparse rank: length of the text the state stands for.
+    sparse_depth: Vec<u32>,
+    /// Sparse states' trie edges: the byte, and the flagged identifier of
+    /// the child.
+    labels: Vec<u8>,
+    targets: Vec<u32>,
     skip: Skip,
     patterns: usize,
     max_len: usize,
@@ -272,18 +285,32 @@ impl Tier {
             "variant automaton within 2^31 states"
         );
         let (dense_states, dense_end) = (dense_states as u32, dense_end as u32);
-        let id = |num: u32| {
-            if num < dense_states {
-                num << shift
+
+        // Identifiers. Shallow sparse states keep breadth-first order;
+        // deeper ones are ranked depth-first (children in byte order).
+        let shallow_end = depth.partition_point(|&d| d <= SHALLOW) as u32;
+        let shallow_end = shallow_end.max(dense_states);
+        let mut ident = vec![0u32; n];
+        let mut sparse_order: Vec<u32> = (dense_states..shallow_end).collect();
+        let mut stack = vec![START];
+        while let Some(u) = stack.pop() {
+            ident[u as usize] = if u < dense_states {
+                u << shift
+            } else if u < shallow_end {
+                dense_end + (u - dense_states)
             } else {
-                dense_end + (num - dense_states)
-            }
-        };
-        let num = |id: u32| {
+                sparse_order.push(u);
+                dense_end + (sparse_order.len() as u32 - 1)
+            };
+            stack.extend((first_child[u as usize]..first_child[u as usize + 1]).rev());
+        }
+        drop(stack);
+        // Breadth-first rank of the state an identifier stands for.
+        let rank_of = |id: u32| {
             if id < dense_end {
                 id >> shift
             } else {
-                dense_states + (id - dense_end)
+                sparse_order[(id - dense_end) as usize]
             }
         };
 
@@ -302,6 +329,7 @@ impl Tier {
                 .ok()
                 .map(|k| (lo + k) as u32)
         };
+        let flag = |longest: u32| if longest != 0 { MATCH } else { 0 };
         for u in 0..n as u32 {
             let children = first_child[u as usize]..first_child[u as usize + 1];
             for c in children.clone() {
@@ -314,9 +342,8 @@ impl Tier {
                     let mut f = fail[u as usize];
                     loop {
                         if f < dense_states {
-                            let cell =
-                                dense[((f << shift) + classes[byte as usize] as u32) as usize];
-                            break num(cell & !MATCH);
+                            let class = u32::from(classes[byte as usize]);
+                            break rank_of(dense[((f << shift) + class) as usize] & !MATCH);
                         }
                         if let Some(next) = child_by(f, byte) {
                             break next;
@@ -338,27 +365,35 @@ impl Tier {
                     dense.copy_within(from..from + stride, row);
                 }
                 for c in children {
-                    let flag = if longest[c as usize] != 0 { MATCH } else { 0 };
-                    dense[row + classes[byte_of[c as usize] as usize] as usize] = id(c) | flag;
+                    let cell = row + classes[byte_of[c as usize] as usize] as usize;
+                    dense[cell] = ident[c as usize] | flag(longest[c as usize]);
                 }
             }
         }
 
-        let sparse_states = n - dense_states as usize;
-        let mut sparse = Vec::with_capacity(sparse_states + 1);
-        let mut edges = Vec::with_capacity(sparse_states);
-        for u in dense_states..n as u32 {
+        let dense_longest = longest[..dense_states as usize].to_vec();
+        let dense_depth = depth[..dense_states as usize].to_vec();
+        let mut sparse = Vec::with_capacity(sparse_order.len() + 1);
+        let mut sparse_depth = Vec::with_capacity(sparse_order.len());
+        let mut labels = Vec::with_capacity(sparse_order.len());
+        let mut targets = Vec::with_capacity(sparse_order.len());
+        for &u in &sparse_order {
+            let u = u as usize;
             sparse.push(Sparse {
-                // Children of a sparse state are deeper, so sparse too.
-                first_child: first_child[u as usize] - dense_states,
-                fail: id(fail[u as usize]),
+                edges: targets.len() as u32,
+                fail: ident[fail[u] as usize],
+                longest: longest[u],
             });
-            let flag = if longest[u as usize] != 0 { 0x100 } else { 0 };
-            edges.push(u16::from(byte_of[u as usize]) | flag);
+            sparse_depth.push(depth[u]);
+            for c in first_child[u] as usize..first_child[u + 1] as usize {
+                labels.push(byte_of[c]);
+                targets.push(ident[c] | flag(longest[c]));
+            }
         }
         sparse.push(Sparse {
-            first_child: n as u32 - dense_states,
+            edges: targets.len() as u32,
             fail: START,
+            longest: 0,
         });
 
         let max_len = patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(1);
@@ -369,12 +404,13 @@ impl Tier {
             classes,
             shift,
             dense,
-            dense_states,
             dense_end,
+            dense_longest,
+            dense_depth,
             sparse,
-            edges,
-            longest,
-            depth,
+            sparse_depth,
+            labels,
+            targets,
             skip,
             patterns: patterns.len(),
             max_len,
@@ -446,7 +482,7 @@ impl Tier {
             };
             if s & MATCH != 0 {
                 s &= !MATCH;
-                on_match(i, self.longest[self.number(s)] as usize);
+                on_match(i, self.longest(s) as usize);
             }
         }
         StateID::from_u32_unchecked(s)
@@ -486,40 +522,41 @@ impl Tier {
                 return self.dense[(s + u32::from(self.classes[byte as usize])) as usize];
             }
             let rank = (s - self.dense_end) as usize;
-            let lo = self.sparse[rank].first_child as usize;
-            let hi = self.sparse[rank + 1].first_child as usize;
-            let edges = &self.edges[lo..hi];
-            let found = if edges.len() <= 8 {
-                edges.iter().position(|&e| e as u8 == byte)
+            let lo = self.sparse[rank].edges as usize;
+            let hi = self.sparse[rank + 1].edges as usize;
+            let labels = &self.labels[lo..hi];
+            let found = if labels.len() <= 8 {
+                labels.iter().position(|&b| b == byte)
             } else {
-                edges.binary_search_by_key(&byte, |&e| e as u8).ok()
+                labels.binary_search(&byte).ok()
             };
             if let Some(k) = found {
-                let edge = u32::from(edges[k]);
-                return (self.dense_end + (lo + k) as u32) | ((edge & 0x100) << 23);
+                return self.targets[lo + k];
             }
             s = self.sparse[rank].fail;
         }
     }
 
-    /// The state number (index into `longest` and `depth`) of identifier
-    /// `s`.
+    /// Length of the longest variant ending at state `s`, or 0.
     #[inline]
-    fn number(&self, s: u32) -> usize {
+    fn longest(&self, s: u32) -> u32 {
         if s < self.dense_end {
-            (s >> self.shift) as usize
+            self.dense_longest[(s >> self.shift) as usize]
         } else {
-            (self.dense_states + (s - self.dense_end)) as usize
+            self.sparse[(s - self.dense_end) as usize].longest
         }
     }
 
     /// How many trailing bytes of the text read so far may still begin a
     /// variant (or are a whole variant that a longer one may extend).
     pub(crate) fn depth(&self, state: StateID) -> usize {
-        self.depth
-            .get(self.number(state.as_u32()))
-            .copied()
-            .unwrap_or(0) as usize
+        let s = state.as_u32();
+        let depth = if s < self.dense_end {
+            self.dense_depth.get((s >> self.shift) as usize)
+        } else {
+            self.sparse_depth.get((s - self.dense_end) as usize)
+        };
+        depth.copied().unwrap_or(0) as usize
     }
 
     /// Number of patterns in this tier.
@@ -530,9 +567,11 @@ impl Tier {
     /// Heap bytes used by the automaton and its tables.
     pub(crate) fn memory_usage(&self) -> usize {
         self.dense.capacity() * 4
+            + (self.dense_longest.capacity() + self.dense_depth.capacity()) * 4
             + self.sparse.capacity() * std::mem::size_of::<Sparse>()
-            + self.edges.capacity() * 2
-            + (self.longest.capacity() + self.depth.capacity()) * 4
+            + self.sparse_depth.capacity() * 4
+            + self.labels.capacity()
+            + self.targets.capacity() * 4
             + match &self.skip {
                 Skip::One(finder) => finder.needle().len(),
                 Skip::Packed(searcher) => searcher.memory_usage(),
