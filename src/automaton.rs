@@ -218,25 +218,35 @@ impl Tier {
             trie.insert(pattern);
         }
 
-        // Number the states breadth-first. Children of one state are
-        // enqueued together, sorted by byte, so state `n`'s children are
-        // the numbers `first_child[n]..first_child[n + 1]`.
+        // Rank the states breadth-first. Children of one state are enqueued
+        // together, sorted by byte, so state `u`'s children are the ranks
+        // `first_child[u]..first_child[u + 1]`, and the ranks of depth `d`
+        // are `levels[d]..levels[d + 1]`. `longest` starts as the state's
+        // own variant's length, or 0.
+        //
+        // Per-state tables live side by side until the end, so each is
+        // kept only as long as needed: the peak is what bounds the build's
+        // memory (about 40 bytes per state).
         let n = trie.nodes.len();
         let mut order: Vec<u32> = Vec::with_capacity(n);
         let mut first_child: Vec<u32> = Vec::with_capacity(n + 1);
         let mut byte_of: Vec<u8> = Vec::with_capacity(n);
-        let mut depth: Vec<u32> = Vec::with_capacity(n);
-        let mut ends: Vec<bool> = Vec::with_capacity(n);
+        let mut longest: Vec<u32> = Vec::with_capacity(n);
+        let mut levels: Vec<u32> = vec![0];
         let mut used = [false; 256];
         let mut siblings: Vec<(u8, u32)> = Vec::new();
         order.push(0);
         byte_of.push(0);
-        depth.push(0);
-        ends.push(false);
+        longest.push(0);
         let mut head = 0;
+        let mut next_level = 1;
         while head < order.len() {
+            if head == next_level {
+                levels.push(head as u32);
+                next_level = order.len();
+            }
+            let child_depth = levels.len() as u32;
             let node = order[head] as usize;
-            let child_depth = depth[head] + 1;
             first_child.push(order.len() as u32);
             siblings.clear();
             if node == 0 {
@@ -256,15 +266,20 @@ impl Tier {
             for &(byte, child) in &siblings {
                 order.push(child);
                 byte_of.push(byte);
-                depth.push(child_depth);
-                ends.push(trie.nodes[child as usize].ends);
+                longest.push(if trie.nodes[child as usize].ends {
+                    child_depth
+                } else {
+                    0
+                });
                 used[byte as usize] = true;
             }
             head += 1;
         }
         first_child.push(n as u32);
+        levels.push(n as u32);
         drop(trie);
         drop(order);
+        let depth_of = |u: u32| (levels.partition_point(|&start| start <= u) - 1) as u32;
 
         // Byte classes: each byte in some variant is its own class; the
         // others behave alike everywhere (back to the start) and share one.
@@ -285,54 +300,27 @@ impl Tier {
             "variant automaton within 2^31 states"
         );
         let (dense_states, dense_end) = (dense_states as u32, dense_end as u32);
-
-        // Identifiers. Shallow sparse states keep breadth-first order;
-        // deeper ones are ranked depth-first (children in byte order).
-        let shallow_end = depth.partition_point(|&d| d <= SHALLOW) as u32;
-        let shallow_end = shallow_end.max(dense_states);
-        let mut ident = vec![0u32; n];
-        let mut sparse_order: Vec<u32> = (dense_states..shallow_end).collect();
-        let mut stack = vec![START];
-        while let Some(u) = stack.pop() {
-            ident[u as usize] = if u < dense_states {
-                u << shift
-            } else if u < shallow_end {
-                dense_end + (u - dense_states)
-            } else {
-                sparse_order.push(u);
-                dense_end + (sparse_order.len() as u32 - 1)
-            };
-            stack.extend((first_child[u as usize]..first_child[u as usize + 1]).rev());
-        }
-        drop(stack);
-        // Breadth-first rank of the state an identifier stands for.
-        let rank_of = |id: u32| {
-            if id < dense_end {
-                id >> shift
-            } else {
-                sparse_order[(id - dense_end) as usize]
-            }
-        };
+        let shallow_end = levels
+            .get(SHALLOW as usize + 1)
+            .map_or(n as u32, |&end| end)
+            .max(dense_states);
+        let children = |u: u32| first_child[u as usize]..first_child[u as usize + 1];
 
         // Failure links, longest matches and dense rows, breadth-first:
-        // everything a state needs lies at smaller depth, so is done.
+        // everything a state needs lies at smaller depth, so is done. Dense
+        // cells hold breadth-first ranks for now.
         let mut fail = vec![START; n];
-        let mut longest = vec![0u32; n];
         let mut dense = vec![0u32; dense_end as usize];
         let child_by = |state: u32, byte: u8| {
-            let (lo, hi) = (
-                first_child[state as usize] as usize,
-                first_child[state as usize + 1] as usize,
-            );
-            byte_of[lo..hi]
+            let range = children(state);
+            byte_of[range.start as usize..range.end as usize]
                 .binary_search(&byte)
                 .ok()
-                .map(|k| (lo + k) as u32)
+                .map(|k| range.start + k as u32)
         };
         let flag = |longest: u32| if longest != 0 { MATCH } else { 0 };
         for u in 0..n as u32 {
-            let children = first_child[u as usize]..first_child[u as usize + 1];
-            for c in children.clone() {
+            for c in children(u) {
                 let byte = byte_of[c as usize];
                 let f = if u == START {
                     START
@@ -343,7 +331,7 @@ impl Tier {
                     loop {
                         if f < dense_states {
                             let class = u32::from(classes[byte as usize]);
-                            break rank_of(dense[((f << shift) + class) as usize] & !MATCH);
+                            break dense[((f << shift) + class) as usize] & !MATCH;
                         }
                         if let Some(next) = child_by(f, byte) {
                             break next;
@@ -352,11 +340,9 @@ impl Tier {
                     }
                 };
                 fail[c as usize] = f;
-                longest[c as usize] = if ends[c as usize] {
-                    depth[c as usize]
-                } else {
-                    longest[f as usize]
-                };
+                if longest[c as usize] == 0 {
+                    longest[c as usize] = longest[f as usize];
+                }
             }
             if u < dense_states {
                 let row = (u << shift) as usize;
@@ -364,31 +350,60 @@ impl Tier {
                     let from = (fail[u as usize] << shift) as usize;
                     dense.copy_within(from..from + stride, row);
                 }
-                for c in children {
+                for c in children(u) {
                     let cell = row + classes[byte_of[c as usize] as usize] as usize;
-                    dense[cell] = ident[c as usize] | flag(longest[c as usize]);
+                    dense[cell] = c | flag(longest[c as usize]);
                 }
             }
         }
 
+        // Identifiers: shallow sparse states keep breadth-first order,
+        // deeper ones are ranked depth-first (children in byte order).
+        let mut ident = vec![0u32; n];
+        let mut deep = dense_end + (shallow_end - dense_states);
+        let mut stack = vec![START];
+        while let Some(u) = stack.pop() {
+            ident[u as usize] = if u < dense_states {
+                u << shift
+            } else if u < shallow_end {
+                dense_end + (u - dense_states)
+            } else {
+                deep += 1;
+                deep - 1
+            };
+            stack.extend(children(u).rev());
+        }
+        for cell in &mut dense {
+            *cell = ident[(*cell & !MATCH) as usize] | (*cell & MATCH);
+        }
+
+        // Sparse records in identifier order: the same walk again.
         let dense_longest = longest[..dense_states as usize].to_vec();
-        let dense_depth = depth[..dense_states as usize].to_vec();
-        let mut sparse = Vec::with_capacity(sparse_order.len() + 1);
-        let mut sparse_depth = Vec::with_capacity(sparse_order.len());
-        let mut labels = Vec::with_capacity(sparse_order.len());
-        let mut targets = Vec::with_capacity(sparse_order.len());
-        for &u in &sparse_order {
-            let u = u as usize;
+        let dense_depth: Vec<u32> = (0..dense_states).map(depth_of).collect();
+        let sparse_states = n - dense_states as usize;
+        let mut sparse = Vec::with_capacity(sparse_states + 1);
+        let mut sparse_depth = Vec::with_capacity(sparse_states);
+        let mut labels = Vec::with_capacity(sparse_states);
+        let mut targets = Vec::with_capacity(sparse_states);
+        let mut emit = |u: u32| {
             sparse.push(Sparse {
                 edges: targets.len() as u32,
-                fail: ident[fail[u] as usize],
-                longest: longest[u],
+                fail: ident[fail[u as usize] as usize],
+                longest: longest[u as usize],
             });
-            sparse_depth.push(depth[u]);
-            for c in first_child[u] as usize..first_child[u + 1] as usize {
-                labels.push(byte_of[c]);
-                targets.push(ident[c] | flag(longest[c]));
+            sparse_depth.push(depth_of(u));
+            for c in children(u) {
+                labels.push(byte_of[c as usize]);
+                targets.push(ident[c as usize] | flag(longest[c as usize]));
             }
+        };
+        (dense_states..shallow_end).for_each(&mut emit);
+        stack.push(START);
+        while let Some(u) = stack.pop() {
+            if u >= shallow_end {
+                emit(u);
+            }
+            stack.extend(children(u).rev());
         }
         sparse.push(Sparse {
             edges: targets.len() as u32,
