@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the engine alone: masking 8 MiB of log-like text
-//! with N = 1, 100 and 10,000 secrets, throughput in bytes. The end-to-end
-//! comparison with `cat | cat` is `benches/throughput.sh`.
+//! with N = 1, 100 and 10,000 secrets, and 100 short ones, throughput in
+//! bytes. The end-to-end comparison with `cat | cat` is
+//! `benches/throughput.sh`.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -55,11 +56,19 @@ fn corpus(secrets: &[Vec<u8>], rng: &mut Lcg) -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("mask");
     group.sample_size(10);
-    for n in [1usize, 100, 10_000] {
+    // Secrets of 20-40 bytes go to the q-gram filter; the short ones (6-15
+    // bytes, and their encodings) to the automaton.
+    let cases = [
+        (1usize, 20..41, "secrets"),
+        (100, 20..41, "secrets"),
+        (10_000, 20..41, "secrets"),
+        (100, 6..16, "short_secrets"),
+    ];
+    for (n, lengths, name) in cases {
         let mut rng = Lcg(n as u64);
         let secrets: Vec<Vec<u8>> = (0..n)
             .map(|_| {
-                let len = 20 + rng.next() as usize % 21;
+                let len = lengths.start + rng.next() as usize % lengths.len();
                 rng.alnum(len)
             })
             .collect();
@@ -70,7 +79,7 @@ fn bench(c: &mut Criterion) {
         let _ = registry.matcher();
         let input = corpus(&secrets, &mut rng);
         group.throughput(Throughput::Bytes(input.len() as u64));
-        group.bench_function(format!("{n}_secrets"), |b| {
+        group.bench_function(format!("{n}_{name}"), |b| {
             b.iter(|| {
                 let mut writer = MaskWriter::new(registry.clone(), std::io::sink());
                 for chunk in input.chunks(1 << 20) {
