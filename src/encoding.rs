@@ -70,6 +70,22 @@ impl Encoding {
         1 << (self as u8)
     }
 
+    /// Whether some form of `value` in this encoding may differ from
+    /// `value` itself. `false` means every form is the value, byte for
+    /// byte: an identifier or a hex token is its own URL, JSON, XML and
+    /// command form.
+    pub fn changes(self, value: &[u8]) -> bool {
+        let any = |special: fn(u8) -> bool| value.iter().any(|&b| special(b));
+        match self {
+            Encoding::Raw => false,
+            Encoding::Base64 | Encoding::Base64Url => true,
+            Encoding::Url => any(|b| !(b.is_ascii_alphanumeric() || b"-._~".contains(&b))),
+            Encoding::Json => any(|b| matches!(b, b'"' | b'\\' | 0..0x20 | 0x7f..)),
+            Encoding::Xml => any(|b| b"&<>\"'".contains(&b)),
+            Encoding::Command => any(|b| matches!(b, b'%' | b'\r' | b'\n')),
+        }
+    }
+
     /// Appends the forms of `value` in this encoding to `out`.
     pub fn encode_into(self, value: &[u8], out: &mut Vec<Vec<u8>>) {
         match self {
@@ -395,6 +411,39 @@ mod tests {
             );
         }
         assert!(json_forms(b"\xff\xfe").is_empty());
+    }
+
+    #[test]
+    fn unchanged_values_are_their_own_forms() {
+        // Wherever `changes` says no, every form must equal the value.
+        let values: &[&[u8]] = &[
+            b"plainToken123",
+            b"a-b.c_d~e",
+            b"with space",
+            b"quote\"d",
+            b"back\\slash",
+            b"tab\there",
+            b"del\x7f",
+            b"caf\xc3\xa9",
+            b"\xff\xfe",
+            b"a&b",
+            b"it's",
+            b"100%",
+            b"a+b/c=d",
+            b"ctrl\x01",
+        ];
+        for &value in values {
+            for encoding in Encoding::ALL {
+                let mut forms = Vec::new();
+                encoding.encode_into(value, &mut forms);
+                if !encoding.changes(value) {
+                    assert!(
+                        forms.iter().all(|f| f == value),
+                        "{encoding} of {value:?} gives {forms:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

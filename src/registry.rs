@@ -17,6 +17,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -98,7 +99,10 @@ pub struct Registry {
 
 #[derive(Default)]
 struct Inner {
-    seen: HashSet<Arc<[u8]>>,
+    seen: HashSet<Seen, BuildHasherDefault<PassThrough>>,
+    /// Keyed (SipHash) hasher of the variants in `seen`, so that values an
+    /// untrusted step registers cannot be chosen to collide.
+    hasher: RandomState,
     /// Every variant, in insertion order; batches cover consecutive ranges.
     variants: Vec<Arc<[u8]>>,
     secrets: usize,
@@ -137,7 +141,11 @@ impl Registry {
         let before = inner.variants.len();
         for v in variants {
             let v: Arc<[u8]> = v.into();
-            if inner.seen.insert(v.clone()) {
+            let seen = Seen {
+                hash: inner.hasher.hash_one(&v),
+                variant: v.clone(),
+            };
+            if inner.seen.insert(seen) {
                 inner.variants.push(v);
             }
         }
@@ -204,6 +212,46 @@ impl Inner {
         }
         let batch = Batch::build(&self.variants[range.clone()]);
         self.batches.push((range, Arc::new(batch)));
+    }
+}
+
+/// A variant with its hash, computed once: growing the set then moves
+/// entries without hashing their bytes again.
+struct Seen {
+    hash: u64,
+    variant: Arc<[u8]>,
+}
+
+impl PartialEq for Seen {
+    fn eq(&self, other: &Seen) -> bool {
+        self.hash == other.hash && self.variant == other.variant
+    }
+}
+
+impl Eq for Seen {}
+
+impl Hash for Seen {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of [`Seen`]: its input is already a keyed hash.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached: `Seen` writes one u64. Kept total all the same.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
     }
 }
 
@@ -307,7 +355,12 @@ fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Vec<u8>>) {
             continue;
         }
         let first = out.len();
+        let raw_kept = config.encodings.contains(Encoding::Raw);
         for encoding in config.encodings.iter() {
+            if encoding != Encoding::Raw && raw_kept && !encoding.changes(line) {
+                // Every form would be the raw one, already kept.
+                continue;
+            }
             if encoding == Encoding::Raw {
                 // The raw form only has to reach the minimum length itself.
                 if !out[first..].iter().any(|form| form == line) {
