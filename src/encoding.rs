@@ -193,11 +193,18 @@ pub fn base64_phases(value: &[u8], url_safe: bool) -> [Vec<u8>; 3] {
     } else {
         &STANDARD_NO_PAD
     };
+    // Two filler bytes, then the value: alignment k encodes the last
+    // `k + value.len()` bytes. One input and one output buffer serve all
+    // three, so each form costs one allocation.
+    let mut input = vec![0u8; 2 + value.len()];
+    input[2..].copy_from_slice(value);
+    let mut encoded = vec![0u8; (input.len() * 4).div_ceil(3)];
     std::array::from_fn(|k| {
-        let mut input = vec![0u8; k];
-        input.extend_from_slice(value);
-        let encoded = engine.encode(&input).into_bytes();
-        let determined = input.len() * 8 / 6;
+        let input = &input[2 - k..];
+        let written = engine
+            .encode_slice(input, &mut encoded)
+            .expect("the buffer fits any encoding of the input");
+        let determined = (input.len() * 8 / 6).min(written);
         let start = SKIP[k].min(determined);
         encoded[start..determined].to_vec()
     })

@@ -90,9 +90,13 @@ pub(crate) struct GramFilter {
     bitmap_shift: u32,
     slots: Vec<Slot>,
     slot_shift: u32,
-    /// First 8 bytes of each pattern -> the patterns beginning with them,
-    /// longest first: decides whether a tail may still begin a pattern.
-    heads: GramMap<Vec<u32>>,
+    /// First 8 bytes of each pattern -> the range of `head_ids` holding
+    /// the patterns that begin with them, longest first: decides whether a
+    /// tail may still begin a pattern.
+    heads: GramMap<(u32, u32)>,
+    /// Pattern ids grouped by first 8 bytes (one allocation, not one per
+    /// group).
+    head_ids: Vec<u32>,
     /// First 8 bytes of each pattern, big-endian, sorted: the same for
     /// tails shorter than 8 bytes.
     head_prefixes: Vec<u64>,
@@ -149,6 +153,7 @@ impl GramFilter {
             ),
             slot_shift: 64 - slot_count.trailing_zeros(),
             heads: GramMap::default(),
+            head_ids: Vec::new(),
             head_prefixes: Vec::with_capacity(patterns.len()),
             disabled: 0,
         };
@@ -170,15 +175,27 @@ impl GramFilter {
                     crowded.push(gram);
                 }
             }
-            filter.heads.entry(gram_at(p, 0)).or_default().push(id);
             filter
                 .head_prefixes
                 .push(u64::from_be_bytes(p[..Q].try_into().expect("8 bytes")));
         }
-        let spans = &filter.spans;
-        for ids in filter.heads.values_mut() {
-            ids.sort_by_key(|&id| std::cmp::Reverse(spans[id as usize].1));
+        // (head, longest first, id), sorted: groups of equal heads.
+        let mut by_head: Vec<(u64, std::cmp::Reverse<u32>, u32)> = patterns
+            .iter()
+            .enumerate()
+            .map(|(id, p)| (gram_at(p, 0), std::cmp::Reverse(p.len() as u32), id as u32))
+            .collect();
+        by_head.sort_unstable();
+        filter.heads.reserve(by_head.len());
+        for (at, &(head, _, _)) in by_head.iter().enumerate() {
+            let at = at as u32;
+            filter
+                .heads
+                .entry(head)
+                .and_modify(|group| group.1 = at + 1)
+                .or_insert((at, at + 1));
         }
+        filter.head_ids = by_head.into_iter().map(|(_, _, id)| id).collect();
         filter.head_prefixes.sort_unstable();
         filter.head_prefixes.dedup();
         (filter, crowded)
@@ -307,7 +324,8 @@ impl GramFilter {
             + self.spans.len() * 8
             + self.bitmap.len() * 8
             + self.slots.len() * std::mem::size_of::<Slot>()
-            + self.heads.len() * 48
+            + self.heads.len() * 24
+            + self.head_ids.len() * 4
             + self.head_prefixes.len() * 8
     }
 
@@ -441,8 +459,8 @@ impl GramFilter {
         while j < len {
             let tail = &hay[j..];
             if tail.len() >= Q {
-                if let Some(ids) = self.heads.get(&gram_at(tail, 0)) {
-                    let begins = ids
+                if let Some(&(first, end)) = self.heads.get(&gram_at(tail, 0)) {
+                    let begins = self.head_ids[first as usize..end as usize]
                         .iter()
                         .map(|&id| self.pattern(id))
                         .take_while(|p| p.len() > tail.len())
