@@ -15,8 +15,9 @@ fn main() -> std::io::Result<()> {
     for line in std::fs::read(path)?.split(|&b| b == b'\n') {
         let _ = registry.add(line);
     }
+    let registered = started.elapsed();
     let _ = registry.matcher();
-    let build = started.elapsed();
+    let build = started.elapsed() - registered;
     let stdout = std::io::stdout().lock();
     let mut writer = logmask::MaskWriter::new(registry.clone(), stdout);
     let mut buf = vec![0u8; 1 << 20];
@@ -36,8 +37,9 @@ fn main() -> std::io::Result<()> {
     drop(writer.finish()?);
     let secs = t.elapsed().as_secs_f64();
     eprintln!(
-        "variants={} build={:?} bytes={} time={:.3}s {:.0} MB/s regions={}",
+        "variants={} register={:?} build={:?} bytes={} time={:.3}s {:.0} MB/s regions={}",
         registry.variants(),
+        registered,
         build,
         total,
         secs,
