@@ -137,6 +137,44 @@ impl Registry {
     /// Streams see the new variants from their next write on (SPEC 1.5).
     pub fn add(&self, value: &[u8]) -> Result<Added, Refusal> {
         let variants = expand(value, &self.config)?;
+        Ok(self.insert(variants))
+    }
+
+    /// Registers many values, as [`add`](Self::add) on each in order would,
+    /// expanding them on several threads when there are enough of them to
+    /// be worth it (a secrets file of thousands of lines at start-up).
+    pub fn add_all(&self, values: &[&[u8]]) -> Vec<Result<Added, Refusal>> {
+        const PER_THREAD_MIN: usize = 512;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(values.len() / PER_THREAD_MIN)
+            .max(1);
+        let expand_all = |values: &[&[u8]]| -> Vec<Result<Vec<Vec<u8>>, Refusal>> {
+            values.iter().map(|v| expand(v, &self.config)).collect()
+        };
+        let expanded: Vec<Result<Vec<Vec<u8>>, Refusal>> = if threads == 1 {
+            expand_all(values)
+        } else {
+            let chunk = values.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = values
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || expand_all(part)))
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        expanded
+            .into_iter()
+            .map(|variants| variants.map(|variants| self.insert(variants)))
+            .collect()
+    }
+
+    /// Adds the variants of one accepted value.
+    fn insert(&self, variants: Vec<Vec<u8>>) -> Added {
         let mut inner = self.lock();
         let before = inner.variants.len();
         for v in variants {
@@ -155,7 +193,7 @@ impl Registry {
             inner.snapshot = None;
             self.generation.fetch_add(1, Ordering::Release);
         }
-        Ok(Added { new_variants })
+        Added { new_variants }
     }
 
     /// A number that changes whenever variants are added.

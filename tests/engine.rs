@@ -321,3 +321,31 @@ fn many_single_additions_between_lines_are_cheap() {
     // rebuild-per-addition regression (tens of seconds).
     assert!(elapsed.as_secs_f64() < 5.0, "{elapsed:?}");
 }
+
+#[test]
+fn adding_all_at_once_equals_adding_one_by_one() {
+    // Enough values for several expanding threads, with refusals and
+    // repeats among them: results, counts and masking must not change.
+    let mut values: Vec<Vec<u8>> = Vec::new();
+    for i in 0..3_000 {
+        values.push(match i % 7 {
+            0 => b"   ".to_vec(),
+            1 => b"ab".to_vec(),
+            2 => format!("shared-{}", i % 50).into_bytes(),
+            3 => vec![b'x'; 70_000],
+            _ => format!("tok{i:05}/+=&\"%").into_bytes(),
+        });
+    }
+    let values: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+    let one_by_one = Registry::new();
+    let want: Vec<_> = values.iter().map(|v| one_by_one.add(v)).collect();
+    let all_at_once = Registry::new();
+    assert_eq!(all_at_once.add_all(&values), want);
+    assert_eq!(all_at_once.variants(), one_by_one.variants());
+    assert_eq!(all_at_once.secrets(), one_by_one.secrets());
+    let input = b"tok00004/+=&\"% then shared-3 and dG9rMDI5OTkvKz0mIiU then tok02998";
+    assert_eq!(
+        mask(&Arc::new(all_at_once), input),
+        mask(&Arc::new(one_by_one), input)
+    );
+}

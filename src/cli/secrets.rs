@@ -87,14 +87,23 @@ pub fn gather(sources: &[Source]) -> Result<Gathered, UsageError> {
 impl Gathered {
     /// Registers every value and prints every warning, in order.
     pub fn register(self, registry: &Registry) {
-        for item in self.items {
+        let values: Vec<&[u8]> = self
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Value(_, value) => Some(&value[..]),
+                Item::Warning(..) => None,
+            })
+            .collect();
+        let mut results = registry.add_all(&values).into_iter();
+        for item in &self.items {
             match item {
-                Item::Value(origin, value) => {
-                    if let Err(refusal) = registry.add(&value) {
-                        report::warning(&origin, &refusal);
+                Item::Value(origin, _) => {
+                    if let Some(Err(refusal)) = results.next() {
+                        report::warning(origin, &refusal);
                     }
                 }
-                Item::Warning(source, reason) => report::warning(&source, &reason),
+                Item::Warning(source, reason) => report::warning(source, reason),
             }
         }
     }
