@@ -1,10 +1,13 @@
 //! The streaming masker: bytes in, masked bytes out, split-invariant.
 //!
-//! [`Masker`] consumes the stream in writes of any size, appending each
-//! piece to the held tail so the matcher sees one contiguous buffer. It
-//! searches the new bytes (and re-probes the held ones), records every
-//! masked interval, and writes the longest *decided* prefix of what it has
-//! seen.
+//! [`Masker`] consumes the stream in writes of any size. A small piece is
+//! appended to the held tail so the matcher sees one contiguous buffer; a
+//! large one (most of a log) is searched where it lies, with only the held
+//! tail and the piece's first few KiB joined in a small copy for the
+//! occurrences that straddle them, and the text between masked regions is
+//! written straight from it. Either way the masker searches the new bytes
+//! (and re-probes the held ones), records every masked interval, and
+//! writes the longest *decided* prefix of what it has seen.
 //!
 //! Invariants (positions are absolute stream offsets):
 //! - `pending_start` is the earliest start of an occurrence that may still
@@ -14,8 +17,9 @@
 //!   and then on through masked bytes, so bytes in
 //!   `pending_start..emitted` are all masked.
 //! - `buf` keeps the bytes from `min(pending_start, emitted)` to `end`
-//!   between writes: those not yet written, plus those the filter must
-//!   re-probe or a new matcher must rescan. That is fewer bytes than the
+//!   between writes (a piece searched in place contributes its tail):
+//!   those not yet written, plus those the filter must re-probe or a new
+//!   matcher must rescan. That is fewer bytes than the
 //!   longest variant, so memory is bounded by the registry and the piece
 //!   size, not by the input.
 //! - `runs` is sorted, disjoint and non-touching (touching occurrences form
