@@ -11,6 +11,7 @@
 //! - Base64 forms hold only the characters whose six bits come from the
 //!   value, so they match the value at any offset inside a longer blob.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine;
@@ -75,14 +76,20 @@ impl Encoding {
     /// byte: an identifier or a hex token is its own URL, JSON, XML and
     /// command form.
     pub fn changes(self, value: &[u8]) -> bool {
-        let any = |special: fn(u8) -> bool| value.iter().any(|&b| special(b));
         match self {
             Encoding::Raw => false,
             Encoding::Base64 | Encoding::Base64Url => true,
-            Encoding::Url => any(|b| !(b.is_ascii_alphanumeric() || b"-._~".contains(&b))),
-            Encoding::Json => any(|b| matches!(b, b'"' | b'\\' | 0..0x20 | 0x7f..)),
-            Encoding::Xml => any(|b| b"&<>\"'".contains(&b)),
-            Encoding::Command => any(|b| matches!(b, b'%' | b'\r' | b'\n')),
+            // The crate borrows the input when it has nothing to encode.
+            Encoding::Url => matches!(
+                Cow::from(percent_encode(value, NOT_UNRESERVED)),
+                Cow::Owned(_)
+            ),
+            // Both JSON forms keep printable ASCII but `"` and `\`.
+            Encoding::Json => value
+                .iter()
+                .any(|&b| matches!(b, b'"' | b'\\' | 0..0x20 | 0x7f..)),
+            Encoding::Xml => holds_any(value, XML_ENTITIES),
+            Encoding::Command => holds_any(value, COMMAND_ESCAPES),
         }
     }
 
@@ -287,34 +294,45 @@ fn json_ascii_escape(text: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// The five characters XML/HTML escapes, and their entities.
+const XML_ENTITIES: &[(u8, &[u8])] = &[
+    (b'&', b"&amp;"),
+    (b'<', b"&lt;"),
+    (b'>', b"&gt;"),
+    (b'"', b"&quot;"),
+    (b'\'', b"&apos;"),
+];
+
+/// The bytes workflow-command data escapes, and their escapes.
+const COMMAND_ESCAPES: &[(u8, &[u8])] = &[(b'%', b"%25"), (b'\r', b"%0D"), (b'\n', b"%0A")];
+
 /// XML/HTML entity escaping of the five special characters.
 pub fn xml_escape(value: &[u8]) -> Vec<u8> {
+    escape_with(value, XML_ENTITIES)
+}
+
+/// Workflow-command data escaping, as `@actions/core` writes messages.
+pub fn command_escape(value: &[u8]) -> Vec<u8> {
+    escape_with(value, COMMAND_ESCAPES)
+}
+
+/// `value` with each byte listed in `table` replaced by its escape.
+fn escape_with(value: &[u8], table: &[(u8, &[u8])]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len());
     for &b in value {
-        match b {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'>' => out.extend_from_slice(b"&gt;"),
-            b'"' => out.extend_from_slice(b"&quot;"),
-            b'\'' => out.extend_from_slice(b"&apos;"),
-            _ => out.push(b),
+        match table.iter().find(|(special, _)| *special == b) {
+            Some((_, escape)) => out.extend_from_slice(escape),
+            None => out.push(b),
         }
     }
     out
 }
 
-/// Workflow-command data escaping, as `@actions/core` writes messages.
-pub fn command_escape(value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len());
-    for &b in value {
-        match b {
-            b'%' => out.extend_from_slice(b"%25"),
-            b'\r' => out.extend_from_slice(b"%0D"),
-            b'\n' => out.extend_from_slice(b"%0A"),
-            _ => out.push(b),
-        }
-    }
-    out
+/// Whether `value` holds a byte listed in `table`.
+fn holds_any(value: &[u8], table: &[(u8, &[u8])]) -> bool {
+    value
+        .iter()
+        .any(|&b| table.iter().any(|(special, _)| *special == b))
 }
 
 fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
