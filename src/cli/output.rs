@@ -145,9 +145,9 @@ fn wait_writable(fd: RawFd) {
     unsafe { libc::poll(&mut poll, 1, -1) };
 }
 
-/// Asks for a 1 MiB pipe buffer where `fd` is a pipe, so a fast writer
-/// and logmask do fewer, larger reads. Failure (not a pipe, over the
-/// system limit) changes nothing.
+/// Asks for a 1 MiB pipe buffer where `fd` is a pipe, so that a fast
+/// writer and logmask wake each other far less often than every 64 KiB.
+/// Failure (not a pipe, over the system limit) changes nothing.
 pub fn enlarge_pipe(fd: RawFd) {
     // SAFETY: fcntl on a descriptor we hold; an error is ignored.
     unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, BUFFER as libc::c_int) };

@@ -1,5 +1,6 @@
-//! The read loop shared by filter and exec mode: large reads in, one
-//! masked write and flush per read out.
+//! The read loop shared by filter and exec mode: reads of up to 64 KiB in
+//! (a buffer that stays in the core's cache, so the kernel's copy into it
+//! is cheap), one masked write and flush per read out.
 //!
 //! Invariants:
 //! - After every read, the engine has been given the bytes and the
