@@ -6,7 +6,7 @@
 //! occurrences is the union of these, and asking for every overlapping
 //! match would enumerate quadratically many on text like `aaaa`), and after
 //! each write, how many trailing bytes may still begin a variant (the held
-//! tail). Both are properties of automaton states, so [`Tier`] keeps two
+//! tail). Both are properties of automaton states, so [`Automaton`] keeps two
 //! tables indexed by state: the longest variant that ends at the state, and
 //! the depth of the state (the length of the text it stands for).
 //!
@@ -105,7 +105,7 @@ const PACKED_MAX_PATTERNS: usize = 16;
 const PACKED_MAX_LEN: usize = 64;
 
 /// An automaton over one batch of variants, with its per-state tables.
-pub(crate) struct Tier {
+pub(crate) struct Automaton {
     /// Byte class of each byte; bytes in no variant share one class.
     classes: [u8; 256],
     /// Log2 of the dense row stride.
@@ -200,16 +200,16 @@ impl Trie {
     }
 }
 
-impl Tier {
+impl Automaton {
     /// Builds the automaton and its tables. `patterns` must be non-empty,
     /// hold no empty pattern, and no pattern longer than `u32::MAX`.
-    pub(crate) fn build<P: AsRef<[u8]>>(patterns: &[P]) -> Tier {
+    pub(crate) fn build<P: AsRef<[u8]>>(patterns: &[P]) -> Automaton {
         Self::build_with_budget(patterns, DENSE_CELLS)
     }
 
-    /// [`Tier::build`] with a given dense budget (tests shrink it to reach
+    /// [`Automaton::build`] with a given dense budget (tests shrink it to reach
     /// the sparse paths with small inputs).
-    fn build_with_budget<P: AsRef<[u8]>>(patterns: &[P], dense_cells: usize) -> Tier {
+    fn build_with_budget<P: AsRef<[u8]>>(patterns: &[P], dense_cells: usize) -> Automaton {
         let total: usize = patterns.iter().map(|p| p.as_ref().len()).sum();
         let mut trie = Trie::new(total + 1);
         for pattern in patterns {
@@ -415,7 +415,7 @@ impl Tier {
         let first_bytes = &byte_of[first_child[0] as usize..first_child[1] as usize];
         let skip = Self::choose_skip(patterns, max_len, first_bytes);
 
-        Tier {
+        Automaton {
             classes,
             shift,
             dense,
@@ -601,7 +601,7 @@ mod tests {
     use super::*;
 
     fn longest_ends(patterns: &[&str], hay: &str) -> Vec<(usize, usize)> {
-        let tier = Tier::build(patterns);
+        let tier = Automaton::build(patterns);
         let mut out = Vec::new();
         tier.walk(tier.start(), hay.as_bytes(), |end, len| {
             out.push((end, len))
@@ -640,7 +640,7 @@ mod tests {
             (&["abcd"], "abcd", 4),
         ];
         for (patterns, hay, want) in cases {
-            let tier = Tier::build(patterns);
+            let tier = Automaton::build(patterns);
             let state = tier.walk(tier.start(), hay.as_bytes(), |_, _| {});
             assert_eq!(tier.depth(state), *want, "{patterns:?} after {hay:?}");
         }
@@ -675,7 +675,7 @@ mod tests {
     /// checks every report and the depth after each piece against the
     /// oracle. A tiny dense budget sends most states to the sparse side.
     fn check(name: &str, patterns: &[Vec<u8>], hay: &[u8], budget: usize, piece: usize) {
-        let tier = Tier::build_with_budget(patterns, budget);
+        let tier = Automaton::build_with_budget(patterns, budget);
         let mut state = tier.start();
         let mut got = Vec::new();
         let mut at = 0;
@@ -782,7 +782,7 @@ mod tests {
     fn one_long_run_with_many_nested_runs_is_linear() {
         const LONG: usize = 64 * 1024;
         let patterns: Vec<Vec<u8>> = (4..=1000).chain([LONG]).map(|n| run(b'a', n)).collect();
-        let tier = Tier::build(&patterns);
+        let tier = Automaton::build(&patterns);
         let states = LONG + 1;
         assert!(
             tier.memory_usage() <= DENSE_CELLS * 4 + 24 * states,
@@ -860,7 +860,7 @@ mod tests {
                     hay.push(b'x');
                 }
             }
-            let tier = Tier::build(&patterns);
+            let tier = Automaton::build(&patterns);
             kinds[match tier.skip {
                 Skip::One(_) => 0,
                 Skip::Packed(_) => 1,

@@ -95,9 +95,9 @@
 #![deny(missing_docs)]
 
 mod automaton;
+mod candidate_lines;
 pub mod encoding;
-mod gram_filter;
-mod lines;
+mod gram_search;
 mod matcher;
 mod protocol;
 mod registry;

@@ -6,9 +6,9 @@
 //! time). Each batch splits its variants by what searches them cheaply:
 //!
 //! - long, varied variants go to the q-gram skip filter
-//!   ([`GramFilter`]), which looks at one gram every `stride` bytes;
+//!   ([`GramSearcher`]), which looks at one gram every `stride` bytes;
 //! - short ones, huge ones and repetitive ones (whose grams many entries
-//!   share) go to an Aho-Corasick automaton ([`Tier`]), which costs the same
+//!   share) go to an Aho-Corasick automaton ([`Automaton`]), which costs the same
 //!   on every byte whatever the text.
 //!
 //! Invariants:
@@ -26,33 +26,33 @@ use std::sync::Arc;
 
 use aho_corasick::automaton::StateID;
 
-use crate::automaton::Tier;
-use crate::gram_filter::GramFilter;
+use crate::automaton::Automaton;
+use crate::gram_search::GramSearcher;
 
 /// The variants of one registry batch, split between the two searchers.
 pub(crate) struct Batch {
-    automaton: Option<Tier>,
-    filter: Option<GramFilter>,
+    automaton: Option<Automaton>,
+    grams: Option<GramSearcher>,
 }
 
 impl Batch {
     pub(crate) fn build(variants: &[Arc<[u8]>]) -> Batch {
         let all: Vec<&[u8]> = variants.iter().map(|v| &v[..]).collect();
-        let (filter, rest) = GramFilter::build_partitioned(&all);
+        let (filter, rest) = GramSearcher::build_partitioned(&all);
         Batch {
-            automaton: (!rest.is_empty()).then(|| Tier::build(&rest)),
-            filter,
+            automaton: (!rest.is_empty()).then(|| Automaton::build(&rest)),
+            grams: filter,
         }
     }
 
     fn variants(&self) -> usize {
         self.automaton.as_ref().map_or(0, |t| t.patterns())
-            + self.filter.as_ref().map_or(0, |f| f.patterns())
+            + self.grams.as_ref().map_or(0, |f| f.patterns())
     }
 
     fn memory_usage(&self) -> usize {
         self.automaton.as_ref().map_or(0, |t| t.memory_usage())
-            + self.filter.as_ref().map_or(0, |f| f.memory_usage())
+            + self.grams.as_ref().map_or(0, |f| f.memory_usage())
     }
 }
 
@@ -133,7 +133,7 @@ impl Matcher {
         from: usize,
         mut on_match: impl FnMut(u64, u64),
     ) {
-        for filter in self.batches.iter().filter_map(|b| b.filter.as_ref()) {
+        for filter in self.batches.iter().filter_map(|b| b.grams.as_ref()) {
             filter.scan(hay, hay_offset, from, |start, end| {
                 on_match(hay_offset + start as u64, hay_offset + end as u64)
             });
@@ -141,11 +141,11 @@ impl Matcher {
     }
 
     /// Longest variant the filters search for (0 if none): a probe of the
-    /// last `filter_max_len() - 1` bytes decides the pending start.
-    pub(crate) fn filter_max_len(&self) -> usize {
+    /// last `gram_search_max_len() - 1` bytes decides the pending start.
+    pub(crate) fn gram_search_max_len(&self) -> usize {
         self.batches
             .iter()
-            .filter_map(|b| b.filter.as_ref())
+            .filter_map(|b| b.grams.as_ref())
             .map(|f| f.max_len())
             .max()
             .unwrap_or(0)
@@ -154,7 +154,7 @@ impl Matcher {
     /// The earliest stream offset from which the text may still become an
     /// occurrence. `hay` ends where the stream read so far ends, its first
     /// byte is at `hay_offset`, and it holds at least the last
-    /// `filter_max_len() - 1` bytes from `hay[from]` on (`from` being where
+    /// `gram_search_max_len() - 1` bytes from `hay[from]` on (`from` being where
     /// the previous answer lies, or 0).
     pub(crate) fn pending_start(
         &self,
@@ -169,7 +169,7 @@ impl Matcher {
             if let (Some(tier), Some(sid)) = (&batch.automaton, sid) {
                 pending = pending.min(end - tier.depth(*sid) as u64);
             }
-            if let Some(filter) = &batch.filter {
+            if let Some(filter) = &batch.grams {
                 pending = pending.min(hay_offset + filter.pending_start(hay, from) as u64);
             }
         }

@@ -1,7 +1,7 @@
 //! The in-band protocol: `::add-mask::` and `::stop-commands::` lines.
 //!
 //! [`Protocol`] sits in front of the masker. It skips through ordinary
-//! text to the next line that may be a command ([`crate::lines`]) and
+//! text to the next line that may be a command ([`crate::candidate_lines`]) and
 //! looks at the first bytes of that line only; lines that cannot be
 //! commands go to the masker at once, in one slice. A line that may still become a command is held whole until
 //! it is decided, at most [`MAX_LINE`] bytes (SPEC 4).
@@ -19,7 +19,7 @@ use std::io::{self, Write};
 
 use memchr::memchr;
 
-use crate::lines::{may_begin_command, next_line_to_hold};
+use crate::candidate_lines::{may_begin_command, next_line_to_hold};
 use crate::registry::{Refusal, is_blank, trim_by};
 use crate::stream::Masker;
 

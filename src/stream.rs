@@ -42,7 +42,7 @@ const PIECE: usize = 256 * 1024;
 /// copied after the held bytes. It exceeds the filters' longest variant
 /// (see [`Masker::search_in_place`]).
 const IN_PLACE_MIN: usize = 16 * 1024;
-const _: () = assert!(IN_PLACE_MIN > crate::gram_filter::MAX_LEN);
+const _: () = assert!(IN_PLACE_MIN > crate::gram_search::MAX_LEN);
 
 /// Counters of one stream, safe to print: no value in them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -197,7 +197,7 @@ impl Masker {
         self.matcher
             .walk(&mut self.scan, piece, piece_start, &mut mark);
         if rescan_from < held {
-            let reach = self.matcher.filter_max_len().min(piece.len());
+            let reach = self.matcher.gram_search_max_len().min(piece.len());
             self.buf.extend_from_slice(&piece[..reach]);
             self.matcher.probe(&self.buf, base, rescan_from, &mut mark);
             self.buf.truncate(held);

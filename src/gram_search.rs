@@ -16,7 +16,7 @@
 //!   so the union of what it reports is the union SPEC 2 asks for.
 //! - Bounded cost per probe: the caller indexes only patterns of bounded
 //!   length whose grams are not shared by many entries (see
-//!   [`GramFilter::build_partitioned`]); repetitive ones go to the automaton.
+//!   [`GramSearcher::build_partitioned`]); repetitive ones go to the automaton.
 //! - Stateless across writes: a probe needs the bytes of the whole
 //!   candidate, so the stream re-probes its held tail on each write.
 
@@ -80,7 +80,7 @@ struct Slot {
 }
 
 /// The filter over one batch of long patterns.
-pub(crate) struct GramFilter {
+pub(crate) struct GramSearcher {
     arena: Vec<u8>,
     /// (start in `arena`, length) of each pattern.
     spans: Vec<(u32, u32)>,
@@ -114,7 +114,7 @@ fn mix(gram: u64) -> u64 {
     (gram ^ (gram >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-impl GramFilter {
+impl GramSearcher {
     /// The stride a set of patterns with shortest length `min_len` gets.
     pub(crate) fn stride_for(min_len: usize) -> usize {
         min_len - Q + 1
@@ -126,7 +126,7 @@ impl GramFilter {
     /// is listed, the filter lacks their extra entries and must not be
     /// used. Every pattern must be within MIN_LEN..=MAX_LEN; `patterns`
     /// must be non-empty.
-    fn build(patterns: &[&[u8]]) -> (GramFilter, Vec<u64>) {
+    fn build(patterns: &[&[u8]]) -> (GramSearcher, Vec<u64>) {
         let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
         let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
         let stride = Self::stride_for(min_len);
@@ -136,7 +136,7 @@ impl GramFilter {
         // secrets), beyond which every probe misses the cache anyway.
         let bitmap_bits = (entries * 16).next_power_of_two().clamp(1 << 12, 1 << 24);
         let slot_count = (entries * 3 / 2).next_power_of_two().max(16);
-        let mut filter = GramFilter {
+        let mut filter = GramSearcher {
             arena: Vec::with_capacity(patterns.iter().map(|p| p.len()).sum()),
             spans: Vec::with_capacity(patterns.len()),
             stride,
@@ -242,7 +242,7 @@ impl GramFilter {
     /// the longer ones that remain.
     pub(crate) fn build_partitioned<'a>(
         patterns: &[&'a [u8]],
-    ) -> (Option<GramFilter>, Vec<&'a [u8]>) {
+    ) -> (Option<GramSearcher>, Vec<&'a [u8]>) {
         let (long, mut rest): (Vec<&[u8]>, Vec<&[u8]>) = patterns
             .iter()
             .partition(|p| (MIN_LEN..=MAX_LEN).contains(&p.len()));
@@ -491,27 +491,36 @@ impl GramFilter {
 /// that are written once at random, and faulting them in 4 KiB at a time
 /// took a fifth of the build.
 fn filled_on_huge_pages<T: Copy>(len: usize, value: T) -> Vec<T> {
-    const HUGE_PAGE: usize = 2 << 20;
     let mut vec = Vec::with_capacity(len);
-    let bytes = len * std::mem::size_of::<T>();
-    if bytes >= 2 * HUGE_PAGE {
-        let start = vec.as_ptr() as usize;
-        let aligned = start.next_multiple_of(HUGE_PAGE);
-        let end = (start + bytes) / HUGE_PAGE * HUGE_PAGE;
-        // SAFETY: the range lies within the vector's fresh allocation and
-        // none of it is referenced yet; the advice changes no contents and
-        // failing (no transparent huge pages) changes nothing.
-        unsafe {
-            libc::madvise(
-                aligned as *mut libc::c_void,
-                end - aligned,
-                libc::MADV_HUGEPAGE,
-            );
-        }
-    }
+    advise_huge_pages(vec.as_ptr() as usize, len * std::mem::size_of::<T>());
     vec.resize(len, value);
     vec
 }
+
+/// Asks Linux to back `[start, start + bytes)` with huge pages; a hint
+/// that other systems do without (their fallback is ordinary pages).
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(start: usize, bytes: usize) {
+    const HUGE_PAGE: usize = 2 << 20;
+    if bytes < 2 * HUGE_PAGE {
+        return;
+    }
+    let aligned = start.next_multiple_of(HUGE_PAGE);
+    let end = (start + bytes) / HUGE_PAGE * HUGE_PAGE;
+    // SAFETY: the range lies within a fresh allocation that nothing
+    // references yet; the advice changes no contents and failing (no
+    // transparent huge pages) changes nothing.
+    unsafe {
+        libc::madvise(
+            aligned as *mut libc::c_void,
+            end - aligned,
+            libc::MADV_HUGEPAGE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_start: usize, _bytes: usize) {}
 
 /// Asks the CPU to bring the cache line holding `at` closer. A hint only:
 /// the address need not be valid.
@@ -555,7 +564,7 @@ mod tests {
             b"456789abcdefXYZW0123",
             b"zzzzzzzzqqqqqqqqqq1",
         ];
-        let filter = GramFilter::build(&patterns).0;
+        let filter = GramSearcher::build(&patterns).0;
         for pre in 0..30 {
             let mut hay = vec![b'.'; pre];
             hay.extend_from_slice(b"0123456789abcdefXYZW0123456789abcdefXY zzzzzzzzqqqqqqqqqq1");
@@ -571,7 +580,7 @@ mod tests {
     #[test]
     fn pending_start_is_earliest_proper_prefix() {
         let patterns: Vec<&[u8]> = vec![b"0123456789abcdefXY", b"ab0123456789abcdefXYZ"];
-        let filter = GramFilter::build(&patterns).0;
+        let filter = GramSearcher::build(&patterns).0;
         let cases: &[(&str, usize)] = &[
             ("xx0123", 2),
             ("xx0123456789abcdef", 2),
@@ -599,7 +608,7 @@ mod tests {
         ];
         let mut patterns: Vec<&[u8]> = family.iter().map(|f| &f[..]).collect();
         patterns.extend(&free);
-        let (filter, rest) = GramFilter::build_partitioned(&patterns);
+        let (filter, rest) = GramSearcher::build_partitioned(&patterns);
         let filter = filter.expect("the free patterns stay in the filter");
         assert_eq!(filter.patterns(), 2);
         assert_eq!(rest.len(), 12);
@@ -621,7 +630,7 @@ mod tests {
         let random = b"Zq3xP0vL9mK2wN8rT5yB".to_vec();
         let short = b"abc".to_vec();
         let patterns: Vec<&[u8]> = vec![&a100, &random, &short];
-        let (filter, rest) = GramFilter::build_partitioned(&patterns);
+        let (filter, rest) = GramSearcher::build_partitioned(&patterns);
         assert_eq!(filter.map(|f| f.patterns()), Some(1));
         assert_eq!(rest, vec![&short[..], &a100[..]]);
     }

@@ -1,4 +1,6 @@
-//! The command line: options in, exit status out (SPEC section 5).
+//! The `logmask` command: masks secrets in stdin, or in the output of a
+//! wrapped command, with the engine of the `logmask` library (SPEC
+//! section 5).
 //!
 //! The flow is strictly staged so that usage errors (exit 2) happen before
 //! any input is read:
@@ -10,7 +12,6 @@
 //!
 //! Invariant: no secret value is ever formatted into a message; sources are
 //! named (`--secret #2`, `--env NAME`, `--file PATH:LINE`), values never.
-
 mod args;
 mod exec;
 mod filter;
@@ -40,7 +41,7 @@ pub mod status {
 }
 
 /// Runs logmask with the process arguments and returns the exit status.
-pub fn run() -> u8 {
+fn run() -> u8 {
     let options = match args::parse(std::env::args_os()) {
         Ok(args::Parsed::Run(options)) => options,
         Ok(args::Parsed::Exit(code)) => return code,
@@ -91,4 +92,8 @@ fn print_stats(stats: Stats, registry: &Registry) {
         registry.secrets(),
         registry.variants()
     ));
+}
+
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(run())
 }
