@@ -53,40 +53,11 @@ status (128+N if it died of signal N, 127 if it could not be started).";
     disable_help_subcommand = true
 )]
 struct Cli {
-    /// Mask the value of environment variable NAME
-    #[arg(short = 'e', long = "env", value_name = "NAME", action = ArgAction::Append)]
-    env: Vec<OsString>,
+    #[command(flatten)]
+    secrets: SecretArgs,
 
-    /// Mask every variable whose name starts with P (P must not be empty)
-    #[arg(long = "env-prefix", value_name = "P", action = ArgAction::Append)]
-    env_prefix: Vec<OsString>,
-
-    /// Mask each non-blank line of PATH, each a value of its own (a list of secrets)
-    #[arg(short = 'f', long = "file", value_name = "PATH", action = ArgAction::Append)]
-    file: Vec<PathBuf>,
-
-    /// Mask the whole content of PATH as one value (a JSON key file, a PEM key)
-    #[arg(long = "secret-file", value_name = "PATH", action = ArgAction::Append)]
-    secret_file: Vec<PathBuf>,
-
-    /// Mask VALUE (visible to local users in the process list: prefer --env or --file)
-    #[arg(
-        short = 's',
-        long = "secret",
-        value_name = "VALUE",
-        action = ArgAction::Append,
-        // PEM lines begin with dashes: `-s '-----BEGIN KEY-----'`.
-        allow_hyphen_values = true
-    )]
-    secret: Vec<OsString>,
-
-    /// Shortest line that is masked [default: 4, >= 1]
-    #[arg(long = "min-length", value_name = "N")]
-    min_length: Option<OsString>,
-
-    /// Comma-separated subset of raw,base64,base64url,url,json,xml,command [default: all]
-    #[arg(long = "encodings", value_name = "LIST", action = ArgAction::Append)]
-    encodings: Vec<OsString>,
+    #[command(flatten)]
+    matching: MatchArgs,
 
     /// Text written once for each masked run [default: ***]
     #[arg(long = "replacement", value_name = "TEXT")]
@@ -108,6 +79,50 @@ struct Cli {
     /// The command to run, its output masked
     #[arg(last = true, value_name = "COMMAND", num_args = 1..)]
     command: Vec<OsString>,
+}
+
+/// Where secrets come from: shared by every mode that takes secrets
+/// (filter, exec, `scan`, `agent`, `add`), flattened into their parsers.
+#[derive(clap::Args, Debug, PartialEq, Eq)]
+pub struct SecretArgs {
+    /// Mask the value of environment variable NAME
+    #[arg(short = 'e', long = "env", value_name = "NAME", action = ArgAction::Append)]
+    pub env: Vec<OsString>,
+
+    /// Mask every variable whose name starts with P (P must not be empty)
+    #[arg(long = "env-prefix", value_name = "P", action = ArgAction::Append)]
+    pub env_prefix: Vec<OsString>,
+
+    /// Mask each non-blank line of PATH, each a value of its own (a list of secrets)
+    #[arg(short = 'f', long = "file", value_name = "PATH", action = ArgAction::Append)]
+    pub file: Vec<PathBuf>,
+
+    /// Mask the whole content of PATH as one value (a JSON key file, a PEM key)
+    #[arg(long = "secret-file", value_name = "PATH", action = ArgAction::Append)]
+    pub secret_file: Vec<PathBuf>,
+
+    /// Mask VALUE (visible to local users in the process list: prefer --env or --file)
+    #[arg(
+        short = 's',
+        long = "secret",
+        value_name = "VALUE",
+        action = ArgAction::Append,
+        // PEM lines begin with dashes: `-s '-----BEGIN KEY-----'`.
+        allow_hyphen_values = true
+    )]
+    pub secret: Vec<OsString>,
+}
+
+/// How values are matched: shared like [`SecretArgs`].
+#[derive(clap::Args, Debug, PartialEq, Eq)]
+pub struct MatchArgs {
+    /// Shortest line that is masked [default: 4, >= 1]
+    #[arg(long = "min-length", value_name = "N")]
+    pub min_length: Option<OsString>,
+
+    /// Comma-separated subset of raw,base64,base64url,url,json,xml,command [default: all]
+    #[arg(long = "encodings", value_name = "LIST", action = ArgAction::Append)]
+    pub encodings: Vec<OsString>,
 }
 
 /// Validated options.
@@ -157,11 +172,11 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageEr
             "'--' must be followed by a command to run".into(),
         ));
     }
-    let sources = sources_in_order(&cli, &matches);
+    let sources = sources_in_order(&cli.secrets, &matches);
     Ok(Parsed::Run(Options {
         sources,
-        min_length: min_length(cli.min_length.as_deref())?,
-        encodings: encodings(&cli.encodings)?,
+        min_length: min_length(cli.matching.min_length.as_deref())?,
+        encodings: encodings(&cli.matching.encodings)?,
         replacement: replacement(cli.replacement.as_deref())?,
         commands: !cli.no_commands,
         pass_commands: cli.pass_commands,
@@ -189,7 +204,7 @@ fn ends_with_separator(argv: &[OsString], cli: &Cli) -> bool {
 }
 
 /// The secret sources, sorted by their position on the command line.
-fn sources_in_order(cli: &Cli, matches: &ArgMatches) -> Vec<Source> {
+pub fn sources_in_order(cli: &SecretArgs, matches: &ArgMatches) -> Vec<Source> {
     let mut sources: Vec<(usize, Source)> = Vec::new();
     let mut add = |id: &str, make: &mut dyn FnMut(usize) -> Source| {
         for (n, index) in matches.indices_of(id).into_iter().flatten().enumerate() {
@@ -212,7 +227,7 @@ fn sources_in_order(cli: &Cli, matches: &ArgMatches) -> Vec<Source> {
     sources.into_iter().map(|(_, source)| source).collect()
 }
 
-fn min_length(arg: Option<&OsStr>) -> Result<usize, UsageError> {
+pub fn min_length(arg: Option<&OsStr>) -> Result<usize, UsageError> {
     let Some(arg) = arg else {
         return Ok(DEFAULT_MIN_LENGTH);
     };
@@ -223,7 +238,7 @@ fn min_length(arg: Option<&OsStr>) -> Result<usize, UsageError> {
 }
 
 /// The union of every `--encodings` list; all encodings when none is given.
-fn encodings(lists: &[OsString]) -> Result<EncodingSet, UsageError> {
+pub fn encodings(lists: &[OsString]) -> Result<EncodingSet, UsageError> {
     if lists.is_empty() {
         return Ok(EncodingSet::all());
     }
@@ -252,7 +267,7 @@ fn replacement(arg: Option<&OsStr>) -> Result<Vec<u8>, UsageError> {
 
 /// `--help` and `--version` print and exit 0; every other clap error
 /// becomes a [`UsageError`] built without the user's text.
-fn handle_clap_error(err: &clap::Error) -> Result<Parsed, UsageError> {
+pub fn handle_clap_error(err: &clap::Error) -> Result<Parsed, UsageError> {
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = err.print();

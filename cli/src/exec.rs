@@ -31,14 +31,14 @@ use logmask::{Registry, Stats};
 use super::args::Options;
 use super::output::{Downstream, State, enlarge_pipe};
 use super::pump::{Outcome, mask_stream};
-use super::{print_stats, report, signals, status, writer_builder};
+use super::{messages, print_stats, signals, status, writer_builder};
 
 pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) -> u8 {
     // Before spawning, so that no signal sent to logmask is missed.
     let signals = match signals::install() {
         Ok(signals) => signals,
         Err(err) => {
-            report::error(&format!("cannot install signal handlers: {err}"));
+            messages::error(&format!("cannot install signal handlers: {err}"));
             return status::IO_ERROR;
         }
     };
@@ -55,7 +55,7 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
             let name = Path::new(&command[0]).display().to_string();
             let name =
                 String::from_utf8_lossy(&logmask::mask(registry, name.as_bytes())).into_owned();
-            report::error(&format!("cannot run '{name}': {err}"));
+            messages::error(&format!("cannot run '{name}': {err}"));
             return status::CANNOT_RUN;
         }
     };
@@ -86,11 +86,11 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     let mut io_failed = false;
     for (name, outcome) in &outcomes {
         if let Some(err) = &outcome.read_error {
-            report::error(&format!("cannot read the command's {name}: {err}"));
+            messages::error(&format!("cannot read the command's {name}: {err}"));
             io_failed = true;
         }
         if let State::Failed(err) = &outcome.downstream {
-            report::error(&format!("cannot write to {name}: {err}"));
+            messages::error(&format!("cannot write to {name}: {err}"));
             io_failed = true;
         }
     }
@@ -101,7 +101,7 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
             (None, None) => status::IO_ERROR,
         },
         Err(err) => {
-            report::error(&format!("cannot wait for the command: {err}"));
+            messages::error(&format!("cannot wait for the command: {err}"));
             status::IO_ERROR
         }
     };

@@ -13,7 +13,7 @@ use logmask::Registry;
 use super::args::Options;
 use super::output::{Downstream, State, enlarge_pipe};
 use super::pump::mask_stream;
-use super::{print_stats, report, status, writer_builder};
+use super::{messages, print_stats, status, writer_builder};
 
 pub fn run(options: &Options, registry: &Arc<Registry>) -> u8 {
     // SAFETY: fd 0 stays open for the life of the process; ManuallyDrop
@@ -28,11 +28,11 @@ pub fn run(options: &Options, registry: &Arc<Registry>) -> u8 {
     }
     let mut code = status::OK;
     if let Some(err) = outcome.read_error {
-        report::error(&format!("cannot read stdin: {err}"));
+        messages::error(&format!("cannot read stdin: {err}"));
         code = status::IO_ERROR;
     }
     if let State::Failed(err) = outcome.downstream {
-        report::error(&format!("cannot write to stdout: {err}"));
+        messages::error(&format!("cannot write to stdout: {err}"));
         code = status::IO_ERROR;
     }
     code

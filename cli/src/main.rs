@@ -15,9 +15,9 @@
 mod args;
 mod exec;
 mod filter;
+mod messages;
 mod output;
 mod pump;
-mod report;
 mod secrets;
 mod signals;
 
@@ -65,8 +65,8 @@ fn run() -> u8 {
 }
 
 fn usage_error(err: &args::UsageError) -> u8 {
-    report::error(&err.to_string());
-    report::hint("try 'logmask --help' for more information");
+    messages::error(&err.to_string());
+    messages::hint("try 'logmask --help' for more information");
     status::USAGE
 }
 
@@ -79,12 +79,12 @@ fn writer_builder(options: &Options, registry: &Arc<Registry>, source: &str) -> 
         .commands(options.commands)
         .pass_commands(options.pass_commands)
         .source(source)
-        .on_warning(|warning| report::warning_line(&warning.to_string()))
+        .on_warning(|warning| messages::warning_line(&warning.to_string()))
 }
 
 /// Prints the `--stats` line: counters and counts, never a value.
 fn print_stats(stats: Stats, registry: &Registry) {
-    report::stats(&format!(
+    messages::stats(&format!(
         "bytes_in={} bytes_out={} regions={} secrets={} variants={}",
         stats.bytes_in,
         stats.bytes_out,

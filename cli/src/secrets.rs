@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use logmask::{MAX_VALUE_LEN, Refusal, Registry};
 
 use super::args::UsageError;
-use super::report;
+use super::messages;
 
 /// One secret option, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +100,10 @@ impl Gathered {
             match item {
                 Item::Value(origin, _) => {
                     if let Some(Err(refusal)) = results.next() {
-                        report::warning(origin, &refusal);
+                        messages::warning(origin, &refusal);
                     }
                 }
-                Item::Warning(source, reason) => report::warning(source, reason),
+                Item::Warning(source, reason) => messages::warning(source, reason),
             }
         }
     }
