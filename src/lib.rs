@@ -99,6 +99,7 @@ mod candidate_lines;
 pub mod encoding;
 mod gram_search;
 mod matcher;
+pub mod origin;
 mod protocol;
 mod registry;
 mod stream;
@@ -108,6 +109,7 @@ use std::sync::Arc;
 
 pub use encoding::{Encoding, EncodingSet};
 pub use matcher::Matcher;
+pub use origin::Origin;
 pub use protocol::{MAX_LINE, Warning, WarningSink, unescape};
 pub use registry::{Added, Config, DEFAULT_MIN_LENGTH, MAX_VALUE_LEN, Refusal, Registry, expand};
 pub use stream::Stats;

@@ -349,7 +349,7 @@ impl Protocol {
             ));
         } else {
             let value = unescape(content(&raw));
-            match masker.registry().add(&value) {
+            match masker.registry().add_from(&value, &self.label()) {
                 Ok(_) => {}
                 Err(Refusal::Blank) => self.warn("::add-mask:: value is empty or blank".into()),
                 Err(refusal) => self.warn(format!("::add-mask:: {refusal}")),
@@ -369,13 +369,18 @@ impl Protocol {
             self.warn("::stop-commands:: token is empty or blank, commands not stopped".into());
             return;
         }
-        if let Err(refusal) = masker.registry().add(token) {
+        if let Err(refusal) = masker.registry().add_from(token, &self.label()) {
             self.warn(format!("::stop-commands:: token not masked: {refusal}"));
         }
         let mut resume = b"::".to_vec();
         resume.extend_from_slice(token);
         resume.extend_from_slice(b"::");
         self.resume_line = Some(resume);
+    }
+
+    /// The source label of a value found on the current line (`stdin:12`).
+    fn label(&self) -> String {
+        format!("{}:{}", self.source, self.line_no)
     }
 
     fn warn(&mut self, reason: String) {

@@ -15,7 +15,7 @@
 //!   before it (a binary counter), so each variant is rebuilt O(log n)
 //!   times however the additions are spread.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::ops::Range;
@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::encoding::{Encoding, EncodingSet};
 use crate::matcher::{Batch, Matcher};
+use crate::origin::{API_SOURCE, Origin};
 
 /// Longest trimmed value accepted, in bytes (SPEC 1.6).
 pub const MAX_VALUE_LEN: usize = 64 * 1024;
@@ -99,12 +100,22 @@ pub struct Registry {
 
 #[derive(Default)]
 struct Inner {
-    seen: HashSet<Seen, BuildHasherDefault<PassThrough>>,
+    /// Every variant, to its index in `variants`.
+    seen: HashMap<Seen, u32, BuildHasherDefault<PassThrough>>,
     /// Keyed (SipHash) hasher of the variants in `seen`, so that values an
     /// untrusted step registers cannot be chosen to collide.
     hasher: RandomState,
     /// Every variant, in insertion order; batches cover consecutive ranges.
     variants: Vec<Arc<[u8]>>,
+    /// The first origin of each variant, parallel to `variants`
+    /// ([`PackedOrigin`]: eight bytes a variant, whatever the label).
+    origins: Vec<PackedOrigin>,
+    /// Further origins of variants that more than one source registered.
+    more_origins: HashMap<u32, Vec<PackedOrigin>>,
+    /// Source labels, each stored once: a `--file` of 10,000 lines has
+    /// 10,000 labels, a stream's in-band values one label per line.
+    labels: Vec<Arc<str>>,
+    label_ids: HashMap<Arc<str>, u32>,
     secrets: usize,
     batches: Vec<(Range<usize>, Arc<Batch>)>,
     snapshot: Option<Arc<Matcher>>,
@@ -135,24 +146,41 @@ impl Registry {
     /// for a JSON object or array, every string in it.
     ///
     /// Streams see the new variants from their next write on (SPEC 1.5).
+    ///
+    /// Its source label is `api`; [`add_from`](Self::add_from) names one.
     pub fn add(&self, value: &[u8]) -> Result<Added, Refusal> {
-        let variants = expand(value, &self.config)?;
-        Ok(self.insert(variants))
+        self.add_from(value, API_SOURCE)
+    }
+
+    /// Like [`add`](Self::add), with the label reports give its variants
+    /// (`--env DEPLOY_TOKEN`, `stdin:12`): a name, never the value.
+    pub fn add_from(&self, value: &[u8], source: &str) -> Result<Added, Refusal> {
+        let variants = expand_tagged(value, &self.config)?;
+        Ok(self.insert(variants, source))
     }
 
     /// Registers many values, as [`add`](Self::add) on each in order would,
     /// expanding them on several threads when there are enough of them to
     /// be worth it (a secrets file of thousands of lines at start-up).
     pub fn add_all(&self, values: &[&[u8]]) -> Vec<Result<Added, Refusal>> {
+        let labelled: Vec<(&[u8], &str)> = values.iter().map(|v| (*v, API_SOURCE)).collect();
+        self.add_all_from(&labelled)
+    }
+
+    /// [`add_all`](Self::add_all) with a source label for each value.
+    pub fn add_all_from(&self, values: &[(&[u8], &str)]) -> Vec<Result<Added, Refusal>> {
         const PER_THREAD_MIN: usize = 512;
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(values.len() / PER_THREAD_MIN)
             .max(1);
-        let expand_all = |values: &[&[u8]]| -> Vec<Result<Vec<Vec<u8>>, Refusal>> {
-            values.iter().map(|v| expand(v, &self.config)).collect()
+        let expand_all = |values: &[(&[u8], &str)]| -> Vec<Result<Vec<Tagged>, Refusal>> {
+            values
+                .iter()
+                .map(|(v, _)| expand_tagged(v, &self.config))
+                .collect()
         };
-        let expanded: Vec<Result<Vec<Vec<u8>>, Refusal>> = if threads == 1 {
+        let expanded: Vec<Result<Vec<Tagged>, Refusal>> = if threads == 1 {
             expand_all(values)
         } else {
             let chunk = values.len().div_ceil(threads);
@@ -169,22 +197,34 @@ impl Registry {
         };
         expanded
             .into_iter()
-            .map(|variants| variants.map(|variants| self.insert(variants)))
+            .zip(values)
+            .map(|(variants, (_, source))| variants.map(|variants| self.insert(variants, source)))
             .collect()
     }
 
-    /// Adds the variants of one accepted value.
-    fn insert(&self, variants: Vec<Vec<u8>>) -> Added {
+    /// Adds the variants of one accepted value, each with its origin.
+    fn insert(&self, variants: Vec<Tagged>, source: &str) -> Added {
         let mut inner = self.lock();
+        let label = inner.label_id(source);
         let before = inner.variants.len();
-        for v in variants {
+        for (v, form) in variants {
+            let origin = PackedOrigin::new(label, form);
             let v: Arc<[u8]> = v.into();
             let seen = Seen {
                 hash: inner.hasher.hash_one(&v),
                 variant: v.clone(),
             };
-            if inner.seen.insert(seen) {
-                inner.variants.push(v);
+            let next = inner.variants.len() as u32;
+            match inner.seen.entry(seen) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(next);
+                    inner.variants.push(v);
+                    inner.origins.push(origin);
+                }
+                std::collections::hash_map::Entry::Occupied(slot) => {
+                    let index = *slot.get();
+                    inner.add_origin(index, origin);
+                }
             }
         }
         let new_variants = inner.variants.len() - before;
@@ -214,6 +254,29 @@ impl Registry {
         matcher
     }
 
+    /// Every (source, form) pair that registered `variant`, in the order
+    /// they were first registered; empty when it is not a variant. For
+    /// reports, which ask once per masked run: it takes the lock.
+    pub fn origins(&self, variant: &[u8]) -> Vec<Origin> {
+        let inner = self.lock();
+        let probe = Seen {
+            hash: inner.hasher.hash_one(variant),
+            variant: variant.into(),
+        };
+        let Some(&index) = inner.seen.get(&probe) else {
+            return Vec::new();
+        };
+        let first = std::iter::once(&inner.origins[index as usize]);
+        let more = inner.more_origins.get(&index).into_iter().flatten();
+        first
+            .chain(more)
+            .map(|packed| Origin {
+                source: inner.labels[packed.label() as usize].clone(),
+                form: packed.form(),
+            })
+            .collect()
+    }
+
     /// Number of values accepted so far.
     pub fn secrets(&self) -> usize {
         self.lock().secrets
@@ -233,6 +296,32 @@ impl Registry {
 }
 
 impl Inner {
+    /// The id of a source label, stored on first use.
+    fn label_id(&mut self, source: &str) -> u32 {
+        if let Some(&id) = self.label_ids.get(source) {
+            return id;
+        }
+        let id = self.labels.len() as u32;
+        let label: Arc<str> = source.into();
+        self.labels.push(label.clone());
+        self.label_ids.insert(label, id);
+        id
+    }
+
+    /// Records one more origin of variant `index`. A source keeps its
+    /// first form only: the form a report names is the first encoding
+    /// that produced the variant from that source (SPEC 8).
+    fn add_origin(&mut self, index: u32, origin: PackedOrigin) {
+        let first = self.origins[index as usize];
+        let more = self.more_origins.entry(index).or_default();
+        if first.label() != origin.label() && more.iter().all(|o| o.label() != origin.label()) {
+            more.push(origin);
+        }
+        if more.is_empty() {
+            self.more_origins.remove(&index);
+        }
+    }
+
     fn build_pending_batch(&mut self) {
         let built = self.batches.last().map_or(0, |(r, _)| r.end);
         if built == self.variants.len() {
@@ -250,6 +339,27 @@ impl Inner {
         }
         let batch = Batch::build(&self.variants[range.clone()]);
         self.batches.push((range, Arc::new(batch)));
+    }
+}
+
+/// One variant's expansion: its bytes and the encoding that produced them.
+type Tagged = (Vec<u8>, Encoding);
+
+/// A source label's id and a form, in eight bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PackedOrigin(u64);
+
+impl PackedOrigin {
+    fn new(label: u32, form: Encoding) -> PackedOrigin {
+        PackedOrigin(u64::from(label) << 8 | form as u64)
+    }
+
+    fn label(self) -> u32 {
+        (self.0 >> 8) as u32
+    }
+
+    fn form(self) -> Encoding {
+        Encoding::ALL[(self.0 & 0xff) as usize]
     }
 }
 
@@ -335,6 +445,11 @@ pub(crate) fn trim_by(value: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
 /// Fails only for the value itself: strings found inside JSON that are too
 /// short are skipped silently (SPEC 1.4).
 pub fn expand(value: &[u8], config: &Config) -> Result<Vec<Vec<u8>>, Refusal> {
+    expand_tagged(value, config).map(|variants| variants.into_iter().map(|(v, _)| v).collect())
+}
+
+/// [`expand`], each variant with the first encoding that produced it.
+fn expand_tagged(value: &[u8], config: &Config) -> Result<Vec<Tagged>, Refusal> {
     // A minimum of 0 would let an empty line through as an empty variant.
     let config = &Config {
         min_length: config.min_length.max(1),
@@ -371,19 +486,21 @@ pub fn expand(value: &[u8], config: &Config) -> Result<Vec<Vec<u8>>, Refusal> {
 /// Variants of a trimmed value that is at least the minimum length: each
 /// long-enough line in every encoding, and the multi-line whole in every
 /// encoding but `raw`.
-fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Vec<u8>>) {
+fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Tagged>) {
     let floor = config.min_length.max(4);
     let mut forms = Vec::new();
     // Most encodings of a plain token are the token itself: dropping the
     // repeats among one line's forms spares the registry a hash and a copy
     // of each (comparing with other lines' forms could be quadratic).
-    let keep = |forms: &mut Vec<Vec<u8>>, out: &mut Vec<Vec<u8>>, first: usize| {
+    // Encodings come in SPEC order, so the first to produce a form is the
+    // one it is tagged with.
+    let keep = |forms: &mut Vec<Vec<u8>>, out: &mut Vec<Tagged>, first: usize, encoding| {
         for form in forms.drain(..) {
             if form.len() >= floor
                 && !form.iter().any(|&b| b == b'\n' || b == b'\r')
-                && !out[first..].contains(&form)
+                && !out[first..].iter().any(|(kept, _)| *kept == form)
             {
-                out.push(form);
+                out.push((form, encoding));
             }
         }
     };
@@ -401,12 +518,12 @@ fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Vec<u8>>) {
             }
             if encoding == Encoding::Raw {
                 // The raw form only has to reach the minimum length itself.
-                if !out[first..].iter().any(|form| form == line) {
-                    out.push(line.to_vec());
+                if !out[first..].iter().any(|(form, _)| form == line) {
+                    out.push((line.to_vec(), Encoding::Raw));
                 }
             } else {
                 encoding.encode_into(line, &mut forms);
-                keep(&mut forms, out, first);
+                keep(&mut forms, out, first, encoding);
             }
         }
     }
@@ -414,7 +531,7 @@ fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Vec<u8>>) {
         let first = out.len();
         for encoding in config.encodings.iter().filter(|e| *e != Encoding::Raw) {
             encoding.encode_into(whole, &mut forms);
-            keep(&mut forms, out, first);
+            keep(&mut forms, out, first, encoding);
         }
     }
 }
@@ -437,5 +554,61 @@ fn open_json(whole: &[u8], queue: &mut Vec<Vec<u8>>) {
             serde_json::Value::Object(map) => stack.extend(map.values()),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origins(registry: &Registry, variant: &[u8]) -> Vec<(String, &'static str)> {
+        registry
+            .origins(variant)
+            .into_iter()
+            .map(|o| (o.source.to_string(), o.form.name()))
+            .collect()
+    }
+
+    #[test]
+    fn each_variant_names_every_source_once_with_its_first_form() {
+        let registry = Registry::new();
+        registry.add_from(b"abc def", "--secret #1").unwrap();
+        registry.add_from(b"abc def", "--secret #1").unwrap();
+        registry.add_from(b"abc%20def", "--env TOKEN").unwrap();
+        registry.add(b"hunter22").unwrap();
+        let cases: &[(&[u8], &[(&str, &str)])] = &[
+            (b"abc def", &[("--secret #1", "raw")]),
+            // `url` of the first value is `raw` of the second.
+            (
+                b"abc%20def",
+                &[("--secret #1", "url"), ("--env TOKEN", "raw")],
+            ),
+            (b"YWJjIGRlZ", &[("--secret #1", "base64")]),
+            (b"hunter22", &[("api", "raw")]),
+            (b"not registered", &[]),
+        ];
+        for (variant, want) in cases {
+            let want: Vec<(String, &str)> = want.iter().map(|(s, f)| (s.to_string(), *f)).collect();
+            assert_eq!(
+                origins(&registry, variant),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(variant)
+            );
+        }
+    }
+
+    #[test]
+    fn labels_are_stored_once_and_origins_cost_a_word_a_variant() {
+        let registry = Registry::new();
+        for n in 0..100 {
+            registry
+                .add_from(format!("value-{n:04}").as_bytes(), "--file list:1")
+                .unwrap();
+        }
+        let inner = registry.lock();
+        assert_eq!(inner.labels.len(), 1);
+        assert_eq!(inner.origins.len(), inner.variants.len());
+        assert!(inner.more_origins.is_empty());
     }
 }

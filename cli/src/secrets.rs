@@ -87,15 +87,24 @@ pub fn gather(sources: &[Source]) -> Result<Gathered, UsageError> {
 impl Gathered {
     /// Registers every value and prints every warning, in order.
     pub fn register(self, registry: &Registry) {
-        let values: Vec<&[u8]> = self
+        let labels: Vec<String> = self
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Value(origin, _) => Some(origin.to_string()),
+                Item::Warning(..) => None,
+            })
+            .collect();
+        let values: Vec<(&[u8], &str)> = self
             .items
             .iter()
             .filter_map(|item| match item {
                 Item::Value(_, value) => Some(&value[..]),
                 Item::Warning(..) => None,
             })
+            .zip(labels.iter().map(String::as_str))
             .collect();
-        let mut results = registry.add_all(&values).into_iter();
+        let mut results = registry.add_all_from(&values).into_iter();
         for item in &self.items {
             match item {
                 Item::Value(origin, _) => {
