@@ -96,6 +96,7 @@
 
 mod automaton;
 mod candidate_lines;
+mod detect;
 pub mod encoding;
 mod gram_search;
 mod matcher;
@@ -107,6 +108,7 @@ mod writer;
 
 use std::sync::Arc;
 
+pub use detect::{Detector, DetectorSet, UnknownDetector};
 pub use encoding::{Encoding, EncodingSet};
 pub use matcher::Matcher;
 pub use origin::Origin;

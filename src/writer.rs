@@ -9,7 +9,9 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use crate::detect::DetectorSet;
 
 use crate::protocol::{Protocol, Warning};
 use crate::registry::Registry;
@@ -35,6 +37,8 @@ pub struct WriterBuilder {
     pass_commands: bool,
     source: String,
     on_warning: Option<Box<dyn FnMut(Warning) + Send>>,
+    detectors: DetectorSet,
+    register_detected: bool,
 }
 
 impl WriterBuilder {
@@ -48,7 +52,16 @@ impl WriterBuilder {
             pass_commands: false,
             source: "stdin".to_string(),
             on_warning: None,
+            detectors: DetectorSet::all(),
+            register_detected: true,
         }
+    }
+
+    /// The detectors of SPEC 7 to run (all by default; an empty set turns
+    /// detection off).
+    pub fn detect(mut self, detectors: DetectorSet) -> Self {
+        self.detectors = detectors;
+        self
     }
 
     /// The text written once for each masked run. May be empty.
@@ -88,10 +101,31 @@ impl WriterBuilder {
 
     /// A writer that masks into `inner`.
     pub fn build<W: Write>(self, inner: W) -> MaskWriter<W> {
-        let masker = Masker::new(self.registry, &self.replacement);
+        let mut masker = Masker::new(self.registry, &self.replacement);
+        // The masker and the protocol share the warning sink.
+        let sink = self.on_warning.map(|s| Arc::new(Mutex::new(s)));
+        let on_cap = sink.clone().map(|sink| {
+            let source = self.source.clone();
+            Box::new(move || {
+                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                sink(Warning {
+                    source: source.clone(),
+                    line: 0,
+                    reason: format!(
+                        "more than {} detected credentials: no more are registered",
+                        crate::stream::MAX_DETECTED_REGISTRATIONS
+                    ),
+                })
+            }) as Box<dyn FnMut() + Send>
+        });
+        masker.set_detection(self.detectors, self.register_detected, on_cap);
+        let warn = sink.map(|sink| {
+            Box::new(move |w: Warning| (sink.lock().unwrap_or_else(|e| e.into_inner()))(w))
+                as Box<dyn FnMut(Warning) + Send>
+        });
         let protocol = self
             .commands
-            .then(|| Protocol::new(self.source, self.pass_commands, self.on_warning));
+            .then(|| Protocol::new(self.source, self.pass_commands, warn));
         MaskWriter {
             inner: Some(inner),
             masker,
@@ -100,7 +134,9 @@ impl WriterBuilder {
     }
 
     /// Masks one complete buffer.
-    pub fn mask(self, input: &[u8]) -> Vec<u8> {
+    pub fn mask(mut self, input: &[u8]) -> Vec<u8> {
+        // Registers nothing in the caller's registry (SPEC 6).
+        self.register_detected = false;
         let mut writer = self.build(Vec::with_capacity(input.len()));
         writer
             .write_all(input)

@@ -1,0 +1,202 @@
+//! The first stage: one packed (Teddy) search for the multi-byte anchors
+//! and one `memchr3` for the single-byte ones (`_`, `?`, `&`), each hit
+//! naming the candidate kinds it may start and how far back they begin.
+
+use aho_corasick::packed::{Config, MatchKind, Searcher};
+use memchr::memchr3_iter;
+
+use super::Detector;
+
+/// What an anchor hit may be the start of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A token row ([`super::rows`]), starting at its prefix.
+    Token,
+    Jwt,
+    /// `SCHEME://`, starting at the scheme.
+    Url,
+    /// `?` or `&` + a credential parameter.
+    Param,
+    /// An `aws` secret key name.
+    AwsSecret,
+    Authorization,
+    /// `-----BEGIN ...`.
+    PemHeader,
+    /// One line of a PEM block.
+    PemLine,
+    /// The Base64 of a PEM key.
+    PemBase64,
+}
+
+/// A trigger: at an anchor, `back` bytes before it must read `prefix`
+/// (which ends with the anchor), and a candidate of `kind` starts there.
+pub(crate) struct Trigger {
+    pub(crate) prefix: &'static [u8],
+    pub(crate) back: usize,
+    pub(crate) kind: Kind,
+    pub(crate) detector: Detector,
+}
+
+const fn t(prefix: &'static [u8], back: usize, kind: Kind, detector: Detector) -> Trigger {
+    Trigger {
+        prefix,
+        back,
+        kind,
+        detector,
+    }
+}
+
+use Detector as D;
+use Kind as K;
+
+/// Triggers at `_`: the prefix ends at its last `_`.
+pub(crate) static UNDERSCORE: &[Trigger] = &[
+    t(b"ghp_", 3, K::Token, D::Github),
+    t(b"gho_", 3, K::Token, D::Github),
+    t(b"ghu_", 3, K::Token, D::Github),
+    t(b"ghs_", 3, K::Token, D::Github),
+    t(b"ghr_", 3, K::Token, D::Github),
+    t(b"github_pat_", 10, K::Token, D::Github),
+    t(b"npm_", 3, K::Token, D::Npm),
+    t(b"sk_live_", 7, K::Token, D::Stripe),
+    t(b"rk_live_", 7, K::Token, D::Stripe),
+    t(b"sk_test_", 7, K::Token, D::Stripe),
+    t(b"rk_test_", 7, K::Token, D::Stripe),
+    t(b"whsec_", 5, K::Token, D::Stripe),
+    t(b"dckr_pat_", 8, K::Token, D::Dockerhub),
+    t(b"dckr_oat_", 8, K::Token, D::Dockerhub),
+    t(b"aws_secret_access_key", 17, K::AwsSecret, D::Aws),
+    t(b"AWS_SECRET_ACCESS_KEY", 17, K::AwsSecret, D::Aws),
+];
+
+/// Multi-byte anchors, each with its triggers (`back` is 0 unless said).
+pub(crate) static PACKED: &[(&[u8], &[Trigger])] = &[
+    (b"glp", &[t(b"glp", 0, K::Token, D::Gitlab)]),
+    (b"gld", &[t(b"gld", 0, K::Token, D::Gitlab)]),
+    (b"glr", &[t(b"glr", 0, K::Token, D::Gitlab)]),
+    (b"glf", &[t(b"glf", 0, K::Token, D::Gitlab)]),
+    (b"gls", &[t(b"gls", 0, K::Token, D::Gitlab)]),
+    (b"GR1348941", &[t(b"GR1348941", 0, K::Token, D::Gitlab)]),
+    (b"pypi-Ag", &[t(b"pypi-Ag", 0, K::Token, D::Pypi)]),
+    (b"AKIA", &[t(b"AKIA", 0, K::Token, D::Aws)]),
+    (b"ASIA", &[t(b"ASIA", 0, K::Token, D::Aws)]),
+    (b"ABIA", &[t(b"ABIA", 0, K::Token, D::Aws)]),
+    (b"ACCA", &[t(b"ACCA", 0, K::Token, D::Aws)]),
+    (
+        b"SecretAccessKey",
+        &[t(b"SecretAccessKey", 0, K::AwsSecret, D::Aws)],
+    ),
+    (b"xox", &[t(b"xox", 0, K::Token, D::Slack)]),
+    (b"xapp-", &[t(b"xapp-", 0, K::Token, D::Slack)]),
+    (b"AIza", &[t(b"AIza", 0, K::Token, D::Google)]),
+    (b"GOCSPX-", &[t(b"GOCSPX-", 0, K::Token, D::Google)]),
+    (b"ya29.", &[t(b"ya29.", 0, K::Token, D::Google)]),
+    (b"hvs.", &[t(b"hvs.", 0, K::Token, D::Vault)]),
+    (b"hvb.", &[t(b"hvb.", 0, K::Token, D::Vault)]),
+    (b"hvr.", &[t(b"hvr.", 0, K::Token, D::Vault)]),
+    (b"ATATT3", &[t(b"ATATT3", 0, K::Token, D::Atlassian)]),
+    (
+        b"sk-",
+        &[
+            t(b"sk-", 0, K::Token, D::Openai),
+            t(b"sk-", 0, K::Token, D::Anthropic),
+        ],
+    ),
+    (b"eyJ", &[t(b"eyJ", 0, K::Jwt, D::Jwt)]),
+    (
+        b"-----BEGIN ",
+        &[t(b"-----BEGIN ", 0, K::PemHeader, D::PrivateKey)],
+    ),
+    (
+        b"LS0tLS1CRUdJTi",
+        &[t(b"LS0tLS1CRUdJTi", 0, K::PemBase64, D::PrivateKey)],
+    ),
+    // The scheme's start is found by the scanner; `back` is unused.
+    (
+        b"://",
+        &[
+            t(b"://", 0, K::Url, D::UrlCredentials),
+            t(b"://", 0, K::Url, D::Slack),
+        ],
+    ),
+];
+
+/// `authorization` is case-insensitive: every case of its `iza`, 6 bytes in.
+pub(crate) fn authorization_anchors() -> Vec<Vec<u8>> {
+    (0..8u8)
+        .map(|m| {
+            b"iza"
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| {
+                    if m >> i & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Longest multi-byte anchor.
+pub(crate) const MAX_ANCHOR: usize = 15;
+
+/// The compiled first stage.
+pub(crate) struct Anchors {
+    searcher: Searcher,
+    /// Pattern id to index in [`PACKED`], or `None` for `authorization`.
+    packed: usize,
+}
+
+/// One hit: where the anchor starts, and which (None: authorization).
+pub(crate) enum Hit {
+    Packed(usize, &'static [Trigger]),
+    Authorization(usize),
+    Byte(usize, u8),
+}
+
+impl Anchors {
+    pub(crate) fn new() -> Anchors {
+        let mut builder = Config::new().match_kind(MatchKind::LeftmostFirst).builder();
+        for (anchor, _) in PACKED {
+            builder.add(anchor);
+        }
+        for a in authorization_anchors() {
+            builder.add(a);
+        }
+        let searcher = builder.build().expect("fewer than 64 non-empty anchors");
+        Anchors {
+            searcher,
+            packed: PACKED.len(),
+        }
+    }
+
+    /// Every anchor hit in `text` that ends at or after `new_from`, in no
+    /// particular order. Hits may overlap: each search restarts one byte
+    /// after the last hit's start.
+    pub(crate) fn find(&self, text: &[u8], new_from: usize, mut hit: impl FnMut(Hit)) {
+        let mut at = new_from.saturating_sub(MAX_ANCHOR - 1);
+        while at < text.len() {
+            let Some(m) = self
+                .searcher
+                .find_in(text, aho_corasick::Span::from(at..text.len()))
+            else {
+                break;
+            };
+            if m.end() > new_from {
+                let id = m.pattern().as_usize();
+                if id < self.packed {
+                    hit(Hit::Packed(m.start(), PACKED[id].1));
+                } else {
+                    hit(Hit::Authorization(m.start()));
+                }
+            }
+            at = m.start() + 1;
+        }
+        for p in memchr3_iter(b'_', b'?', b'&', &text[new_from..]) {
+            hit(Hit::Byte(new_from + p, text[new_from + p]));
+        }
+    }
+}
