@@ -297,29 +297,35 @@ impl Detectors {
         p.min(self.tail_hold())
     }
 
-    /// A trailing partial `eyJ` or Base64 PEM start is held: it would be
-    /// masked whole.
+    /// A trailing partial start of a credential whose masked part begins
+    /// inside its prefix is held from there: `eyJ` and the Base64 of a PEM
+    /// key are masked whole, a PyPI token after `pypi-`.
     fn tail_hold(&self) -> u64 {
+        const PARTIAL: [(&[u8], usize, Detector); 4] = [
+            (b"eyJ", 0, Detector::Jwt),
+            (private_key::BASE64_START, 0, Detector::PrivateKey),
+            (b"pypi-AgEIcHlwaS5vcmc", 5, Detector::Pypi),
+            (b"pypi-AgENdGVzdC5weXBpLm9yZw", 5, Detector::Pypi),
+        ];
         let end = self.end();
         let buf = &self.buf;
         let mut hold = end;
-        let starts: [(&[u8], Detector, &Class); 2] = [
-            (b"eyJ", Detector::Jwt, &B64U),
-            (private_key::BASE64_START, Detector::PrivateKey, &B64),
-        ];
-        for (word, det, class) in starts {
+        for (word, mask_from, det) in PARTIAL {
             if !self.set.contains(det) {
                 continue;
             }
-            for k in 1..word.len().min(buf.len() + 1) {
+            for k in mask_from + 1..word.len().min(buf.len() + 1) {
                 let at = buf.len() - k;
-                if buf[at..] == word[..k] {
-                    let prev = at.checked_sub(1).map(|i| buf[i]);
-                    let blocked = prev
-                        .is_some_and(|b| class[b as usize] || (det == Detector::Jwt && b == b'.'));
-                    if !blocked {
-                        hold = hold.min(end - k as u64);
-                    }
+                if buf[at..] != word[..k] {
+                    continue;
+                }
+                let kind = match det {
+                    Detector::Jwt => Kind::Jwt,
+                    Detector::PrivateKey => Kind::PemBase64,
+                    _ => Kind::Token,
+                };
+                if start_ok(buf, at, kind) {
+                    hold = hold.min(end - (k - mask_from) as u64);
                 }
             }
         }
@@ -473,9 +479,9 @@ impl Detectors {
                     sure,
                 } => {
                     let len = text.len();
-                    if let Some((_, b)) = sure {
-                        let to = c.start + b as u64;
-                        self.mark(&mut c, to, found);
+                    if let Some((a, b)) = sure {
+                        let (from, to) = (c.start + a as u64, c.start + b as u64);
+                        self.mark(&mut c, from, to, found);
                     }
                     c.hold = c.start + hold.min(len) as u64;
                     c.core = core;
@@ -550,9 +556,9 @@ impl Detectors {
     }
 
     /// Masks a candidate's part known so far (masked as it arrives).
-    fn mark(&self, c: &mut Candidate, to: u64, found: &mut Found) {
+    fn mark(&self, c: &mut Candidate, from: u64, to: u64, found: &mut Found) {
         if to > c.sure_end {
-            let from = c.sure_end.max(c.start);
+            let from = c.sure_end.max(from);
             self.mark_interval(from, to, c.detector, found);
             c.sure_end = to;
         }
