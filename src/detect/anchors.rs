@@ -3,7 +3,7 @@
 //! naming the candidate kinds it may start and how far back they begin.
 
 use aho_corasick::packed::{Config, MatchKind, Searcher};
-use memchr::memchr3_iter;
+use memchr::{memchr2_iter, memchr3_iter};
 
 use super::Detector;
 
@@ -12,6 +12,8 @@ use super::Detector;
 pub(crate) enum Kind {
     /// A token row ([`super::rows`]), starting at its prefix.
     Token,
+    /// A Slack webhook URL, starting at its `https`.
+    Webhook,
     Jwt,
     /// `SCHEME://`, starting at the scheme.
     Url,
@@ -69,7 +71,7 @@ pub(crate) static UNDERSCORE: &[Trigger] = &[
     t(b"AWS_SECRET_ACCESS_KEY", 17, K::AwsSecret, D::Aws),
 ];
 
-/// Multi-byte anchors, each with its triggers (`back` is 0 unless said).
+/// Multi-byte anchors (one packed search), each with its triggers (`back` is 0 unless said).
 pub(crate) static PACKED: &[(&[u8], &[Trigger])] = &[
     (b"glp", &[t(b"glp", 0, K::Token, D::Gitlab)]),
     (b"gld", &[t(b"gld", 0, K::Token, D::Gitlab)]),
@@ -121,25 +123,6 @@ pub(crate) static PACKED: &[(&[u8], &[Trigger])] = &[
     ),
 ];
 
-/// `authorization` is case-insensitive: every case of its `iza`, 6 bytes in.
-pub(crate) fn authorization_anchors() -> Vec<Vec<u8>> {
-    (0..8u8)
-        .map(|m| {
-            b"iza"
-                .iter()
-                .enumerate()
-                .map(|(i, &c)| {
-                    if m >> i & 1 == 1 {
-                        c.to_ascii_uppercase()
-                    } else {
-                        c
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
-
 /// Longest multi-byte anchor.
 pub(crate) const MAX_ANCHOR: usize = 15;
 
@@ -163,9 +146,6 @@ impl Anchors {
         for (anchor, _) in PACKED {
             builder.add(anchor);
         }
-        for a in authorization_anchors() {
-            builder.add(a);
-        }
         let searcher = builder.build().expect("fewer than 64 non-empty anchors");
         Anchors {
             searcher,
@@ -187,16 +167,27 @@ impl Anchors {
             };
             if m.end() > new_from {
                 let id = m.pattern().as_usize();
-                if id < self.packed {
-                    hit(Hit::Packed(m.start(), PACKED[id].1));
-                } else {
-                    hit(Hit::Authorization(m.start()));
-                }
+                debug_assert!(id < self.packed);
+                hit(Hit::Packed(m.start(), PACKED[id].1));
             }
             at = m.start() + 1;
         }
         for p in memchr3_iter(b'_', b'?', b'&', &text[new_from..]) {
             hit(Hit::Byte(new_from + p, text[new_from + p]));
+        }
+        // `authorization` in any case: its `z` (rare in logs apart from
+        // timestamps, which the next two bytes reject at once), with the
+        // `i` before it and the `a` after.
+        let from = new_from.saturating_sub(1);
+        for p in memchr2_iter(b'z', b'Z', &text[from..]) {
+            let z = from + p;
+            if z >= 7
+                && text.get(z + 1).is_some_and(|&b| b | 0x20 == b'a')
+                && text[z - 1] | 0x20 == b'i'
+                && (z + 1 >= new_from)
+            {
+                hit(Hit::Authorization(z - 1));
+            }
         }
     }
 }

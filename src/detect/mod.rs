@@ -394,7 +394,7 @@ impl Detectors {
                                 let webhook = anchors::Trigger {
                                     prefix: b"",
                                     back: 0,
-                                    kind: Kind::Token,
+                                    kind: Kind::Webhook,
                                     detector: Detector::Slack,
                                 };
                                 add(s, &webhook);
@@ -419,6 +419,7 @@ impl Detectors {
             Hit::Byte(p, b'_') => {
                 for trig in UNDERSCORE {
                     if p >= trig.back
+                        && buf[p - trig.back] == trig.prefix[0]
                         && buf[p - trig.back..=p] == trig.prefix[..=trig.back]
                         && start_ok(buf, p - trig.back, trig.kind)
                     {
@@ -461,6 +462,7 @@ impl Detectors {
             let text = &self.buf[(c.start - self.buf_start) as usize..];
             let verdict = match c.kind {
                 Kind::Token => rows::tokens(text, eof),
+                Kind::Webhook => rows::slack_webhook(text, eof),
                 Kind::Jwt => jwt::jwt(text, eof),
                 Kind::Url => url::credentials(text, eof),
                 Kind::Param => url::param(text, eof),
@@ -624,7 +626,7 @@ fn start_ok(buf: &[u8], s: usize, kind: Kind) -> bool {
         return true;
     };
     match kind {
-        Kind::Token => !B64U[prev as usize],
+        Kind::Token | Kind::Webhook => !B64U[prev as usize],
         Kind::Jwt => !B64U[prev as usize] && prev != b'.',
         Kind::AwsSecret | Kind::Authorization => !prev.is_ascii_alphanumeric(),
         Kind::PemBase64 => !B64[prev as usize],

@@ -174,14 +174,24 @@ pub(crate) fn tokens(text: &[u8], eof: bool) -> Verdict {
     let mut consider = |v: Verdict| {
         best = combine(best, v);
     };
+    let Some(&first) = text.first() else {
+        return Verdict::No;
+    };
+    // Most candidates fail on their first bytes: compare those first.
     for row in ROWS {
         for prefix in row.prefixes {
-            consider(eval_row(row, prefix, text, eof));
+            if prefix[0] == first {
+                consider(eval_row(row, prefix, text, eof));
+            }
         }
     }
-    consider(gitlab_routable(text, eof));
-    consider(ghs_jwt(text, eof));
-    consider(slack_webhook(text, eof));
+    match first {
+        b'g' => {
+            consider(gitlab_routable(text, eof));
+            consider(ghs_jwt(text, eof));
+        }
+        _ => {}
+    }
     best
 }
 
@@ -217,7 +227,12 @@ fn combine(a: Verdict, b: Verdict) -> Verdict {
 /// Matches `prefix` at the start of `text`: `Some(Ok)` when it is there,
 /// `Some(Err(wait))` when `text` is a shorter start of it.
 fn prefix_state(prefix: &[u8], text: &[u8], eof: bool, hold: usize) -> Option<Result<(), Verdict>> {
-    if text.starts_with(prefix) {
+    let n = prefix.len().min(text.len());
+    // Short prefixes: a byte loop beats a call to memcmp.
+    if prefix[..n].iter().zip(&text[..n]).any(|(a, b)| a != b) {
+        return None;
+    }
+    if text.len() >= prefix.len() {
         Some(Ok(()))
     } else if !eof && prefix.starts_with(text) {
         Some(Err(Verdict::next_byte(hold, text.len())))
@@ -319,7 +334,7 @@ fn ghs_jwt(text: &[u8], eof: bool) -> Verdict {
 }
 
 /// `https://hooks.slack.com/services/T.../B.../` + B62 x 24: the last 24.
-fn slack_webhook(text: &[u8], eof: bool) -> Verdict {
+pub(crate) fn slack_webhook(text: &[u8], eof: bool) -> Verdict {
     const PREFIX: &[u8] = b"https://hooks.slack.com/services/";
     let hold = text.len().min(PREFIX.len() + 40);
     match prefix_state(PREFIX, text, eof, PREFIX.len()) {

@@ -133,15 +133,21 @@ pub(crate) fn param(text: &[u8], eof: bool) -> Verdict {
     let after = &text[1..];
     let mut waiting = false;
     let mut from = 0;
+    let Some(&first) = after.first() else {
+        return if eof { Verdict::No } else { Verdict::next_byte(text.len(), text.len()) };
+    };
     for name in PARAMS {
+        if name[0] != first {
+            continue;
+        }
+        // `name=`, compared byte by byte as far as the text goes.
+        let want = |i: usize| if i < name.len() { name[i] } else { b'=' };
         let n = after.len().min(name.len() + 1);
-        let mut want = name.to_vec();
-        want.push(b'=');
-        if after[..n] == want[..n] {
-            if n < want.len() {
+        if (0..n).all(|i| after[i] == want(i)) {
+            if n < name.len() + 1 {
                 waiting = true;
             } else {
-                from = 1 + want.len();
+                from = 2 + name.len();
             }
         }
     }
