@@ -48,6 +48,14 @@ const PIECE: usize = 256 * 1024;
 const IN_PLACE_MIN: usize = 16 * 1024;
 const _: () = assert!(IN_PLACE_MIN > crate::gram_search::MAX_LEN);
 
+/// What detection did that the writer passes on.
+pub(crate) enum DetectNote {
+    /// A detected part was registered with this source label.
+    Registered(Vec<u8>, String),
+    /// The cap of registered detected parts was reached.
+    CapReached,
+}
+
 /// Counters of one stream, safe to print: no value in them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -87,8 +95,8 @@ pub(crate) struct Masker {
     /// which registers nothing in the caller's registry).
     register_detected: bool,
     registered_detected: u64,
-    /// Called once when the registration cap is reached.
-    on_cap: Option<Box<dyn FnMut() + Send>>,
+    /// What detection registered, for the writer to pass on.
+    notes: Vec<DetectNote>,
 }
 
 impl Masker {
@@ -110,21 +118,20 @@ impl Masker {
             detectors: None,
             register_detected: true,
             registered_detected: 0,
-            on_cap: None,
+            notes: Vec::new(),
         }
     }
 
-    /// Chooses the detectors (none: detection off), whether detected
-    /// parts are registered, and what to call when the cap is reached.
-    pub(crate) fn set_detection(
-        &mut self,
-        set: DetectorSet,
-        register: bool,
-        on_cap: Option<Box<dyn FnMut() + Send>>,
-    ) {
+    /// Chooses the detectors (none: detection off) and whether detected
+    /// parts are registered.
+    pub(crate) fn set_detection(&mut self, set: DetectorSet, register: bool) {
         self.detectors = (!set.is_empty()).then(|| Detectors::new(set));
         self.register_detected = register;
-        self.on_cap = on_cap;
+    }
+
+    /// What detection registered since the last call.
+    pub(crate) fn take_notes(&mut self) -> Vec<DetectNote> {
+        std::mem::take(&mut self.notes)
     }
 
     /// Records one detected interval: every detected byte is masked
@@ -169,17 +176,15 @@ impl Masker {
         }
         if self.registered_detected == MAX_DETECTED_REGISTRATIONS {
             self.registered_detected += 1;
-            if let Some(warn) = &mut self.on_cap {
-                warn();
-            }
+            self.notes.push(DetectNote::CapReached);
             return;
         }
         self.registered_detected += 1;
-        let _ = self.registry.add_from(value, &detector.source());
-    }
-
-    pub(crate) fn registry(&self) -> &Arc<Registry> {
-        &self.registry
+        let label = detector.source();
+        if self.registry.add_from(value, &label).is_ok() {
+            self.notes
+                .push(DetectNote::Registered(value.to_vec(), label));
+        }
     }
 
     pub(crate) fn stats(&self) -> Stats {

@@ -25,10 +25,7 @@ fn detector_choices() {
     let cases: &[(&[&str], String)] = &[
         (&[], all.to_string()),
         (&["--no-detect"], input()),
-        (
-            &["--detect", "github"],
-            input().replace(&GH[4..], "***"),
-        ),
+        (&["--detect", "github"], input().replace(&GH[4..], "***")),
         (
             &["--detect", "github", "--detect", "authorization"],
             input().replace(&GH[4..], "***").replace(BEARER, "***"),
@@ -69,10 +66,14 @@ fn stats_count_detected_by_detector() {
     assert_eq!(out.code(), 0);
     let err = out.stderr();
     assert!(
-        err.contains(" detected=3 detected.github=1 detected.url-credentials=1 detected.authorization=1"),
+        err.contains(
+            " detected=3 detected.github=1 detected.url-credentials=1 detected.authorization=1"
+        ),
         "{err}"
     );
-    out.leaks_nothing(&GH[4..]).leaks_nothing(BEARER).leaks_nothing("pw123456");
+    out.leaks_nothing(&GH[4..])
+        .leaks_nothing(BEARER)
+        .leaks_nothing("pw123456");
     let out = run(&["--stats", "--no-detect"], input().as_bytes());
     assert!(out.stderr().contains(" detected=0"), "{}", out.stderr());
 }
@@ -96,7 +97,9 @@ fn key_parts_go_out_at_once_and_values_wait() {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut reader = LineReader::new(child.stdout.take().unwrap());
-    stdin.write_all(b"> Authorization: Bearer abcdefgh").unwrap();
+    stdin
+        .write_all(b"> Authorization: Bearer abcdefgh")
+        .unwrap();
     stdin.flush().unwrap();
     assert!(reader.wait_for("> Authorization: Bearer ", Duration::from_secs(20)));
     stdin.write_all(b"12345678\nnext\n").unwrap();

@@ -27,8 +27,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use logmask::{
-    Config, DetectorSet, Encoding, EncodingSet, MAX_LINE, MAX_VALUE_LEN, MaskWriter, Refusal, Registry,
-    expand,
+    Config, DetectorSet, Encoding, EncodingSet, MAX_LINE, MAX_VALUE_LEN, MaskWriter, Refusal,
+    Registry, expand,
 };
 
 // ---------------------------------------------------------------------------

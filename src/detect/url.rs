@@ -134,7 +134,11 @@ pub(crate) fn param(text: &[u8], eof: bool) -> Verdict {
     let mut waiting = false;
     let mut from = 0;
     let Some(&first) = after.first() else {
-        return if eof { Verdict::No } else { Verdict::next_byte(text.len(), text.len()) };
+        return if eof {
+            Verdict::No
+        } else {
+            Verdict::next_byte(text.len(), text.len())
+        };
     };
     for name in PARAMS {
         if name[0] != first {
