@@ -38,9 +38,19 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Secret(usize),
-    Env(OsString),
-    EnvPrefix { prefix: OsString, name: OsString },
-    FileLine { path: PathBuf, line: usize },
+    /// `--env NAME`, the `number`-th `--env` (from 1).
+    Env {
+        number: usize,
+        name: OsString,
+    },
+    EnvPrefix {
+        prefix: OsString,
+        name: OsString,
+    },
+    FileLine {
+        path: PathBuf,
+        line: usize,
+    },
     SecretFile(PathBuf),
 }
 
@@ -48,7 +58,12 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Secret(n) => write!(f, "--secret #{n}"),
-            Origin::Env(name) => write!(f, "--env {}", name.to_string_lossy()),
+            // A value typed where a name belongs (`--env "$TOKEN"`) must
+            // not be printed: only a conventional name is (SPEC 5).
+            Origin::Env { name, .. } if is_conventional_name(name.as_bytes()) => {
+                write!(f, "--env {}", name.to_string_lossy())
+            }
+            Origin::Env { number, .. } => write!(f, "--env #{number}"),
             Origin::EnvPrefix { prefix, name } => write!(
                 f,
                 "--env-prefix {} ({})",
@@ -78,8 +93,10 @@ enum Item {
 /// registered or printed.
 pub fn gather(sources: &[Source]) -> Result<Gathered, UsageError> {
     let mut gathered = Gathered::default();
+    let mut envs = 0;
     for source in sources {
-        gather_one(source, &mut gathered.items)?;
+        envs += usize::from(matches!(source, Source::Env(_)));
+        gather_one(source, envs, &mut gathered.items)?;
     }
     Ok(gathered)
 }
@@ -118,7 +135,8 @@ impl Gathered {
     }
 }
 
-fn gather_one(source: &Source, items: &mut Vec<Item>) -> Result<(), UsageError> {
+/// `env_number` counts the `--env` options so far, this one included.
+fn gather_one(source: &Source, env_number: usize, items: &mut Vec<Item>) -> Result<(), UsageError> {
     match source {
         Source::Secret { number, value } => {
             let origin = Origin::Secret(*number);
@@ -127,7 +145,10 @@ fn gather_one(source: &Source, items: &mut Vec<Item>) -> Result<(), UsageError> 
         }
         Source::Env(name) => {
             check_env_name("--env", name)?;
-            let origin = Origin::Env(name.clone());
+            let origin = Origin::Env {
+                number: env_number,
+                name: name.clone(),
+            };
             match std::env::var_os(name) {
                 Some(value) => {
                     check_length(&origin, value.as_bytes())?;
@@ -210,6 +231,18 @@ fn check_length(origin: &Origin, value: &[u8]) -> Result<(), UsageError> {
 /// The registry's own wording, so both ways of refusing read the same.
 fn too_long_reason() -> String {
     Refusal::TooLong.to_string()
+}
+
+/// A name that messages may print: `[A-Z_][A-Z0-9_]*`, at most 64 bytes
+/// (SPEC 5). Anything else may be a value typed where a name belongs.
+pub fn is_conventional_name(name: &[u8]) -> bool {
+    name.len() <= 64
+        && name
+            .first()
+            .is_some_and(|&b| b.is_ascii_uppercase() || b == b'_')
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Variable names are not secrets, but a malformed one cannot be looked up.
