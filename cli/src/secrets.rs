@@ -43,7 +43,9 @@ pub enum Origin {
         number: usize,
         name: OsString,
     },
+    /// A variable matched by the `number`-th `--env-prefix PREFIX`.
     EnvPrefix {
+        number: usize,
         prefix: OsString,
         name: OsString,
     },
@@ -58,16 +60,15 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Secret(n) => write!(f, "--secret #{n}"),
-            // A value typed where a name belongs (`--env "$TOKEN"`) must
-            // not be printed: only a conventional name is (SPEC 5).
-            Origin::Env { name, .. } if is_conventional_name(name.as_bytes()) => {
-                write!(f, "--env {}", name.to_string_lossy())
-            }
-            Origin::Env { number, .. } => write!(f, "--env #{number}"),
-            Origin::EnvPrefix { prefix, name } => write!(
+            Origin::Env { number, name } => f.write_str(&named("--env", *number, name)),
+            Origin::EnvPrefix {
+                number,
+                prefix,
+                name,
+            } => write!(
                 f,
-                "--env-prefix {} ({})",
-                prefix.to_string_lossy(),
+                "{} ({})",
+                named("--env-prefix", *number, prefix),
                 name.to_string_lossy()
             ),
             Origin::FileLine { path, line } => write!(f, "--file {}:{line}", path.display()),
@@ -93,10 +94,14 @@ enum Item {
 /// registered or printed.
 pub fn gather(sources: &[Source]) -> Result<Gathered, UsageError> {
     let mut gathered = Gathered::default();
-    let mut envs = 0;
-    for source in sources {
-        envs += usize::from(matches!(source, Source::Env(_)));
-        gather_one(source, envs, &mut gathered.items)?;
+    for (i, source) in sources.iter().enumerate() {
+        // Which option of its kind this is (`--env #2`), for messages.
+        let kind = std::mem::discriminant(source);
+        let number = sources[..=i]
+            .iter()
+            .filter(|s| std::mem::discriminant(*s) == kind)
+            .count();
+        gather_one(source, number, &mut gathered.items)?;
     }
     Ok(gathered)
 }
@@ -135,8 +140,8 @@ impl Gathered {
     }
 }
 
-/// `env_number` counts the `--env` options so far, this one included.
-fn gather_one(source: &Source, env_number: usize, items: &mut Vec<Item>) -> Result<(), UsageError> {
+/// `number` counts the options of the same kind so far, this one included.
+fn gather_one(source: &Source, number: usize, items: &mut Vec<Item>) -> Result<(), UsageError> {
     match source {
         Source::Secret { number, value } => {
             let origin = Origin::Secret(*number);
@@ -146,7 +151,7 @@ fn gather_one(source: &Source, env_number: usize, items: &mut Vec<Item>) -> Resu
         Source::Env(name) => {
             check_env_name("--env", name)?;
             let origin = Origin::Env {
-                number: env_number,
+                number,
                 name: name.clone(),
             };
             match std::env::var_os(name) {
@@ -160,7 +165,7 @@ fn gather_one(source: &Source, env_number: usize, items: &mut Vec<Item>) -> Resu
                 )),
             }
         }
-        Source::EnvPrefix(prefix) => gather_prefix(prefix, items)?,
+        Source::EnvPrefix(prefix) => gather_prefix(number, prefix, items)?,
         Source::File(path) => {
             let content = read(path, "--file")?;
             for (index, line) in content.split(|&b| b == b'\n').enumerate() {
@@ -188,7 +193,11 @@ fn gather_one(source: &Source, env_number: usize, items: &mut Vec<Item>) -> Resu
 /// Every variable whose name starts with the prefix, sorted by name so the
 /// warnings come out in a stable order. An over-long value is skipped with
 /// a warning, not an error: the user did not name it (SPEC 1.6).
-fn gather_prefix(prefix: &OsString, items: &mut Vec<Item>) -> Result<(), UsageError> {
+fn gather_prefix(
+    number: usize,
+    prefix: &OsString,
+    items: &mut Vec<Item>,
+) -> Result<(), UsageError> {
     if prefix.is_empty() {
         return Err(UsageError(
             "--env-prefix: the prefix must not be empty".into(),
@@ -200,12 +209,13 @@ fn gather_prefix(prefix: &OsString, items: &mut Vec<Item>) -> Result<(), UsageEr
     vars.sort();
     if vars.is_empty() {
         items.push(Item::Warning(
-            format!("--env-prefix {}", prefix.to_string_lossy()),
+            named("--env-prefix", number, prefix),
             "no environment variable matches, nothing masked".into(),
         ));
     }
     for (name, value) in vars {
         let origin = Origin::EnvPrefix {
+            number,
             prefix: prefix.clone(),
             name,
         };
@@ -231,6 +241,16 @@ fn check_length(origin: &Origin, value: &[u8]) -> Result<(), UsageError> {
 /// The registry's own wording, so both ways of refusing read the same.
 fn too_long_reason() -> String {
     Refusal::TooLong.to_string()
+}
+
+/// `OPTION NAME` when NAME may be printed, else `OPTION #NUMBER`: a value
+/// typed where a name belongs (`--env "$TOKEN"`) must not be (SPEC 5).
+fn named(option: &str, number: usize, name: &OsString) -> String {
+    if is_conventional_name(name.as_bytes()) {
+        format!("{option} {}", name.to_string_lossy())
+    } else {
+        format!("{option} #{number}")
+    }
 }
 
 /// A name that messages may print: `[A-Z_][A-Z0-9_]*`, at most 64 bytes

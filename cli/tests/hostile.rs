@@ -818,6 +818,38 @@ fn env_warnings_name_only_conventional_names() {
     }
 }
 
+/// The same rule for `--env-prefix` (SPEC is silent; see README): a
+/// prefix is named only when it could begin a conventional name.
+#[test]
+fn env_prefix_warnings_name_only_conventional_prefixes() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--env-prefix", "LOGMASK_NO_SUCH_"],
+            "--env-prefix LOGMASK_NO_SUCH_",
+        ),
+        (&["--env-prefix", "s3cr3t-v@lue"], "--env-prefix #1"),
+        (
+            &[
+                "--env-prefix",
+                "LOGMASK_NO_SUCH_",
+                "--env-prefix",
+                "hunter2 x",
+            ],
+            "--env-prefix #2",
+        ),
+    ];
+    for (args, source) in cases {
+        let run = support::run(args, b"");
+        assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr());
+        let last = run.stderr().lines().last().unwrap_or("").to_string();
+        assert_eq!(
+            last,
+            format!("logmask: warning: {source}: no environment variable matches, nothing masked"),
+            "{args:?}"
+        );
+    }
+}
+
 /// SPEC 5: every message logmask writes goes through the masker. Here a
 /// warning names a `--file` path that holds a registered secret.
 #[test]
