@@ -134,15 +134,19 @@ pub struct Signals {
 
 /// Installs the handlers for the forwarded signals that the caller did not
 /// leave ignored. Signals that arrive before [`Signals::forward_to`] are
-/// queued and forwarded once the command runs.
+/// queued and forwarded once the command runs. Once per process: a second
+/// call is an error.
 pub fn install() -> io::Result<Signals> {
     use rustix::pipe::{PipeFlags, pipe_with};
     let (read, write) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
     // The read end blocks: the forwarding thread sleeps on it.
     rustix::fs::fcntl_setfl(&read, rustix::fs::OFlags::empty())?;
     // The write end lives as long as the process: the handler may run at
-    // any time. A second install (never done) would keep the first pipe.
-    let _ = WAKE.set(write);
+    // any time. The handlers write to one pipe only, so a second queue
+    // would never hear of a signal: refuse it rather than lose signals.
+    if WAKE.set(write).is_err() {
+        return Err(io::Error::other("signal handlers are already installed"));
+    }
     for signal in FORWARDED {
         if ignored_at_start(signal) {
             continue;
