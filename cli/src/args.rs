@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
-use logmask::{DEFAULT_MIN_LENGTH, EncodingSet};
+use logmask::{DEFAULT_MIN_LENGTH, Encoding, EncodingSet};
 
 use super::secrets::Source;
 
@@ -243,16 +243,36 @@ pub fn encodings(lists: &[OsString]) -> Result<EncodingSet, UsageError> {
         return Ok(EncodingSet::all());
     }
     let mut set = EncodingSet::empty();
-    for list in lists {
+    for (number, list) in lists.iter().enumerate() {
         let text = list
             .to_str()
             .ok_or_else(|| UsageError("--encodings: the list is not valid UTF-8".into()))?;
-        // Encoding names are never secrets: the error may name the entry.
         let parsed = EncodingSet::parse_list(text)
-            .map_err(|reason| UsageError(format!("--encodings: {reason}")))?;
+            .map_err(|_| UsageError(format!("--encodings: {}", bad_entry(text, number + 1))))?;
         parsed.iter().for_each(|encoding| set.insert(encoding));
     }
     Ok(set)
+}
+
+/// Why a `--encodings` list is refused, by position: an unknown name is
+/// not repeated (SPEC 5: a usage error names no other text of an
+/// argument), the known ones are listed instead.
+fn bad_entry(list: &str, option_number: usize) -> String {
+    let (entry, name) = list
+        .split(',')
+        .enumerate()
+        .find(|(_, name)| Encoding::from_name(name).is_none())
+        .unwrap_or((0, ""));
+    let at = format!("entry {} of --encodings #{option_number}", entry + 1);
+    if name.is_empty() {
+        format!("empty encoding name ({at})")
+    } else {
+        let known: Vec<&str> = EncodingSet::all().iter().map(|e| e.name()).collect();
+        format!(
+            "unknown encoding ({at}, not repeated); the names are {}",
+            known.join(",")
+        )
+    }
 }
 
 fn replacement(arg: Option<&OsStr>) -> Result<Vec<u8>, UsageError> {

@@ -798,11 +798,17 @@ fn usage_errors_exit_2_and_never_repeat_a_value() {
         (vec!["--min-length=-1"], "--min-length".into()),
         (
             vec!["--encodings", "raw,Base64"],
-            "--encodings: unknown encoding 'Base64'".into(),
+            "--encodings: unknown encoding (entry 2 of --encodings #1, not repeated)".into(),
         ),
         (
             vec!["--encodings", "raw", "--encodings", "rot13"],
-            "--encodings: unknown encoding 'rot13'".into(),
+            "--encodings: unknown encoding (entry 1 of --encodings #2, not repeated)".into(),
+        ),
+        (
+            vec!["--encodings", "raw,hunter22"],
+            "--encodings: unknown encoding (entry 2 of --encodings #1, not repeated); \
+             the names are raw,"
+                .into(),
         ),
         (
             vec!["--encodings", ""],
