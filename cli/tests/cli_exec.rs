@@ -442,12 +442,16 @@ fn the_command_starts_with_the_callers_ignored_signals() {
     }
 }
 
-/// A SIGTERM sent to logmask while its caller ignores SIGTERM (`nohup`, a
-/// background job of a script) is not forwarded, and the command, which
-/// ignores it too, survives one sent to itself.
+/// A SIGINT or SIGTERM sent to logmask while its caller ignores it
+/// (`nohup`, a background job of a script) is not forwarded, and the
+/// command, which ignores it too, survives one sent to itself.
 #[test]
-fn an_ignored_sigterm_stops_neither_logmask_nor_the_command() {
-    let script = "kill -TERM $PPID; kill -TERM $$; echo alive";
-    let run = started_ignoring(&[libc::SIGTERM], &["sh", "-c", script]);
-    assert_eq!(run.ok(), "alive\n");
+fn an_ignored_signal_stops_neither_logmask_nor_the_command() {
+    let cases: [(&'static [libc::c_int], &str); 2] =
+        [(&[libc::SIGINT], "INT"), (&[libc::SIGTERM], "TERM")];
+    for (ignored, name) in cases {
+        let script = format!("kill -{name} $PPID; kill -{name} $$; echo alive");
+        let run = started_ignoring(ignored, &["sh", "-c", &script]);
+        assert_eq!(run.ok(), "alive\n", "SIG{name}");
+    }
 }
