@@ -207,7 +207,7 @@ fn row_cases() -> Vec<(Vec<u8>, Vec<u8>)> {
     ]);
     let pem_want: Vec<u8> = join(&[
         b"$ cat key.pem\n-----BEGIN PRIVATE KEY-----\n",
-        &vec![&b"***"[..]; 4].join(&b"\n"[..]),
+        &[&b"***"[..]; 4].join(&b"\n"[..]),
         b"\n-----END PRIVATE KEY-----\ndone\n",
     ]);
     let escaped = join(&[

@@ -18,11 +18,7 @@ use std::path::PathBuf;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
-<<<<<<< HEAD
-use logmask::{DEFAULT_MIN_LENGTH, DetectorSet, EncodingSet};
-=======
-use logmask::{DEFAULT_MIN_LENGTH, Encoding, EncodingSet};
->>>>>>> main
+use logmask::{DEFAULT_MIN_LENGTH, DetectorSet, Encoding, EncodingSet};
 
 use super::secrets::Source;
 
@@ -271,7 +267,6 @@ pub fn encodings(lists: &[OsString]) -> Result<EncodingSet, UsageError> {
     Ok(set)
 }
 
-<<<<<<< HEAD
 /// The union of every `--detect` list (the first replaces the default,
 /// all); none with `--no-detect`.
 pub fn detectors(matching: &MatchArgs) -> Result<DetectorSet, UsageError> {
@@ -293,7 +288,8 @@ pub fn detectors(matching: &MatchArgs) -> Result<DetectorSet, UsageError> {
         }
     }
     Ok(set)
-=======
+}
+
 /// Why a `--encodings` list is refused, by position: an unknown name is
 /// not repeated (SPEC 5: a usage error names no other text of an
 /// argument), the known ones are listed instead.
@@ -313,7 +309,6 @@ fn bad_entry(list: &str, option_number: usize) -> String {
             known.join(",")
         )
     }
->>>>>>> main
 }
 
 fn replacement(arg: Option<&OsStr>) -> Result<Vec<u8>, UsageError> {

@@ -1,13 +1,13 @@
 //! `--detect`, `--no-detect` and detected counts in `--stats`, through the
 //! real binary.
 
-mod cli_support;
+mod support;
 
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cli_support::{LineReader, logmask, run};
+use support::{LineReader, logmask, run};
 
 /// The public vector (a valid checksum, not a live token).
 const GH: &str = "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";

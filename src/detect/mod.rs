@@ -646,8 +646,7 @@ fn scheme_start(buf: &[u8], p: usize) -> Option<usize> {
         s -= 1;
     }
     let n = p - s;
-    (n >= 1
-        && n <= 32
+    ((1..=32).contains(&n)
         && buf[s].is_ascii_alphabetic()
         && !(s > 0 && url::SCHEME[buf[s - 1] as usize]))
         .then_some(s)

@@ -185,12 +185,9 @@ pub(crate) fn tokens(text: &[u8], eof: bool) -> Verdict {
             }
         }
     }
-    match first {
-        b'g' => {
-            consider(gitlab_routable(text, eof));
-            consider(ghs_jwt(text, eof));
-        }
-        _ => {}
+    if first == b'g' {
+        consider(gitlab_routable(text, eof));
+        consider(ghs_jwt(text, eof));
     }
     best
 }
@@ -336,30 +333,19 @@ fn ghs_jwt(text: &[u8], eof: bool) -> Verdict {
 /// `https://hooks.slack.com/services/T.../B.../` + B62 x 24: the last 24.
 pub(crate) fn slack_webhook(text: &[u8], eof: bool) -> Verdict {
     const PREFIX: &[u8] = b"https://hooks.slack.com/services/";
-    let hold = text.len().min(PREFIX.len() + 40);
     match prefix_state(PREFIX, text, eof, PREFIX.len()) {
         None => return Verdict::No,
         Some(Err(w)) => return w,
         Some(Ok(())) => {}
     }
-    let parts = [
-        Lit(b'T'),
-        Run(&UPPER_DIGIT, 8, 11),
-        Lit(b'/'),
-        Lit(b'B'),
-        Run(&UPPER_DIGIT, 8, 11),
-        Lit(b'/'),
-        Run(&B62, 24, 24),
-    ];
-    // `T` and `B` are in the run's class: a run of 9..12 that starts
-    // with them, as one run (SPEC: adjacent parts of one alphabet).
+    // `T` + (A-Z 0-9) x 8..11 is one run of 9..12 that starts with `T`
+    // (SPEC: adjacent parts of one alphabet form one run); `/B` likewise.
     let at = PREFIX.len();
-    let _ = hold;
     match follow_upper_run(text, eof, at, b'T') {
-        Err(v) => return v,
+        Err(v) => v,
         Ok(at) => match follow_upper_run(text, eof, at, b'B') {
             Err(v) => v,
-            Ok(at) => match follow(text, eof, at, &parts[6..], &B64U) {
+            Ok(at) => match follow(text, eof, at, &[Run(&B62, 24, 24)], &B64U) {
                 Ok(end) => Verdict::Found {
                     detector: Detector::Slack,
                     masked: (end - 24, end),

@@ -286,7 +286,7 @@ fn ghs_jwt_at(text: &[u8], i: usize, out: &mut Vec<Hit>) {
         return;
     }
     let d = run_len(text, i + 4, |b| b.is_ascii_digit());
-    if d < 1 || d > 20 || text.get(i + 4 + d) != Some(&b'_') {
+    if !(1..=20).contains(&d) || text.get(i + 4 + d) != Some(&b'_') {
         return;
     }
     if let Some(end) = jwt_from(text, i + 5 + d) {
