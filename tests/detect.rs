@@ -224,6 +224,11 @@ fn row_cases() -> Vec<(Vec<u8>, Vec<u8>)> {
     let b64pem = base64::engine::general_purpose::STANDARD
         .encode(&pem_text)
         .into_bytes();
+    // `base64 key.pem`: lines of 76, the last one shorter.
+    let wrapped: Vec<u8> = b64pem[..5 * 76 - 10]
+        .chunks(76)
+        .flat_map(|l| [l, &b"\n"[..]].concat())
+        .collect();
     let r = |s: &[u8]| s.to_vec();
     vec![
         (join(&[b"token ", &gh, b"\n"]), r(b"token ghp_***\n")),
@@ -263,6 +268,7 @@ fn row_cases() -> Vec<(Vec<u8>, Vec<u8>)> {
         (pem, pem_want),
         (escaped, r(br#"{"private_key": "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----\n", "x": 1}"#).into_iter().chain(*b"\n").collect()),
         (join(&[b"  tls.key: ", &b64pem, b"\n"]), r(b"  tls.key: ***\n")),
+        (join(&[b"$ base64 key.pem\n", &wrapped, b"$ next\n"]), r(b"$ base64 key.pem\n***\n***\n***\n***\n***\n$ next\n")),
     ]
 }
 
@@ -426,7 +432,14 @@ fn pieces() -> Vec<Vec<u8>> {
     bad[10] = if bad[10] == b'A' { b'B' } else { b'A' };
     let j = jwt(61, "HS256", true);
     let lines = pem_body(62);
+    let pem_text = [&b"-----BEGIN PRIVATE KEY-----\n"[..], &lines.concat()].concat();
+    let b64pem = base64::engine::general_purpose::STANDARD
+        .encode(&pem_text)
+        .into_bytes();
     vec![
+        b64pem[..76].to_vec(),
+        b64pem[76..152].to_vec(),
+        b64pem[152..170].to_vec(),
         b" ".to_vec(),
         b"\n".to_vec(),
         b"\r\n".to_vec(),

@@ -28,6 +28,8 @@ pub(crate) enum Kind {
     PemLine,
     /// The Base64 of a PEM key.
     PemBase64,
+    /// A line after a wrapped Base64 PEM key's first line.
+    PemBase64Line,
 }
 
 /// A trigger: at an anchor, `back` bytes before it must read `prefix`

@@ -239,6 +239,8 @@ struct Candidate {
     sure_end: u64,
     /// Where its PEM block began (PEM lines).
     block_start: u64,
+    /// The width of a wrapped Base64 PEM key's lines.
+    width: usize,
 }
 
 /// A detected credential's secret part, to register from the next line.
@@ -450,6 +452,7 @@ impl Detectors {
                 limit: 0,
                 sure_end: start,
                 block_start: start,
+                width: 0,
             };
             self.evaluate(c, eof, found);
         }
@@ -471,6 +474,7 @@ impl Detectors {
                 Kind::PemHeader => private_key::at_header(text, eof),
                 Kind::PemLine => private_key::block_line(text, eof),
                 Kind::PemBase64 => private_key::base64_pem(text, eof),
+                Kind::PemBase64Line => private_key::base64_line(text, eof, c.width),
             };
             match verdict {
                 Verdict::No => return,
@@ -503,7 +507,7 @@ impl Detectors {
                     }
                     let (a, b) = (c.start + masked.0 as u64, c.start + masked.1 as u64);
                     if a < b {
-                        if c.kind != Kind::PemLine {
+                        if !matches!(c.kind, Kind::PemLine | Kind::PemBase64Line) {
                             found.counts[detector.index()] += 1;
                         }
                         let already = c.sure_end.max(a);
@@ -524,6 +528,29 @@ impl Detectors {
                         }
                     }
                     let next_line = c.start + end as u64;
+                    // A wrapped Base64 key: its first line of 64 or 76,
+                    // then each line as long, and the first shorter one.
+                    let width = (b - a) as usize;
+                    let wrapped = match c.kind {
+                        Kind::PemBase64 if width == 64 || width == 76 => Some(width),
+                        Kind::PemBase64Line if width == c.width => Some(width),
+                        _ => None,
+                    };
+                    if let Some(width) = wrapped {
+                        c = Candidate {
+                            start: next_line,
+                            kind: Kind::PemBase64Line,
+                            detector,
+                            scanned: next_line,
+                            hold: next_line,
+                            core: &alphabet::NOTHING,
+                            limit: 0,
+                            sure_end: next_line,
+                            block_start: next_line,
+                            width,
+                        };
+                        continue;
+                    }
                     let chained = match c.kind {
                         Kind::PemHeader if a == b => {
                             found.counts[detector.index()] += 1;
@@ -551,6 +578,7 @@ impl Detectors {
                         } else {
                             c.block_start
                         },
+                        width: 0,
                     };
                 }
             }
@@ -630,7 +658,7 @@ fn start_ok(buf: &[u8], s: usize, kind: Kind) -> bool {
         Kind::Jwt => !B64U[prev as usize] && prev != b'.',
         Kind::AwsSecret | Kind::Authorization => !prev.is_ascii_alphanumeric(),
         Kind::PemBase64 => !B64[prev as usize],
-        Kind::Url | Kind::Param | Kind::PemHeader | Kind::PemLine => true,
+        Kind::Url | Kind::Param | Kind::PemHeader | Kind::PemLine | Kind::PemBase64Line => true,
     }
 }
 

@@ -242,3 +242,49 @@ pub(crate) fn base64_pem(text: &[u8], eof: bool) -> Verdict {
         sure: recognised.then_some((0, end)),
     }
 }
+
+/// B64, `=` and whitespace: a wrapped Base64 line before it is trimmed.
+static WRAPPED_LINE: Class = with(B64, b"= \t", true);
+
+/// A line after a wrapped Base64 PEM line of `width` characters. The
+/// candidate starts at the line break before it; `Found` masks the line's
+/// trimmed content and ends at the line break after it (where the next
+/// line's candidate starts, when this one is `width` long).
+pub(crate) fn base64_line(text: &[u8], eof: bool, width: usize) -> Verdict {
+    let s0 = match text {
+        [b'\n', ..] => 1,
+        [b'\r', b'\n', ..] => 2,
+        [] | [b'\r'] if !eof => return Verdict::next_byte(text.len(), text.len()),
+        _ => return Verdict::No,
+    };
+    let line = &text[s0..];
+    let Some(nl) = line.iter().position(|&b| b == b'\n') else {
+        if eof || line.len() > MAX_LINE {
+            return Verdict::No;
+        }
+        return Verdict::Wait {
+            hold: s0,
+            core: &WRAPPED_LINE,
+            limit: s0 + MAX_LINE + 1,
+            sure: None,
+        };
+    };
+    let mut content = &line[..nl];
+    if let [rest @ .., b'\r'] = content {
+        content = rest;
+    }
+    let first = content.iter().position(|&b| !is_ws(b));
+    let last = content.iter().rposition(|&b| !is_ws(b));
+    let (Some(a), Some(b)) = (first, last) else {
+        return Verdict::No;
+    };
+    let trimmed = &content[a..=b];
+    if trimmed.len() > width || trimmed.iter().any(|&c| !B64[c as usize] && c != b'=') {
+        return Verdict::No;
+    }
+    Verdict::Found {
+        detector: Detector::PrivateKey,
+        masked: (s0 + a, s0 + b + 1),
+        end: s0 + content.len(),
+    }
+}

@@ -650,6 +650,45 @@ fn base64_pem_at(text: &[u8], i: usize, out: &mut Vec<Hit>) {
         end: end.min(i + 64 * 1024),
         name: "private-key",
     });
+    // Wrapped: a first line of exactly 76 or 64 that ends its line.
+    let width = end - i;
+    if width != 64 && width != 76 {
+        return;
+    }
+    let mut s = if text[end..].starts_with(b"\n") {
+        end + 1
+    } else if text[end..].starts_with(b"\r\n") {
+        end + 2
+    } else {
+        return;
+    };
+    loop {
+        let Some(k) = text[s..].iter().position(|&b| b == b'\n') else {
+            return;
+        };
+        let mut ce = s + k;
+        if ce > s && text[ce - 1] == b'\r' {
+            ce -= 1;
+        }
+        let content = &text[s..ce];
+        let Some(a) = content.iter().position(|&b| !is_ws(b)) else {
+            return;
+        };
+        let b = content.iter().rposition(|&b| !is_ws(b)).unwrap();
+        let t = &content[a..=b];
+        if t.len() > width || !t.iter().all(|&c| is_b64(c) || c == b'=') {
+            return;
+        }
+        out.push(Hit {
+            start: s + a,
+            end: s + b + 1,
+            name: "private-key",
+        });
+        if t.len() < width {
+            return;
+        }
+        s += k + 1;
+    }
 }
 
 /// The lines form: after a line whose trimmed content ends with a header.
