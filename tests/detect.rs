@@ -510,3 +510,43 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+#[test]
+fn look_alikes_are_not_detected() {
+    // Commit ids, UUIDs, integrity hashes, digests, Base64 cache keys,
+    // URLs without credentials, query strings without credential names.
+    let hex = b"0123456789abcdef";
+    let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut log = Vec::new();
+    for i in 0..2000u64 {
+        let sha = fill(hex, 40, i);
+        let uuid = fill(hex, 32, i + 7);
+        let line = [
+            &b"2026-11-25T00:00:01.1058756Z HEAD is now at "[..],
+            &sha,
+            b" id=",
+            &uuid[..8],
+            b"-",
+            &uuid[8..12],
+            b"-",
+            &uuid[12..16],
+            b"-",
+            &uuid[16..20],
+            b"-",
+            &uuid[20..],
+            b" integrity sha512-",
+            &fill(b64, 86, i + 1),
+            b"== digest sha256:",
+            &fill(hex, 64, i + 2),
+            b" key=",
+            &fill(b64, 88, i + 3),
+            b" GET https://example.com/a?id=1&q=x%20y&sort=asc -> 200 user@host:22 ",
+            &fill(B64U, 40, i + 4),
+            b" AWS_SECRET_ACCESS_KEY_ID=x Authorization: none\n",
+        ]
+        .concat();
+        log.extend_from_slice(&line);
+    }
+    assert_eq!(mask_split(&log, &[usize::MAX]), log);
+    assert_eq!(mask_split(&log, &[4093]), log);
+}
