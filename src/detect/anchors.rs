@@ -5,7 +5,7 @@
 use aho_corasick::packed::{Config, MatchKind, Searcher};
 use memchr::{memchr2_iter, memchr3_iter};
 
-use super::Detector;
+use super::{Detector, DetectorSet};
 
 /// What an anchor hit may be the start of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,11 +128,15 @@ pub(crate) static PACKED: &[(&[u8], &[Trigger])] = &[
 /// Longest multi-byte anchor.
 pub(crate) const MAX_ANCHOR: usize = 15;
 
-/// The compiled first stage.
+/// The compiled first stage, for the chosen detectors only.
 pub(crate) struct Anchors {
-    searcher: Searcher,
-    /// Pattern id to index in [`PACKED`], or `None` for `authorization`.
-    packed: usize,
+    /// `None` when no multi-byte anchor is needed.
+    searcher: Option<Searcher>,
+    /// Pattern id to index in [`PACKED`].
+    packed: Vec<usize>,
+    /// Whether `_ ? &` and `authorization`'s `z` are searched.
+    bytes: bool,
+    authorization: bool,
 }
 
 /// One hit: where the anchor starts, and which (None: authorization).
@@ -143,15 +147,24 @@ pub(crate) enum Hit {
 }
 
 impl Anchors {
-    pub(crate) fn new() -> Anchors {
+    pub(crate) fn new(set: DetectorSet) -> Anchors {
         let mut builder = Config::new().match_kind(MatchKind::LeftmostFirst).builder();
-        for (anchor, _) in PACKED {
-            builder.add(anchor);
+        let mut packed = Vec::new();
+        for (i, (anchor, triggers)) in PACKED.iter().enumerate() {
+            if triggers.iter().any(|t| set.contains(t.detector)) {
+                builder.add(anchor);
+                packed.push(i);
+            }
         }
-        let searcher = builder.build().expect("fewer than 64 non-empty anchors");
+        let searcher =
+            (!packed.is_empty()).then(|| builder.build().expect("fewer than 64 anchors"));
+        let bytes = set.contains(Detector::UrlCredentials)
+            || UNDERSCORE.iter().any(|t| set.contains(t.detector));
         Anchors {
             searcher,
-            packed: PACKED.len(),
+            packed,
+            bytes,
+            authorization: set.contains(Detector::Authorization),
         }
     }
 
@@ -160,26 +173,32 @@ impl Anchors {
     /// after the last hit's start.
     pub(crate) fn find(&self, text: &[u8], new_from: usize, mut hit: impl FnMut(Hit)) {
         let mut at = new_from.saturating_sub(MAX_ANCHOR - 1);
-        while at < text.len() {
-            let Some(m) = self
-                .searcher
-                .find_in(text, aho_corasick::Span::from(at..text.len()))
-            else {
+        while let Some(searcher) = self.searcher.as_ref().filter(|_| at < text.len()) {
+            let Some(m) = searcher.find_in(text, aho_corasick::Span::from(at..text.len())) else {
                 break;
             };
             if m.end() > new_from {
-                let id = m.pattern().as_usize();
-                debug_assert!(id < self.packed);
+                let id = self.packed[m.pattern().as_usize()];
                 hit(Hit::Packed(m.start(), PACKED[id].1));
             }
             at = m.start() + 1;
         }
+        if !self.bytes {
+            return self.find_authorization(text, new_from, hit);
+        }
         for p in memchr3_iter(b'_', b'?', b'&', &text[new_from..]) {
             hit(Hit::Byte(new_from + p, text[new_from + p]));
         }
-        // `authorization` in any case: its `z` (rare in logs apart from
-        // timestamps, which the next two bytes reject at once), with the
-        // `i` before it and the `a` after.
+        self.find_authorization(text, new_from, hit);
+    }
+
+    /// `authorization` in any case: its `z` (rare in logs apart from
+    /// timestamps, which the next two bytes reject at once), with the `i`
+    /// before it and the `a` after.
+    fn find_authorization(&self, text: &[u8], new_from: usize, mut hit: impl FnMut(Hit)) {
+        if !self.authorization {
+            return;
+        }
         let from = new_from.saturating_sub(1);
         for p in memchr2_iter(b'z', b'Z', &text[from..]) {
             let z = from + p;

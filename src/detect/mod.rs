@@ -276,7 +276,7 @@ impl Detectors {
     pub(crate) fn new(set: DetectorSet) -> Detectors {
         Detectors {
             set,
-            anchors: Anchors::new(),
+            anchors: Anchors::new(set),
             buf: Vec::new(),
             buf_start: 0,
             candidates: Vec::new(),
