@@ -1,0 +1,132 @@
+//! `--pty`: run the command on a new pseudo-terminal (SPEC 5), so that it
+//! sees a terminal (colours, line-buffered output, progress) while its
+//! output is masked like any other.
+//!
+//! The flow:
+//! 1. [`size`] picks the terminal's size; [`terminal`] makes the terminal
+//!    (output processing off, echo off for a non-terminal stdin);
+//! 2. [`relay`] installs the signal handlers, then [`raw_mode`] puts a
+//!    terminal stdin in raw mode, then [`terminal::spawn`] starts the
+//!    command as the leader of a session on it;
+//! 3. [`input`] copies stdin to the terminal; one `MaskWriter` (stream
+//!    `pty`) masks what [`drain`] reads from it to logmask's stdout: the
+//!    terminal merges the command's stdout and stderr, in order;
+//! 4. logmask waits for the command, drains the terminal, gives stdin its
+//!    modes back and exits with the command's status (as exec mode).
+//!
+//! Invariants:
+//! - The terminal's modes are restored on every way out (see
+//!   [`raw_mode`]); nothing changes them before the handlers are in.
+//! - A terminal that cannot be made is an error naming the cause, status
+//!   127, before anything has been started or changed.
+//! - Output is flushed after every read from the terminal, so a line the
+//!   command prints reaches the reader before the command writes more.
+
+mod drain;
+mod input;
+mod raw_mode;
+mod relay;
+mod size;
+mod terminal;
+
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::thread;
+
+use logmask::Registry;
+
+use super::args::Options;
+use super::exec::{cannot_run, conclude, join};
+use super::output::Downstream;
+use super::pump::mask_stream;
+use super::{messages, status, writer_builder};
+
+/// The source and report stream name of the terminal's output.
+pub const STREAM: &str = "pty";
+
+/// Runs `command` on a new pseudo-terminal and returns logmask's exit
+/// status. Called for `logmask --pty -- COMMAND` and, with the agent's
+/// options, for `logmask agent --pty -- COMMAND`.
+pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) -> u8 {
+    let stdin_is_terminal = rustix::termios::isatty(rustix::stdio::stdin());
+    let terminal = match terminal::open(size::current(), stdin_is_terminal) {
+        Ok(terminal) => terminal,
+        Err(cause) => {
+            messages::error(&format!("cannot make a terminal for the command: {cause}"));
+            return status::CANNOT_RUN;
+        }
+    };
+    let relay = match relay::install(stdin_is_terminal) {
+        Ok(relay) => relay,
+        Err(err) => {
+            messages::error(&format!("cannot install signal handlers: {err}"));
+            return status::IO_ERROR;
+        }
+    };
+    if let Err(err) = raw_mode::enter() {
+        // The command still runs; typed keys are then edited by logmask's
+        // terminal before the command's sees them.
+        messages::warning_line(&format!("cannot put the terminal in raw mode: {err}"));
+    }
+    let mut child = match terminal::spawn(&terminal, command) {
+        Ok(child) => child,
+        Err(err) => {
+            raw_mode::finish();
+            return cannot_run(registry, &command[0], &err);
+        }
+    };
+    let terminal::Terminal { primary, secondary } = terminal;
+    // From now on only the command and what it starts hold it (see drain).
+    drop(secondary);
+
+    let group = Arc::new(relay::Group::new(&child));
+    let started = clones(&primary).map(|(for_relay, for_input)| {
+        relay.start(group.clone(), for_relay);
+        input::start(for_input, stdin_is_terminal);
+        drain::reader(primary)
+    });
+    let (mut output, exited) = match started {
+        Ok(Ok(reader)) => reader,
+        Ok(Err(err)) | Err(err) => {
+            // Without a reader the command would block on a full terminal.
+            messages::error(&format!("cannot read the command's terminal: {err}"));
+            let _ = child.kill();
+            let _ = group.wait(&mut child);
+            raw_mode::finish();
+            return status::IO_ERROR;
+        }
+    };
+    let writer = writer_builder(options, registry, STREAM).build(Downstream::stdout());
+    let pump = thread::spawn(move || mask_stream(&mut output, writer, false));
+
+    let waited = group.wait(&mut child);
+    drop(exited);
+    let outcome = join(pump);
+    raw_mode::finish();
+    conclude(
+        options,
+        registry,
+        &[("terminal", "stdout", outcome)],
+        waited,
+    )
+}
+
+fn clones(
+    primary: &std::os::fd::OwnedFd,
+) -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    Ok((primary.try_clone()?, primary.try_clone()?))
+}
+
+/// Whether the caller left `signal` ignored when logmask started.
+///
+/// Stands in for `signals::ignored_at_start` until that lands: nothing
+/// in logmask changes these signals before `--pty` asks, so the current
+/// disposition is still the one logmask was started with.
+fn ignored_at_start(signal: i32) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}

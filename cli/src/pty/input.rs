@@ -1,0 +1,89 @@
+//! Copying logmask's stdin to the command's terminal (SPEC 5).
+//!
+//! - A terminal stdin is in raw mode ([`super::raw_mode`]): bytes go
+//!   through as typed, Ctrl-D included, and the command's terminal does
+//!   the line editing, echo and signals.
+//! - Any other stdin (a pipe, a file, /dev/null, a closed descriptor) is
+//!   copied as it is, unechoed, and its end is passed on as the
+//!   terminal's end-of-file character: once after a line break or no
+//!   input, twice after a last line without one (the first ends the
+//!   pending line, the second is the end a reading command sees). The
+//!   terminal stays open, so the command can still write.
+//!
+//! The copy runs on its own thread and is never waited for: a command
+//! that never reads leaves it blocked on a full terminal, and logmask's
+//! end does not depend on it. A stdin left non-blocking by another
+//! process is waited on with poll, never an error.
+
+use std::os::fd::OwnedFd;
+use std::thread;
+
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::io::Errno;
+use rustix::termios::{SpecialCodeIndex, tcgetattr};
+
+/// Starts copying stdin to `primary`.
+pub fn start(primary: OwnedFd, stdin_is_terminal: bool) {
+    thread::spawn(move || {
+        let last = copy(&primary);
+        if !stdin_is_terminal {
+            send_end(&primary, last);
+        }
+    });
+}
+
+/// Copies until the end of stdin (or a read error, which ends it too);
+/// returns the last byte copied.
+fn copy(primary: &OwnedFd) -> Option<u8> {
+    let stdin = rustix::stdio::stdin();
+    let mut buffer = [0u8; 4096];
+    let mut last = None;
+    loop {
+        let n = match rustix::io::read(stdin, &mut buffer) {
+            Ok(0) => return last,
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => {
+                let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+                let _ = poll(&mut fds, None);
+                continue;
+            }
+            // EBADF (no stdin at all), EIO (a hung-up terminal): the end.
+            Err(_) => return last,
+        };
+        if write_all(primary, &buffer[..n]).is_err() {
+            // The terminal is gone: nothing more can reach the command.
+            return None;
+        }
+        last = Some(buffer[n - 1]);
+    }
+}
+
+/// Passes the end of a non-terminal stdin on as end-of-file characters.
+fn send_end(primary: &OwnedFd, last: Option<u8>) {
+    // Read now: the command may have changed it.
+    let Ok(modes) = tcgetattr(primary) else {
+        return;
+    };
+    let eof = modes.special_codes[SpecialCodeIndex::VEOF];
+    // 0 is _POSIX_VDISABLE: the command turned the character off.
+    if eof == 0 {
+        return;
+    }
+    let count = match last {
+        Some(b'\n' | b'\r') | None => 1,
+        Some(_) => 2,
+    };
+    let _ = write_all(primary, &[eof, eof][..count]);
+}
+
+fn write_all(primary: &OwnedFd, mut data: &[u8]) -> Result<(), Errno> {
+    while !data.is_empty() {
+        match rustix::io::write(primary, data) {
+            Ok(n) => data = &data[n..],
+            Err(Errno::INTR | Errno::AGAIN) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
