@@ -15,12 +15,15 @@
 //!   SIGTSTP/SIGCONT. All are idempotent and safe from any thread.
 //! - The panic hook never blocks: it takes the lock only if it is free.
 
+use std::os::fd::BorrowedFd;
 use std::sync::{Mutex, Once, TryLockError};
 
 use rustix::termios::{OptionalActions, Termios, isatty, tcgetattr, tcsetattr};
 
-/// The modes stdin had, while raw mode is wanted.
+/// The terminal in raw mode and the modes it had, while raw mode is
+/// wanted.
 struct Saved {
+    terminal: BorrowedFd<'static>,
     original: Termios,
     raw: Termios,
 }
@@ -31,7 +34,11 @@ static PANIC_HOOK: Once = Once::new();
 /// Puts a terminal stdin in raw mode. `Ok(false)` when stdin is not a
 /// terminal (nothing changed).
 pub fn enter() -> std::io::Result<bool> {
-    let stdin = rustix::stdio::stdin();
+    enter_on(rustix::stdio::stdin())
+}
+
+/// [`enter`] for any terminal that stays open (stdin; a test's own).
+fn enter_on(stdin: BorrowedFd<'static>) -> std::io::Result<bool> {
     if !isatty(stdin) {
         return Ok(false);
     }
@@ -54,7 +61,11 @@ pub fn enter() -> std::io::Result<bool> {
     });
     let mut saved = lock();
     tcsetattr(stdin, OptionalActions::Now, &raw)?;
-    *saved = Some(Saved { original, raw });
+    *saved = Some(Saved {
+        terminal: stdin,
+        original,
+        raw,
+    });
     Ok(true)
 }
 
@@ -66,11 +77,7 @@ pub fn finish() {
 /// Gives the terminal back while logmask is stopped (SIGTSTP).
 pub fn suspend() {
     if let Some(saved) = lock().as_ref() {
-        let _ = tcsetattr(
-            rustix::stdio::stdin(),
-            OptionalActions::Now,
-            &saved.original,
-        );
+        let _ = tcsetattr(saved.terminal, OptionalActions::Now, &saved.original);
     }
 }
 
@@ -78,17 +85,13 @@ pub fn suspend() {
 /// not see (the shell that continues a job may have reset the modes).
 pub fn resume() {
     if let Some(saved) = lock().as_ref() {
-        let _ = tcsetattr(rustix::stdio::stdin(), OptionalActions::Now, &saved.raw);
+        let _ = tcsetattr(saved.terminal, OptionalActions::Now, &saved.raw);
     }
 }
 
 fn restore(saved: Option<Saved>) {
     if let Some(saved) = saved {
-        let _ = tcsetattr(
-            rustix::stdio::stdin(),
-            OptionalActions::Now,
-            &saved.original,
-        );
+        let _ = tcsetattr(saved.terminal, OptionalActions::Now, &saved.original);
     }
 }
 
@@ -96,4 +99,53 @@ fn lock() -> std::sync::MutexGuard<'static, Option<Saved>> {
     SAVED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::pty::{OpenptFlags, grantpt, ioctl_tiocgptpeer, openpt, unlockpt};
+    use rustix::termios::LocalModes;
+
+    /// The only test of this module: the modes are process-wide state.
+    #[test]
+    fn raw_until_suspended_resumed_finished_or_a_panic() {
+        let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+        let primary = openpt(flags).unwrap();
+        grantpt(&primary).unwrap();
+        unlockpt(&primary).unwrap();
+        let secondary: &'static _ =
+            Box::leak(Box::new(ioctl_tiocgptpeer(&primary, flags).unwrap()));
+        let terminal = std::os::fd::AsFd::as_fd(secondary);
+        let cooked = LocalModes::ICANON | LocalModes::ECHO | LocalModes::ISIG;
+        let modes = || tcgetattr(terminal).unwrap();
+        let before = modes();
+        assert!(before.local_modes.contains(cooked));
+
+        assert!(enter_on(terminal).unwrap());
+        let raw = modes();
+        assert!(!raw.local_modes.intersects(cooked));
+        assert_eq!(
+            raw.output_modes, before.output_modes,
+            "output processing kept"
+        );
+        suspend();
+        assert_eq!(modes().local_modes, before.local_modes);
+        resume();
+        assert_eq!(modes().local_modes, raw.local_modes);
+
+        // A panic on any thread gives the terminal back.
+        let panicked = std::thread::spawn(|| panic!("in a test")).join();
+        assert!(panicked.is_err());
+        assert_eq!(modes().local_modes, before.local_modes);
+        assert_eq!(modes().input_modes, before.input_modes);
+
+        // So does the normal end, and doing it twice is harmless.
+        assert!(enter_on(terminal).unwrap());
+        assert!(!modes().local_modes.intersects(cooked));
+        finish();
+        finish();
+        resume();
+        assert_eq!(modes().local_modes, before.local_modes);
+    }
 }

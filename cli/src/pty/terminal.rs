@@ -22,7 +22,9 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
 use rustix::fs::{Mode, OFlags};
-use rustix::pty::{OpenptFlags, grantpt, ioctl_tiocgptpeer, openpt, ptsname, unlockpt};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use rustix::pty::ioctl_tiocgptpeer;
+use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 use rustix::termios::{
     LocalModes, OptionalActions, OutputModes, tcgetattr, tcsetattr, tcsetwinsize,
 };
@@ -41,9 +43,13 @@ pub fn open(size: Size, echo: bool) -> Result<Terminal, String> {
     let primary = openpt(flags).map_err(|e| format!("cannot open /dev/ptmx: {e}"))?;
     grantpt(&primary).map_err(|e| format!("grantpt failed: {e}"))?;
     unlockpt(&primary).map_err(|e| format!("unlockpt failed: {e}"))?;
-    let secondary = match ioctl_tiocgptpeer(&primary, flags) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let peer = ioctl_tiocgptpeer(&primary, flags);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let peer: rustix::io::Result<OwnedFd> = Err(rustix::io::Errno::NOSYS);
+    let secondary = match peer {
         Ok(fd) => fd,
-        // Older kernels: open it by name.
+        // Older kernels, other systems: open it by name.
         Err(_) => {
             let name = ptsname(&primary, Vec::new()).map_err(|e| format!("ptsname failed: {e}"))?;
             rustix::fs::open(
