@@ -82,8 +82,8 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     let group = Arc::new(relay::Group::new(&child));
     let started = clones(&primary).map(|(for_relay, for_input)| {
         relay.start(group.clone(), for_relay);
-        input::start(for_input, stdin_is_terminal);
-        drain::reader(primary)
+        let input = input::start(for_input, stdin_is_terminal);
+        drain::reader(primary, Box::new(move || input.flushed()))
     });
     let (mut output, exited) = match started {
         Ok(Ok(reader)) => reader,

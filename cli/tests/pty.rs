@@ -170,6 +170,30 @@ fn piped_stdin_reaches_the_command_unechoed_and_ends() {
 }
 
 #[test]
+fn a_prompt_that_discards_pending_input_still_sees_the_end() {
+    // getpass flushes the terminal's input before it reads, the end of
+    // stdin with it: logmask passes the end on again, so the command
+    // fails at once instead of waiting for ever. (Only an empty stdin:
+    // whether a line arrives before or after the flush is a race.)
+    let cases = [
+        (
+            "import getpass, sys\ntry: getpass.getpass('pw: ')\nexcept EOFError: sys.exit(9)",
+            "pw: ",
+        ),
+        (
+            "import sys, termios\ntermios.tcflush(0, termios.TCIFLUSH)\n\
+             print('flushed', flush=True)\nsys.exit(9 if sys.stdin.read() == '' else 0)",
+            "flushed\n",
+        ),
+    ];
+    for (script, shown) in cases {
+        let run = python(script, b"");
+        assert_eq!(run.code(), 9, "{script}: {:?}", run.stderr());
+        assert_eq!(run.stdout(), shown, "{script}");
+    }
+}
+
+#[test]
 fn a_line_reaches_the_reader_before_the_command_writes_more() {
     // Python buffers whole blocks on a pipe and lines on a terminal: it
     // writes "second" only once the test has seen "first" and answered.

@@ -10,26 +10,63 @@
 //!   pending line, the second is the end a reading command sees). The
 //!   terminal stays open, so the command can still write.
 //!
+//!   A command that discards pending input (a password prompt flushes it)
+//!   would lose that end and wait for ever: after the end of stdin, each
+//!   such flush (reported by packet mode, see `drain`) is answered with
+//!   one more end-of-file character.
+//!
 //! The copy runs on its own thread and is never waited for: a command
 //! that never reads leaves it blocked on a full terminal, and logmask's
 //! end does not depend on it. A stdin left non-blocking by another
 //! process is waited on with poll, never an error.
 
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
 use rustix::termios::{SpecialCodeIndex, tcgetattr};
 
+/// The command's side of a copy: where the end of stdin is passed on.
+pub struct Input {
+    primary: OwnedFd,
+    /// The end of a non-terminal stdin has been (or is being) passed on.
+    ended: AtomicBool,
+}
+
+impl Input {
+    /// The command discarded its pending input, an end-of-file character
+    /// perhaps with it: pass the end on again if stdin has ended.
+    pub fn flushed(&self) {
+        if self.ended.load(Ordering::SeqCst) {
+            send_end(&self.primary, 1);
+        }
+    }
+}
+
 /// Starts copying stdin to `primary`.
-pub fn start(primary: OwnedFd, stdin_is_terminal: bool) {
+pub fn start(primary: OwnedFd, stdin_is_terminal: bool) -> Arc<Input> {
+    let input = Arc::new(Input {
+        primary,
+        ended: AtomicBool::new(false),
+    });
+    let copier = input.clone();
     thread::spawn(move || {
-        let last = copy(&primary);
+        let last = copy(&copier.primary);
         if !stdin_is_terminal {
-            send_end(&primary, last);
+            // Set first: a flush from now on may have discarded what
+            // follows, and one character too many is only one more end.
+            copier.ended.store(true, Ordering::SeqCst);
+            let count = match last {
+                Some(b'\n' | b'\r') | None => 1,
+                Some(_) => 2,
+            };
+            send_end(&copier.primary, count);
         }
     });
+    input
 }
 
 /// Copies until the end of stdin (or a read error, which ends it too);
@@ -59,8 +96,9 @@ fn copy(primary: &OwnedFd) -> Option<u8> {
     }
 }
 
-/// Passes the end of a non-terminal stdin on as end-of-file characters.
-fn send_end(primary: &OwnedFd, last: Option<u8>) {
+/// Passes the end of a non-terminal stdin on as `count` end-of-file
+/// characters.
+fn send_end(primary: &OwnedFd, count: usize) {
     // Read now: the command may have changed it.
     let Ok(modes) = tcgetattr(primary) else {
         return;
@@ -70,10 +108,6 @@ fn send_end(primary: &OwnedFd, last: Option<u8>) {
     if eof == 0 {
         return;
     }
-    let count = match last {
-        Some(b'\n' | b'\r') | None => 1,
-        Some(_) => 2,
-    };
     let _ = write_all(primary, &[eof, eof][..count]);
 }
 

@@ -11,6 +11,7 @@
 //! - Output processing is off, so the command's `\n` arrives as `\n`
 //!   (no CR added); echo is off when logmask's stdin is not a terminal,
 //!   so piped input does not reappear in the log.
+//! - The primary side is in packet mode (see [`packet_mode`]).
 //! - The caller drops its copy of the secondary side right after the
 //!   spawn, so the primary side reports the end (EIO) once the command
 //!   and everything it started have closed it.
@@ -70,7 +71,18 @@ pub fn open(size: Size, echo: bool) -> Result<Terminal, String> {
     tcsetattr(&secondary, OptionalActions::Now, &modes)
         .map_err(|e| format!("tcsetattr failed: {e}"))?;
     tcsetwinsize(&secondary, size.winsize()).map_err(|e| format!("cannot set its size: {e}"))?;
+    packet_mode(&primary).map_err(|e| format!("cannot turn packet mode on: {e}"))?;
     Ok(Terminal { primary, secondary })
+}
+
+/// Packet mode: reads of the primary side carry a leading status byte,
+/// which also reports when the command discards its pending input
+/// (`TIOCPKT_FLUSHREAD`; see `drain` and `input`). rustix names no
+/// function for `TIOCPKT`, so its typed ioctl pattern is used.
+fn packet_mode(primary: &OwnedFd) -> rustix::io::Result<()> {
+    type On = rustix::ioctl::Setter<{ libc::TIOCPKT as rustix::ioctl::Opcode }, libc::c_int>;
+    // SAFETY: TIOCPKT takes a pointer to an int; non-zero turns it on.
+    unsafe { rustix::ioctl::ioctl(primary, On::new(1)) }
 }
 
 /// Starts `command` as a session leader on `terminal`.
