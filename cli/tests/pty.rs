@@ -557,3 +557,56 @@ fn nothing_is_read_from_a_closed_stdin() {
     stdout.read_to_string(&mut text).unwrap();
     assert_eq!((status.code(), text.as_str()), (Some(0), "end\n"));
 }
+
+#[test]
+fn a_non_blocking_stdin_is_waited_on() {
+    // Another process left the shared stdin pipe non-blocking: the first
+    // read finds nothing (EAGAIN) and must wait, not end the input.
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, os, sys\n\
+             fcntl.fcntl(0, fcntl.F_SETFL, fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK)\n\
+             os.execv(sys.argv[1], sys.argv[1:])",
+            env!("CARGO_BIN_EXE_logmask"),
+            "--pty",
+            "--",
+            "sh",
+            "-c",
+            "echo ready; read x; echo got=$x",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = LineReader::new(child.stdout.take().unwrap());
+    assert!(out.wait_for("ready\n", WAIT), "seen: {:?}", out.seen);
+    stdin.write_all(b"late\n").unwrap();
+    drop(stdin);
+    assert!(wait_with_deadline(&mut child, WAIT).success());
+    assert_eq!(out.rest(), "ready\ngot=late\n");
+}
+
+#[test]
+fn a_reader_that_goes_away_does_not_change_the_status() {
+    // The terminal is drained to the end and the command's status kept.
+    let mut child = logmask()
+        .args(["--pty", "--", "sh", "-c"])
+        .arg("i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done; exit 4")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 5];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"line ");
+    drop(stdout);
+    let stderr = cli_support::reader(child.stderr.take().unwrap());
+    let status = wait_with_deadline(&mut child, DEADLINE);
+    assert_eq!(status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&stderr.join().unwrap()), "");
+}
