@@ -30,6 +30,7 @@ mod size;
 mod terminal;
 
 use std::ffi::OsString;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::thread;
 
@@ -49,8 +50,10 @@ pub const STREAM: &str = "pty";
 /// options, for `logmask agent --pty -- COMMAND`.
 pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) -> u8 {
     let stdin_is_terminal = rustix::termios::isatty(rustix::stdio::stdin());
-    let terminal = match terminal::open(size::current(), stdin_is_terminal) {
-        Ok(terminal) => terminal,
+    let made = terminal::open(size::current(), stdin_is_terminal)
+        .and_then(|terminal| Ok((sides(terminal.primary)?, terminal.secondary)));
+    let (sides, secondary) = match made {
+        Ok(made) => made,
         Err(cause) => {
             messages::error(&format!("cannot make a terminal for the command: {cause}"));
             return status::CANNOT_RUN;
@@ -66,41 +69,31 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     if let Err(err) = raw_mode::enter() {
         // The command still runs; typed keys are then edited by logmask's
         // terminal before the command's sees them.
-        messages::warning_line(&format!("cannot put the terminal in raw mode: {err}"));
+        messages::warning(
+            &"--pty",
+            &format!("cannot put the terminal in raw mode: {err}"),
+        );
     }
-    let mut child = match terminal::spawn(&terminal, command) {
+    let spawned = terminal::spawn(&secondary, command);
+    // From now on only the command and what it starts hold it (see drain).
+    drop(secondary);
+    let mut child = match spawned {
         Ok(child) => child,
         Err(err) => {
             raw_mode::finish();
             return cannot_run(registry, &command[0], &err);
         }
     };
-    let terminal::Terminal { primary, secondary } = terminal;
-    // From now on only the command and what it starts hold it (see drain).
-    drop(secondary);
 
     let group = Arc::new(relay::Group::new(&child));
-    let started = clones(&primary).map(|(for_relay, for_input)| {
-        relay.start(group.clone(), for_relay);
-        let input = input::start(for_input, stdin_is_terminal);
-        drain::reader(primary, Box::new(move || input.flushed()))
-    });
-    let (mut output, exited) = match started {
-        Ok(Ok(reader)) => reader,
-        Ok(Err(err)) | Err(err) => {
-            // Without a reader the command would block on a full terminal.
-            messages::error(&format!("cannot read the command's terminal: {err}"));
-            let _ = child.kill();
-            let _ = group.wait(&mut child);
-            raw_mode::finish();
-            return status::IO_ERROR;
-        }
-    };
+    relay.start(group.clone(), sides.relay);
+    sides.input.start(stdin_is_terminal);
+    let mut output = sides.output;
     let writer = writer_builder(options, registry, STREAM).build(Downstream::stdout());
     let pump = thread::spawn(move || mask_stream(&mut output, writer, false));
 
     let waited = group.wait(&mut child);
-    drop(exited);
+    drop(sides.exited);
     let outcome = join(pump);
     raw_mode::finish();
     conclude(
@@ -111,10 +104,32 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     )
 }
 
-fn clones(
-    primary: &std::os::fd::OwnedFd,
-) -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
-    Ok((primary.try_clone()?, primary.try_clone()?))
+/// The users of the primary side, made before the command starts so that
+/// nothing can fail after it has.
+struct Sides {
+    relay: OwnedFd,
+    input: Arc<input::Input>,
+    output: drain::TerminalOutput,
+    exited: drain::ExitNotice,
+}
+
+fn sides(primary: OwnedFd) -> Result<Sides, String> {
+    let clone = |what: &str| {
+        primary
+            .try_clone()
+            .map_err(|e| format!("cannot share it with the {what}: {e}"))
+    };
+    let relay = clone("signal relay")?;
+    let input = input::Input::new(clone("input copy")?);
+    let flushed = input.clone();
+    let (output, exited) = drain::reader(primary, Box::new(move || flushed.flushed()))
+        .map_err(|e| format!("cannot make its reader: {e}"))?;
+    Ok(Sides {
+        relay,
+        input,
+        output,
+        exited,
+    })
 }
 
 /// Whether the caller left `signal` ignored when logmask started.

@@ -37,6 +37,32 @@ pub struct Input {
 }
 
 impl Input {
+    /// Where stdin will be copied to.
+    pub fn new(primary: OwnedFd) -> Arc<Input> {
+        Arc::new(Input {
+            primary,
+            ended: AtomicBool::new(false),
+        })
+    }
+
+    /// Starts copying stdin to the terminal.
+    pub fn start(self: &Arc<Self>, stdin_is_terminal: bool) {
+        let copier = self.clone();
+        thread::spawn(move || {
+            let last = copy(&copier.primary);
+            if !stdin_is_terminal {
+                // Set first: a flush from now on may have discarded what
+                // follows, and one character too many is only one more end.
+                copier.ended.store(true, Ordering::SeqCst);
+                let count = match last {
+                    Some(b'\n' | b'\r') | None => 1,
+                    Some(_) => 2,
+                };
+                send_end(&copier.primary, count);
+            }
+        });
+    }
+
     /// The command discarded its pending input, an end-of-file character
     /// perhaps with it: pass the end on again if stdin has ended.
     pub fn flushed(&self) {
@@ -44,29 +70,6 @@ impl Input {
             send_end(&self.primary, 1);
         }
     }
-}
-
-/// Starts copying stdin to `primary`.
-pub fn start(primary: OwnedFd, stdin_is_terminal: bool) -> Arc<Input> {
-    let input = Arc::new(Input {
-        primary,
-        ended: AtomicBool::new(false),
-    });
-    let copier = input.clone();
-    thread::spawn(move || {
-        let last = copy(&copier.primary);
-        if !stdin_is_terminal {
-            // Set first: a flush from now on may have discarded what
-            // follows, and one character too many is only one more end.
-            copier.ended.store(true, Ordering::SeqCst);
-            let count = match last {
-                Some(b'\n' | b'\r') | None => 1,
-                Some(_) => 2,
-            };
-            send_end(&copier.primary, count);
-        }
-    });
-    input
 }
 
 /// Copies until the end of stdin (or a read error, which ends it too);

@@ -85,9 +85,10 @@ fn packet_mode(primary: &OwnedFd) -> rustix::io::Result<()> {
     unsafe { rustix::ioctl::ioctl(primary, On::new(1)) }
 }
 
-/// Starts `command` as a session leader on `terminal`.
-pub fn spawn(terminal: &Terminal, command: &[OsString]) -> io::Result<Child> {
-    let side = || terminal.secondary.try_clone().map(Stdio::from);
+/// Starts `command` as a session leader on the terminal whose secondary
+/// side is `secondary`.
+pub fn spawn(secondary: &OwnedFd, command: &[OsString]) -> io::Result<Child> {
+    let side = || secondary.try_clone().map(Stdio::from);
     let mut builder = Command::new(&command[0]);
     builder
         .args(&command[1..])
