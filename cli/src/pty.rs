@@ -31,6 +31,7 @@ mod terminal;
 
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
+use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 
@@ -74,8 +75,12 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
             &format!("cannot put the terminal in raw mode: {err}"),
         );
     }
-    let spawned = terminal::spawn(&secondary, command);
-    // From now on only the command and what it starts hold it (see drain).
+    let mut builder = Command::new(&command[0]);
+    builder.args(&command[1..]);
+    let spawned = terminal::spawn(&mut builder, &secondary);
+    // From now on only the command and what it starts hold the secondary
+    // side (see drain): the builder had three copies of it.
+    drop(builder);
     drop(secondary);
     let mut child = match spawned {
         Ok(child) => child,

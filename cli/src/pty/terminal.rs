@@ -16,7 +16,6 @@
 //!   spawn, so the primary side reports the end (EIO) once the command
 //!   and everything it started have closed it.
 
-use std::ffi::OsString;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -85,28 +84,21 @@ fn packet_mode(primary: &OwnedFd) -> rustix::io::Result<()> {
     unsafe { rustix::ioctl::ioctl(primary, On::new(1)) }
 }
 
-/// Starts `command` as a session leader on the terminal whose secondary
-/// side is `secondary`.
-pub fn spawn(secondary: &OwnedFd, command: &[OsString]) -> io::Result<Child> {
+/// Starts `command` (program, arguments and environment already set) as
+/// a session leader on the terminal whose secondary side is `secondary`.
+pub fn spawn(command: &mut Command, secondary: &OwnedFd) -> io::Result<Child> {
     let side = || secondary.try_clone().map(Stdio::from);
-    let mut builder = Command::new(&command[0]);
-    builder
-        .args(&command[1..])
-        .stdin(side()?)
-        .stdout(side()?)
-        .stderr(side()?);
+    command.stdin(side()?).stdout(side()?).stderr(side()?);
     // SAFETY: only async-signal-safe system calls run between fork and
     // exec: setsid and an ioctl, on descriptors already in place (the
     // standard streams are set up before this closure runs).
     unsafe {
-        builder.pre_exec(|| {
+        command.pre_exec(|| {
             rustix::process::setsid()?;
             let stdin = BorrowedFd::borrow_raw(0);
             rustix::process::ioctl_tiocsctty(stdin)?;
             Ok(())
         });
     }
-    // The builder, and with it the three copies of the secondary side,
-    // is dropped on return.
-    builder.spawn()
+    command.spawn()
 }
