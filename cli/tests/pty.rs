@@ -12,6 +12,7 @@ mod cli_support;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -609,4 +610,25 @@ fn a_reader_that_goes_away_does_not_change_the_status() {
     let status = wait_with_deadline(&mut child, DEADLINE);
     assert_eq!(status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&stderr.join().unwrap()), "");
+}
+
+#[test]
+fn a_signal_after_the_command_has_exited_ends_logmask_itself() {
+    // A background writer that ignores SIGHUP keeps the terminal busy (a
+    // line every 50 ms), so logmask is still draining when the command has
+    // long been reaped: SIGTERM then ends logmask, as it would a process
+    // without a handler, instead of going to a process group that is gone.
+    let script = "trap '' HUP; leader=$$; \
+                  (while kill -0 $leader 2>/dev/null; do sleep 0.01; done; echo leader-gone; \
+                   i=0; while [ $i -lt 200 ]; do echo bg; sleep 0.05; i=$((i+1)); done) & \
+                  echo ready";
+    let (mut child, mut out) = started(script);
+    assert!(
+        out.wait_for("leader-gone\nbg\n", WAIT),
+        "seen: {:?}",
+        out.seen
+    );
+    signal(&child, Signal::TERM);
+    let status = wait_with_deadline(&mut child, WAIT);
+    assert_eq!(status.signal(), Some(15), "{status:?}");
 }
