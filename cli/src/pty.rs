@@ -46,6 +46,10 @@ use super::{messages, status, writer_builder};
 /// The source and report stream name of the terminal's output.
 pub const STREAM: &str = "pty";
 
+/// The terminal type the command gets when logmask has none (TERM unset
+/// or empty): what common terminal emulators announce.
+pub const DEFAULT_TERM: &str = "xterm-256color";
+
 /// Runs `command` on a new pseudo-terminal and returns logmask's exit
 /// status. Called for `logmask --pty -- COMMAND` and, with the agent's
 /// options, for `logmask agent --pty -- COMMAND`.
@@ -77,6 +81,12 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     }
     let mut builder = Command::new(&command[0]);
     builder.args(&command[1..]);
+    if std::env::var_os("TERM").is_none_or(|name| name.is_empty()) {
+        // A terminal with no type: most tools then print no colour, and
+        // `tput` fails. CI systems often leave TERM unset; a set one
+        // (`dumb` included) is the caller's choice and is kept.
+        builder.env("TERM", DEFAULT_TERM);
+    }
     let spawned = terminal::spawn(&mut builder, &secondary);
     // From now on only the command and what it starts hold the secondary
     // side (see drain): the builder had three copies of it.

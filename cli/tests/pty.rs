@@ -129,6 +129,37 @@ fn ls_colours_only_on_a_terminal() {
 }
 
 #[test]
+fn the_command_gets_a_terminal_type_when_logmask_has_none() {
+    let cases = [
+        (None, "xterm-256color"),
+        (Some(""), "xterm-256color"),
+        (Some("dumb"), "dumb"),
+        (Some("screen"), "screen"),
+    ];
+    for (term, expected) in cases {
+        let run = pty(
+            &[],
+            &["sh", "-c", "echo \"[$TERM]\""],
+            &[("TERM", term)],
+            b"",
+        );
+        assert_eq!(run.ok(), format!("[{expected}]\n"), "TERM={term:?}");
+    }
+    // Without --pty, TERM is left alone.
+    let mut plain = logmask();
+    plain
+        .args(["--", "sh", "-c", "echo \"[${TERM-unset}]\""])
+        .env_remove("TERM");
+    assert_eq!(run_command(plain, b"").ok(), "[unset]\n");
+    // So colours work in a CI job that sets no TERM.
+    let dir = TempDir::new("pty-ls-no-term");
+    std::fs::create_dir(dir.0.join("subdir")).unwrap();
+    let ls = ["ls", "--color=auto", dir.0.to_str().unwrap()];
+    let run = pty(&[], &ls, &[("TERM", None), ("LS_COLORS", None)], b"");
+    assert!(run.ok().contains("\x1b["), "{:?}", run.stdout());
+}
+
+#[test]
 fn size_comes_from_columns_and_lines_else_80x24() {
     // stdin, stdout and stderr are pipes here, so no terminal gives one.
     let cases = [
