@@ -492,14 +492,24 @@ fn size_comes_from_logmask_terminal_and_follows_sigwinch() {
     assert!(out.wait_for("size 120x40\n", WAIT), "seen: {:?}", out.seen);
     drop(child.stdin.take());
     assert!(wait_with_deadline(&mut child, DEADLINE).success());
+    // One SIGWINCH for one change.
+    assert_eq!(out.rest(), "size 100x30\nsize 120x40\n");
 
     // A terminal that reports no size gives none: the environment counts.
+    // A SIGWINCH that changes nothing still reaches the command, once.
     let outer = Outer::new(0, 0);
     let mut child = on_outer_terminal(&outer, false, true, true);
     let mut out = LineReader::new(child.stdout.take().unwrap());
     assert!(out.wait_for("size 55x11\n", WAIT), "seen: {:?}", out.seen);
+    signal(&child, Signal::WINCH);
+    assert!(
+        out.wait_for("size 55x11\nsize 55x11\n", WAIT),
+        "seen: {:?}",
+        out.seen
+    );
     drop(child.stdin.take());
     assert!(wait_with_deadline(&mut child, DEADLINE).success());
+    assert_eq!(out.rest(), "size 55x11\nsize 55x11\n");
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! it by itself: SIGINT, SIGTERM, SIGQUIT and SIGHUP that reach logmask
 //! are forwarded to the command's process group, whoever sent them.
 //! SIGWINCH sets the command's terminal to the size of logmask's own
-//! (SPEC's rule again: it may come from the environment). With a raw
+//! (SPEC's rule again: it may come from the environment); when that
+//! leaves the size as it was, the kernel sends nothing, so logmask passes
+//! the SIGWINCH on itself (the command gets one either way). With a raw
 //! stdin, SIGTSTP gives the terminal its modes back before logmask stops,
 //! SIGCONT puts raw mode back, and the usual fatal signals (SIGUSR1,
 //! SIGUSR2, SIGALRM) restore the modes before logmask dies of them.
@@ -67,17 +69,24 @@ impl Relay {
         thread::spawn(move || {
             for signal in self.signals.forever() {
                 match signal {
-                    SIGWINCH => resize(&primary),
+                    SIGWINCH => {
+                        if !resize(&primary) {
+                            // Same size: the kernel sends nothing, but a
+                            // SIGWINCH sent to logmask still reaches the
+                            // command (to redraw), once.
+                            group.send(SIGWINCH);
+                        }
+                    }
                     SIGTSTP => {
                         raw_mode::suspend();
                         // Stops logmask here until SIGCONT.
                         let _ = emulate_default_handler(SIGTSTP);
                         raw_mode::resume();
-                        resize(&primary);
+                        let _ = resize(&primary);
                     }
                     SIGCONT => {
                         raw_mode::resume();
-                        resize(&primary);
+                        let _ = resize(&primary);
                     }
                     _ if FORWARDED.contains(&signal) => group.forward(signal),
                     _ => die_of(signal),
@@ -88,9 +97,13 @@ impl Relay {
 }
 
 /// Gives the command's terminal the size logmask's rule gives now; the
-/// kernel sends the command SIGWINCH when it changes.
-fn resize(primary: &OwnedFd) {
-    let _ = rustix::termios::tcsetwinsize(primary, size::current().winsize());
+/// kernel sends the command SIGWINCH when that changes it. Whether it did.
+fn resize(primary: &OwnedFd) -> bool {
+    let before = rustix::termios::tcgetwinsize(primary).ok();
+    let now = size::current().winsize();
+    let changed = before.is_none_or(|b| (b.ws_row, b.ws_col) != (now.ws_row, now.ws_col));
+    let _ = rustix::termios::tcsetwinsize(primary, now);
+    changed
 }
 
 /// Ends logmask by `signal`, the terminal's modes given back first.
@@ -117,10 +130,17 @@ impl Group {
     }
 
     fn forward(&self, signal: i32) {
+        if !self.send(signal) {
+            die_of(signal);
+        }
+    }
+
+    /// Sends `signal` to the group unless its leader has been reaped;
+    /// whether it was sent.
+    fn send(&self, signal: i32) -> bool {
         let reaped = self.reaped.lock().unwrap_or_else(|e| e.into_inner());
         if *reaped {
-            drop(reaped);
-            die_of(signal);
+            return false;
         }
         if let Some(signal) = Signal::from_named_raw(signal) {
             // The leader is not reaped (we hold the lock), so the group's
@@ -128,6 +148,7 @@ impl Group {
             // changes nothing.
             let _ = rustix::process::kill_process_group(self.leader, signal);
         }
+        true
     }
 
     /// Waits for the command to exit, then reaps it.
