@@ -41,7 +41,7 @@ use super::args::Options;
 use super::exec::{cannot_run, conclude, join};
 use super::output::Downstream;
 use super::pump::mask_stream;
-use super::{messages, status, writer_builder};
+use super::{messages, signals, status, writer_builder};
 
 /// The source and report stream name of the terminal's output.
 pub const STREAM: &str = "pty";
@@ -81,6 +81,7 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     }
     let mut builder = Command::new(&command[0]);
     builder.args(&command[1..]);
+    signals::keep_sigpipe(&mut builder);
     if std::env::var_os("TERM").is_none_or(|name| name.is_empty()) {
         // A terminal with no type: most tools then print no colour, and
         // `tput` fails. CI systems often leave TERM unset; a set one
@@ -96,7 +97,7 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
         Ok(child) => child,
         Err(err) => {
             raw_mode::finish();
-            return cannot_run(registry, &command[0], &err);
+            return cannot_run(&command[0], &err);
         }
     };
 
@@ -145,18 +146,4 @@ fn sides(primary: OwnedFd) -> Result<Sides, String> {
         output,
         exited,
     })
-}
-
-/// Whether the caller left `signal` ignored when logmask started.
-///
-/// Stands in for `signals::ignored_at_start` until that lands: nothing
-/// in logmask changes these signals before `--pty` asks, so the current
-/// disposition is still the one logmask was started with.
-fn ignored_at_start(signal: i32) -> bool {
-    // SAFETY: sigaction with a null new action only reads the current one.
-    unsafe {
-        let mut current: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
-            && current.sa_sigaction == libc::SIG_IGN
-    }
 }

@@ -7,7 +7,7 @@
 //! watch its modes. Every wait has a deadline; nothing sleeps to
 //! synchronise (the commands wait for input or signals instead).
 
-mod cli_support;
+mod support;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -17,10 +17,10 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cli_support::{DEADLINE, LineReader, Run, TempDir, logmask, run_command, wait_with_deadline};
 use rustix::process::{Pid, Signal};
 use rustix::pty::{OpenptFlags, grantpt, ioctl_tiocgptpeer, openpt, unlockpt};
 use rustix::termios::{LocalModes, Termios, Winsize, tcgetattr, tcsetwinsize};
+use support::{DEADLINE, LineReader, Run, TempDir, logmask, run_command, wait_with_deadline};
 
 /// How long a command may take to show that something arrived.
 const WAIT: Duration = Duration::from_secs(10);
@@ -52,7 +52,7 @@ fn the_command_sees_a_terminal_on_all_three_streams() {
     let script = "import os; print(os.isatty(0), os.isatty(1), os.isatty(2))";
     assert_eq!(python(script, b"").ok(), "True True True\n");
     // Without --pty it sees pipes (the test is able to fail).
-    let plain = cli_support::run(&["--", "python3", "-c", script], b"");
+    let plain = support::run(&["--", "python3", "-c", script], b"");
     assert_eq!(plain.ok(), "False False False\n");
 }
 
@@ -352,14 +352,14 @@ fn a_background_process_holding_the_terminal_does_not_keep_logmask_waiting() {
 
 #[test]
 fn usage_and_start_errors() {
-    let run = cli_support::run(&["--pty"], b"");
+    let run = support::run(&["--pty"], b"");
     assert_eq!(run.code(), 2);
     assert!(
         run.stderr().contains("--pty needs a command"),
         "{}",
         run.stderr()
     );
-    let run = cli_support::run(&["-s", "abcd", "--pty", "--"], b"");
+    let run = support::run(&["-s", "abcd", "--pty", "--"], b"");
     assert_eq!(run.code(), 2);
 
     let run = sh(&[], "").code();
@@ -647,7 +647,7 @@ fn a_reader_that_goes_away_does_not_change_the_status() {
     stdout.read_exact(&mut first).unwrap();
     assert_eq!(&first, b"line ");
     drop(stdout);
-    let stderr = cli_support::reader(child.stderr.take().unwrap());
+    let stderr = support::collect(child.stderr.take().unwrap());
     let status = wait_with_deadline(&mut child, DEADLINE);
     assert_eq!(status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&stderr.join().unwrap()), "");
@@ -672,4 +672,24 @@ fn a_signal_after_the_command_has_exited_ends_logmask_itself() {
     signal(&child, Signal::TERM);
     let status = wait_with_deadline(&mut child, WAIT);
     assert_eq!(status.signal(), Some(15), "{status:?}");
+}
+
+#[test]
+fn the_command_starts_with_the_callers_sigpipe_and_ignored_signals() {
+    // SigIgn in /proc: bit N-1 for signal N. SIGPIPE is 13, SIGINT 2.
+    let cases = [
+        ("", false, false),
+        ("trap '' PIPE;", true, false),
+        ("trap '' INT;", false, true),
+    ];
+    for (trap, pipe_ignored, int_ignored) in cases {
+        let script = format!("{trap} exec \"$0\" --pty -- sh -c 'grep SigIgn /proc/$$/status'");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &script]).arg(env!("CARGO_BIN_EXE_logmask"));
+        let text = run_command(cmd, b"").ok();
+        let hex = text.trim().strip_prefix("SigIgn:").expect(&text).trim();
+        let mask = u64::from_str_radix(hex, 16).unwrap();
+        assert_eq!(mask & (1 << 12) != 0, pipe_ignored, "{trap}: {text}");
+        assert_eq!(mask & (1 << 1) != 0, int_ignored, "{trap}: {text}");
+    }
 }

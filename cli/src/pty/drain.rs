@@ -19,7 +19,7 @@
 //! and the idle timer only runs once the command has exited).
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
@@ -60,6 +60,14 @@ pub fn reader(
         },
         ExitNotice(write),
     ))
+}
+
+/// For the pump's wait on a non-blocking input: never needed here (this
+/// reader polls and reads a blocking descriptor), but honest.
+impl AsFd for TerminalOutput {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.primary.as_fd()
+    }
 }
 
 impl io::Read for TerminalOutput {

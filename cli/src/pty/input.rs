@@ -25,9 +25,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
 use rustix::termios::{SpecialCodeIndex, tcgetattr};
+
+use crate::output::{PollFlags, wait_ready};
 
 /// The command's side of a copy: where the end of stdin is passed on.
 pub struct Input {
@@ -84,8 +85,7 @@ fn copy(primary: &OwnedFd) -> Option<u8> {
             Ok(n) => n,
             Err(Errno::INTR) => continue,
             Err(Errno::AGAIN) => {
-                let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
-                let _ = poll(&mut fds, None);
+                wait_ready(stdin, PollFlags::IN);
                 continue;
             }
             // EBADF (no stdin at all), EIO (a hung-up terminal): the end.

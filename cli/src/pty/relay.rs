@@ -36,7 +36,8 @@ use signal_hook::consts::signal::{
 use signal_hook::iterator::Signals;
 use signal_hook::low_level::emulate_default_handler;
 
-use super::{ignored_at_start, raw_mode, size};
+use super::{raw_mode, size};
+use crate::signals::ignored_at_start;
 
 /// Forwarded to the command's process group.
 const FORWARDED: [i32; 4] = [SIGINT, SIGTERM, SIGQUIT, SIGHUP];
