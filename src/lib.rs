@@ -11,11 +11,13 @@
 //!    the minimum length and expanded into *variants*
 //!    ([`encoding`]). The registry is shared (`Arc<Registry>`) and takes new
 //!    secrets at any time.
-//! 2. [`Matcher`]: an immutable snapshot of the variants. Long, varied
-//!    variants are found by an exact q-gram skip filter that probes one
-//!    8-byte gram every few bytes; the rest by Aho-Corasick automata walked
-//!    by hand, so that each position yields its longest match and each
-//!    state tells how much of the text may still begin a variant.
+//! 2. [`Matcher`]: an immutable snapshot of the variants. Varied variants
+//!    of up to 4 KiB are found by an exact q-gram skip filter that probes
+//!    one 8-byte gram every few bytes; longer ones by a gram index and a
+//!    linear sweep that cost little more memory than their bytes; the rest
+//!    by Aho-Corasick automata walked by hand, so that each position yields
+//!    its longest match and each state tells how much of the text may
+//!    still begin a variant.
 //! 3. The streaming masker marks the union of all occurrences (overlapping
 //!    ones included) and writes each maximal masked run as one
 //!    replacement.
@@ -98,6 +100,7 @@ mod automaton;
 mod candidate_lines;
 pub mod encoding;
 mod gram_search;
+mod long_search;
 mod matcher;
 pub mod origin;
 mod protocol;

@@ -106,7 +106,10 @@ impl Masker {
         self.refresh(out)?;
         for piece in data.chunks(PIECE) {
             self.stats.bytes_in += piece.len() as u64;
-            if piece.len() >= IN_PLACE_MIN {
+            // In place only when the piece is longer than every variant
+            // the filters search for (see `search_in_place`); long
+            // variants can exceed a piece.
+            if piece.len() >= IN_PLACE_MIN && piece.len() > self.matcher.gram_search_max_len() {
                 self.search_in_place(piece, out)?;
             } else {
                 let new_from = self.buf.len();
