@@ -51,11 +51,53 @@ const STRIDE: usize = 512;
 /// whole gram at a probe.
 pub(crate) const MIN_LEN: usize = STRIDE + Q - 1;
 
+/// How many Z entries (4 bytes each) each thread keeps cached, over all
+/// patterns: 16 MiB.
+const Z_CACHED: usize = 4 << 20;
+
 thread_local! {
-    /// The Z array of the pattern being swept: one per thread, reused, so
-    /// that a sweep allocates nothing and the searcher stores no per-byte
-    /// table.
-    static Z_SCRATCH: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    /// The Z arrays of the patterns swept last on this thread, most recent
+    /// first, each with its pattern (an `Arc` kept alive, so identity is
+    /// exact): the searcher stores no per-byte table, and a stream written
+    /// in small pieces does not recompute the array on every write.
+    static Z_CACHE: RefCell<Vec<(Arc<[u8]>, Vec<u32>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What one stream knows from earlier writes about the long patterns of
+/// one batch: for some patterns, a start `s` and length `k` such that the
+/// stream's bytes `s..s + k` are the pattern's first `k` bytes, as the
+/// last sweep left them at the end of what it saw. A later sweep over
+/// those bytes starts from there instead of comparing them again, so a
+/// long occurrence written a byte at a time costs linear, not quadratic,
+/// time. At most one fact per pattern.
+///
+/// `covered`, `(c, e)`: every occurrence that starts at or after stream
+/// offset `c` and ends by `e` has been reported, so a later scan from at
+/// least `c` sweeps only the starts of occurrences that end after `e`.
+#[derive(Default)]
+pub(crate) struct LongScan {
+    facts: Vec<(u32, u64, u32)>,
+    covered: Option<(u64, u64)>,
+}
+
+impl LongScan {
+    /// A window `(l, r)` in `hay` (whose first byte is at `hay_offset`)
+    /// known to hold pattern `id`'s first `r - l` bytes, if any.
+    fn window(&self, id: u32, hay_offset: u64, hay_len: usize) -> Option<(usize, usize)> {
+        let &(_, start, len) = self.facts.iter().find(|f| f.0 == id)?;
+        let l = usize::try_from(start.checked_sub(hay_offset)?).ok()?;
+        let r = l + len as usize;
+        (r <= hay_len).then_some((l, r))
+    }
+
+    /// Records a window that reaches the end of `hay`; forgets facts
+    /// about bytes before `hay`, which no later call sees.
+    fn learn(&mut self, id: u32, hay_offset: u64, (l, r): (usize, usize)) {
+        self.facts.retain(|f| f.0 != id && f.1 >= hay_offset);
+        if r > l {
+            self.facts.push((id, hay_offset + l as u64, (r - l) as u32));
+        }
+    }
 }
 
 /// The searcher over one batch's long patterns.
@@ -125,9 +167,11 @@ impl LongSearcher {
         self.patterns.len()
     }
 
-    /// Heap bytes of the index (the patterns' bytes are the registry's).
+    /// Heap bytes of the index and of the patterns it keeps alive (which
+    /// it shares with the registry).
     pub(crate) fn memory_usage(&self) -> usize {
-        self.patterns.len() * 16 + self.grams.len() * 12 + self.heads.len() * 12
+        let bytes: usize = self.patterns.iter().map(|p| p.len()).sum();
+        bytes + self.patterns.len() * 16 + self.grams.len() * 12 + self.heads.len() * 12
     }
 
     /// The patterns whose index holds `gram`.
@@ -156,20 +200,33 @@ impl LongSearcher {
     /// stream coordinates, where `hay[0]` is at `hay_offset`.
     pub(crate) fn scan(
         &self,
+        known: &mut LongScan,
         hay: &[u8],
         hay_offset: u64,
         from: usize,
         mut on_match: impl FnMut(usize, usize),
     ) {
         let stride = STRIDE as u64;
-        let first = ((hay_offset + from as u64).div_ceil(stride) * stride - hay_offset) as usize;
+        let from_abs = hay_offset + from as u64;
+        let hay_end = hay_offset + hay.len() as u64;
+        let done_end = match known.covered {
+            Some((c, e)) if from_abs >= c => e,
+            _ => 0,
+        };
+        known.covered = Some((from_abs, hay_end.max(done_end)));
+        let first = (from_abs.div_ceil(stride) * stride - hay_offset) as usize;
         let hits = self.hits(hay, first);
         for group in hits.chunk_by(|a, b| a.0 == b.0) {
-            let pattern = &self.patterns[group[0].0 as usize][..];
+            let id = group[0].0;
+            let pattern = &self.patterns[id as usize];
             let m = pattern.len();
             let Some(last_start) = hay.len().checked_sub(m) else {
                 continue;
             };
+            let mut window = known.window(id, hay_offset, hay.len());
+            // Occurrences ending by `done_end` are reported already.
+            let fresh = (done_end + 1).saturating_sub(m as u64);
+            let fresh = fresh.saturating_sub(hay_offset).min(hay.len() as u64) as usize;
             with_z(pattern, |z| {
                 // Starts below `resolved` have been swept.
                 let mut resolved = 0;
@@ -177,25 +234,40 @@ impl LongSearcher {
                     // The occurrences this probe can witness start in
                     // `t + 1 - STRIDE..=t`; sweeping `m` starts further
                     // resolves the probes that follow within them too.
-                    let a = (t + 1).saturating_sub(STRIDE).max(from).max(resolved);
+                    let a = (t + 1)
+                        .saturating_sub(STRIDE)
+                        .max(from)
+                        .max(resolved)
+                        .max(fresh);
                     let b = (t + 1 + m).min(last_start + 1);
                     if a < b {
-                        sweep(pattern, z, hay, a, b, |start, lcp| {
+                        let hint = window.filter(|w| w.0 <= a);
+                        window = Some(sweep(pattern, z, hay, a, b, hint, |start, lcp| {
                             if lcp == m {
                                 on_match(start, start + m);
                             }
                             true
-                        });
+                        }));
                     }
                     resolved = resolved.max(b).max(t + 1);
                 }
             });
+            if let Some(w) = window.filter(|w| w.1 == hay.len()) {
+                known.learn(id, hay_offset, w);
+            }
         }
     }
 
     /// The earliest position at or after `from` where the rest of `hay`
     /// is a proper prefix of some pattern (`hay.len()` if there is none).
-    pub(crate) fn pending_start(&self, hay: &[u8], from: usize) -> usize {
+    /// `hay[0]` is at stream offset `hay_offset`.
+    pub(crate) fn pending_start(
+        &self,
+        known: &mut LongScan,
+        hay: &[u8],
+        hay_offset: u64,
+        from: usize,
+    ) -> usize {
         let len = hay.len();
         let mut j0 = from.max(len.saturating_sub(self.max_len - 1));
         // No pattern holds a line break.
@@ -208,7 +280,8 @@ impl LongSearcher {
         let mut best = len;
         let hits = self.hits(hay, j0);
         for group in hits.chunk_by(|a, b| a.0 == b.0) {
-            let pattern = &self.patterns[group[0].0 as usize][..];
+            let id = group[0].0;
+            let pattern = &self.patterns[id as usize];
             let m = pattern.len();
             let a = j0
                 .max((len + 1).saturating_sub(m))
@@ -217,15 +290,19 @@ impl LongSearcher {
             if a >= b {
                 continue;
             }
-            with_z(pattern, |z| {
-                sweep(pattern, z, hay, a, b, |start, lcp| {
+            let hint = known.window(id, hay_offset, len).filter(|w| w.0 <= a);
+            let window = with_z(pattern, |z| {
+                sweep(pattern, z, hay, a, b, hint, |start, lcp| {
                     if start + lcp == len {
                         best = best.min(start);
                         return false;
                     }
                     true
-                });
+                })
             });
+            if window.1 == len {
+                known.learn(id, hay_offset, window);
+            }
         }
         if best < len {
             return best;
@@ -257,9 +334,31 @@ impl LongSearcher {
 
 /// Runs `f` with the Z array of `pattern`: `z[i]` is the length of the
 /// longest common prefix of `pattern` and `pattern[i..]`.
-fn with_z<R>(pattern: &[u8], f: impl FnOnce(&[u32]) -> R) -> R {
-    Z_SCRATCH.with(|scratch| {
-        let mut z = scratch.borrow_mut();
+fn with_z<R>(pattern: &Arc<[u8]>, f: impl FnOnce(&[u32]) -> R) -> R {
+    Z_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        match cache.iter().position(|(p, _)| Arc::ptr_eq(p, pattern)) {
+            Some(at) => cache[..=at].rotate_right(1),
+            None => {
+                let mut cached: usize = cache.iter().map(|(p, _)| p.len()).sum();
+                let mut z = Vec::new();
+                while cached + pattern.len() > Z_CACHED
+                    && let Some((p, old)) = cache.pop()
+                {
+                    cached -= p.len();
+                    z = old;
+                }
+                z_array(pattern, &mut z);
+                cache.insert(0, (pattern.clone(), z));
+            }
+        }
+        f(&cache[0].1)
+    })
+}
+
+/// Fills `z` with the Z array of `pattern`, in linear time.
+fn z_array(pattern: &[u8], z: &mut Vec<u32>) {
+    {
         let m = pattern.len();
         z.clear();
         z.resize(m, 0);
@@ -279,33 +378,36 @@ fn with_z<R>(pattern: &[u8], f: impl FnOnce(&[u32]) -> R) -> R {
                 (l, r) = (i, i + k);
             }
         }
-        f(&z)
-    })
+    }
 }
 
 /// Calls `f(i, lcp)` for each start `i` in `a..b`, in order, with the
 /// length of the longest common prefix of `hay[i..]` and `pattern`, until
-/// `f` returns false. Linear: the window `hay[l..r] == pattern[..r - l]`
-/// only moves right, and inside it `z` gives each prefix length without
-/// comparing.
+/// `f` returns false; returns the last window. Linear: the window `(l, r)`,
+/// `hay[l..r] == pattern[..r - l]`, only moves right, and inside it `z`
+/// gives each prefix length without comparing. `hint`, if given, is such
+/// a window with `l <= a`, known from before.
 fn sweep(
     pattern: &[u8],
     z: &[u32],
     hay: &[u8],
     a: usize,
     b: usize,
+    hint: Option<(usize, usize)>,
     mut f: impl FnMut(usize, usize) -> bool,
-) {
+) -> (usize, usize) {
     let m = pattern.len();
-    let (mut l, mut r) = (a, a);
+    let (mut l, mut r) = hint.unwrap_or((a, a));
+    debug_assert!(l <= a && l <= r && r <= hay.len() && r - l <= m);
     for i in a..b {
         let mut k = 0;
         if i < r {
-            // l < i < r, so `i - l` is within `1..m`.
+            // l <= i < r <= l + m, so `i - l` is within `0..m` (z[0] is m,
+            // never below `r - i`).
             let known = z[i - l] as usize;
             if known < r - i {
                 if !f(i, known) {
-                    return;
+                    break;
                 }
                 continue;
             }
@@ -316,9 +418,10 @@ fn sweep(
         }
         (l, r) = (i, i + k);
         if !f(i, k) {
-            return;
+            break;
         }
     }
+    (l, r)
 }
 
 #[cfg(test)]
@@ -420,7 +523,9 @@ mod tests {
             for offset in [0u64, 1, 511, 1000] {
                 for from in [0, 7, 3000] {
                     let mut got = Vec::new();
-                    s.scan(&hay, offset, from, |a, b| got.push((a, b)));
+                    s.scan(&mut LongScan::default(), &hay, offset, from, |a, b| {
+                        got.push((a, b))
+                    });
                     got.sort();
                     got.dedup();
                     assert_eq!(got, naive(&patterns, &hay, from), "round {round}");
@@ -430,7 +535,7 @@ mod tests {
                 let end = hay.len() - cut;
                 for from in [0, end / 2, end.saturating_sub(3)] {
                     assert_eq!(
-                        s.pending_start(&hay[..end], from),
+                        s.pending_start(&mut LongScan::default(), &hay[..end], 0, from),
                         naive_pending(&patterns, &hay[..end], from),
                         "round {round}, end {end}, from {from}"
                     );
@@ -443,19 +548,23 @@ mod tests {
     /// linear however many starts match all but the last byte.
     #[test]
     fn periodic_text_and_patterns_are_linear() {
-        let patterns = vec![vec![b'a'; 40_000], [vec![b'a'; 39_999], vec![b'b']].concat()];
+        let patterns = vec![
+            vec![b'a'; 40_000],
+            [vec![b'a'; 39_999], vec![b'b']].concat(),
+        ];
         let s = searcher(&patterns);
         let hay = vec![b'a'; 1 << 20];
         let started = std::time::Instant::now();
         let mut union = (usize::MAX, 0);
         let mut count = 0;
-        s.scan(&hay, 0, 0, |a, b| {
+        s.scan(&mut LongScan::default(), &hay, 0, 0, |a, b| {
             count += 1;
             union = (union.0.min(a), union.1.max(b));
         });
         assert_eq!(count, hay.len() - 40_000 + 1);
         assert_eq!(union, (0, hay.len()));
-        assert_eq!(s.pending_start(&hay, 0), hay.len() - 39_999);
+        let pending = s.pending_start(&mut LongScan::default(), &hay, 0, 0);
+        assert_eq!(pending, hay.len() - 39_999);
         assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
     }
 }

@@ -36,7 +36,7 @@ use aho_corasick::automaton::StateID;
 
 use crate::automaton::Automaton;
 use crate::gram_search::{self, GramSearcher};
-use crate::long_search::LongSearcher;
+use crate::long_search::{LongScan, LongSearcher};
 
 /// The variants of one registry batch, split between the three searchers.
 pub(crate) struct Batch {
@@ -81,9 +81,11 @@ pub struct Matcher {
     generation: u64,
 }
 
-/// Where a stream is in each automaton of a matcher.
+/// Where a stream is in each automaton of a matcher, and what it knows of
+/// partial matches of each batch's long variants.
 pub(crate) struct ScanState {
     states: Vec<Option<StateID>>,
+    long: Vec<LongScan>,
 }
 
 impl Matcher {
@@ -117,6 +119,7 @@ impl Matcher {
                 .iter()
                 .map(|b| b.automaton.as_ref().map(|t| t.start()))
                 .collect(),
+            long: self.batches.iter().map(|_| LongScan::default()).collect(),
         }
     }
 
@@ -147,19 +150,20 @@ impl Matcher {
     /// after `hay[from]`.
     pub(crate) fn probe(
         &self,
+        state: &mut ScanState,
         hay: &[u8],
         hay_offset: u64,
         from: usize,
         mut on_match: impl FnMut(u64, u64),
     ) {
-        for batch in &self.batches {
+        for (batch, known) in self.batches.iter().zip(&mut state.long) {
             let mut report =
                 |start, end| on_match(hay_offset + start as u64, hay_offset + end as u64);
             if let Some(filter) = &batch.grams {
                 filter.scan(hay, hay_offset, from, &mut report);
             }
             if let Some(long) = &batch.long {
-                long.scan(hay, hay_offset, from, &mut report);
+                long.scan(known, hay, hay_offset, from, &mut report);
             }
         }
     }
@@ -171,7 +175,9 @@ impl Matcher {
             .iter()
             .flat_map(|b| {
                 let grams = b.grams.as_ref().map(|f| f.max_len());
-                grams.into_iter().chain(b.long.as_ref().map(|l| l.max_len()))
+                grams
+                    .into_iter()
+                    .chain(b.long.as_ref().map(|l| l.max_len()))
             })
             .max()
             .unwrap_or(0)
@@ -184,14 +190,15 @@ impl Matcher {
     /// the previous answer lies, or 0).
     pub(crate) fn pending_start(
         &self,
-        state: &ScanState,
+        state: &mut ScanState,
         hay: &[u8],
         hay_offset: u64,
         from: usize,
     ) -> u64 {
         let end = hay_offset + hay.len() as u64;
         let mut pending = end;
-        for (batch, sid) in self.batches.iter().zip(&state.states) {
+        let states = state.states.iter().zip(&mut state.long);
+        for (batch, (sid, known)) in self.batches.iter().zip(states) {
             if let (Some(tier), Some(sid)) = (&batch.automaton, sid) {
                 pending = pending.min(end - tier.depth(*sid) as u64);
             }
@@ -199,7 +206,8 @@ impl Matcher {
                 pending = pending.min(hay_offset + filter.pending_start(hay, from) as u64);
             }
             if let Some(long) = &batch.long {
-                pending = pending.min(hay_offset + long.pending_start(hay, from) as u64);
+                let start = long.pending_start(known, hay, hay_offset, from);
+                pending = pending.min(hay_offset + start as u64);
             }
         }
         pending

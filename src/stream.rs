@@ -176,10 +176,11 @@ impl Masker {
             base + new_from as u64,
             &mut mark,
         );
-        self.matcher.probe(&self.buf, base, rescan_from, &mut mark);
-        self.pending_start = self
-            .matcher
-            .pending_start(&self.scan, &self.buf, base, rescan_from);
+        self.matcher
+            .probe(&mut self.scan, &self.buf, base, rescan_from, &mut mark);
+        self.pending_start =
+            self.matcher
+                .pending_start(&mut self.scan, &self.buf, base, rescan_from);
         let written = self.emit(&[], out);
         self.retain(&[]);
         written
@@ -202,15 +203,17 @@ impl Masker {
         if rescan_from < held {
             let reach = self.matcher.gram_search_max_len().min(piece.len());
             self.buf.extend_from_slice(&piece[..reach]);
-            self.matcher.probe(&self.buf, base, rescan_from, &mut mark);
+            self.matcher
+                .probe(&mut self.scan, &self.buf, base, rescan_from, &mut mark);
             self.buf.truncate(held);
         }
-        self.matcher.probe(piece, piece_start, 0, &mut mark);
+        self.matcher
+            .probe(&mut self.scan, piece, piece_start, 0, &mut mark);
         // The piece is longer than any filtered variant, so its end holds
         // every byte the filters need to decide the pending start.
         self.pending_start = self
             .matcher
-            .pending_start(&self.scan, piece, piece_start, 0);
+            .pending_start(&mut self.scan, piece, piece_start, 0);
         let written = self.emit(piece, out);
         self.retain(piece);
         written
