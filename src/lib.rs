@@ -38,8 +38,9 @@
 //!   recalled. An occurrence of a new secret that began in text already
 //!   written is not masked.
 //! - **Bounded memory**: apart from the registry, memory is bounded by the
-//!   longest variant (and 64 KiB for a possible command line), whatever the
-//!   input.
+//!   longest variant (and 64 KiB for a possible command line, and 8 MiB per
+//!   thread of cached tables for the long-variant searcher), whatever the
+//!   input. The registry's own memory is linear in its variants' bytes.
 //! - **No leaks**: no value is ever formatted. `Debug` shows counts,
 //!   refusals and warnings name the reason, never the value.
 //!

@@ -22,8 +22,10 @@
 //!   generation) when secrets arrive.
 //! - `walk` and `probe` report, for every position where any variant
 //!   ends, an occurrence at least as long as every other one ending there
-//!   (the automata) or every occurrence (the filters), so marking the
-//!   reported intervals marks exactly the union of all occurrences.
+//!   (the automata) or every occurrence (the filters; the long-variant
+//!   searcher merges overlapping ones of a variant into their union), so
+//!   marking the reported intervals marks exactly the union of all
+//!   occurrences.
 //! - Memory is linear in the variants' bytes: every searcher's tables are
 //!   bounded per byte of the variants it holds.
 //! - `pending_start` is exact: the earliest position from which the text
