@@ -223,7 +223,8 @@ impl LongSearcher {
         // period, and the caller only needs the bytes they cover.
         let mut union: Option<(usize, usize)> = None;
         let mut report = |start: usize, end: usize| match &mut union {
-            Some((_, e)) if start <= *e => *e = (*e).max(end),
+            // Starts rise within a pattern, not from one to the next.
+            Some((s, e)) if (*s..=*e).contains(&start) => *e = (*e).max(end),
             _ => {
                 if let Some((s, e)) = union.replace((start, end)) {
                     on_match(s, e);
