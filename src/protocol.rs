@@ -50,6 +50,9 @@ impl fmt::Display for Warning {
 /// Receives warnings as they happen.
 pub type WarningSink = Box<dyn FnMut(Warning) + Send>;
 
+/// Receives every value the stream registers (value bytes, source label).
+pub type RegisterSink = Box<dyn FnMut(&[u8], &str) + Send>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// At the beginning of a line; nothing held.
@@ -79,6 +82,7 @@ pub(crate) struct Protocol {
     pass_commands: bool,
     source: String,
     warn: Option<WarningSink>,
+    on_register: Option<RegisterSink>,
     state: State,
     /// Number of the current line, from 1.
     line_no: u64,
@@ -98,6 +102,7 @@ impl Protocol {
             pass_commands,
             source,
             warn,
+            on_register: None,
             state: State::LineStart,
             line_no: 1,
             line: Vec::new(),
@@ -105,6 +110,12 @@ impl Protocol {
             resume_line: None,
             held_ws: 0,
         }
+    }
+
+    /// Reports every value this stream registers to `sink`.
+    pub(crate) fn with_register_sink(mut self, sink: Option<RegisterSink>) -> Protocol {
+        self.on_register = sink;
+        self
     }
 
     /// Feeds `data` through command handling into `masker`.
@@ -350,7 +361,7 @@ impl Protocol {
         } else {
             let value = unescape(content(&raw));
             match masker.registry().add_from(&value, &self.label()) {
-                Ok(_) => {}
+                Ok(_) => self.registered(&value),
                 Err(Refusal::Blank) => self.warn("::add-mask:: value is empty or blank".into()),
                 Err(refusal) => self.warn(format!("::add-mask:: {refusal}")),
             }
@@ -369,8 +380,9 @@ impl Protocol {
             self.warn("::stop-commands:: token is empty or blank, commands not stopped".into());
             return;
         }
-        if let Err(refusal) = masker.registry().add_from(token, &self.label()) {
-            self.warn(format!("::stop-commands:: token not masked: {refusal}"));
+        match masker.registry().add_from(token, &self.label()) {
+            Ok(_) => self.registered(token),
+            Err(refusal) => self.warn(format!("::stop-commands:: token not masked: {refusal}")),
         }
         let mut resume = b"::".to_vec();
         resume.extend_from_slice(token);
@@ -381,6 +393,13 @@ impl Protocol {
     /// The source label of a value found on the current line (`stdin:12`).
     fn label(&self) -> String {
         format!("{}:{}", self.source, self.line_no)
+    }
+
+    fn registered(&mut self, value: &[u8]) {
+        let label = self.label();
+        if let Some(sink) = &mut self.on_register {
+            sink(value, &label);
+        }
     }
 
     fn warn(&mut self, reason: String) {

@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use crate::protocol::{Protocol, Warning};
+use crate::protocol::{Protocol, RegisterSink, Warning};
 use crate::registry::Registry;
 use crate::stream::{Masker, Stats};
 
@@ -35,6 +35,7 @@ pub struct WriterBuilder {
     pass_commands: bool,
     source: String,
     on_warning: Option<Box<dyn FnMut(Warning) + Send>>,
+    on_register: Option<RegisterSink>,
 }
 
 impl WriterBuilder {
@@ -48,6 +49,7 @@ impl WriterBuilder {
             pass_commands: false,
             source: "stdin".to_string(),
             on_warning: None,
+            on_register: None,
         }
     }
 
@@ -86,12 +88,22 @@ impl WriterBuilder {
         self
     }
 
+    /// Called with every value the stream itself registers (value bytes,
+    /// source label), after it is registered: to share it with others.
+    pub fn on_register(mut self, sink: impl FnMut(&[u8], &str) + Send + 'static) -> Self {
+        self.on_register = Some(Box::new(sink));
+        self
+    }
+
     /// A writer that masks into `inner`.
     pub fn build<W: Write>(self, inner: W) -> MaskWriter<W> {
         let masker = Masker::new(self.registry, &self.replacement);
         let protocol = self
             .commands
-            .then(|| Protocol::new(self.source, self.pass_commands, self.on_warning));
+            .then(|| {
+                Protocol::new(self.source, self.pass_commands, self.on_warning)
+                    .with_register_sink(self.on_register)
+            });
         MaskWriter {
             inner: Some(inner),
             masker,
