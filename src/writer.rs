@@ -98,12 +98,10 @@ impl WriterBuilder {
     /// A writer that masks into `inner`.
     pub fn build<W: Write>(self, inner: W) -> MaskWriter<W> {
         let masker = Masker::new(self.registry, &self.replacement);
-        let protocol = self
-            .commands
-            .then(|| {
-                Protocol::new(self.source, self.pass_commands, self.on_warning)
-                    .with_register_sink(self.on_register)
-            });
+        let protocol = self.commands.then(|| {
+            Protocol::new(self.source, self.pass_commands, self.on_warning)
+                .with_register_sink(self.on_register)
+        });
         MaskWriter {
             inner: Some(inner),
             masker,
