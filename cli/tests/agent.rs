@@ -1017,6 +1017,47 @@ fn a_client_meeting_another_wire_version_says_so_and_runs_on() {
     );
 }
 
+#[test]
+fn a_client_exits_only_once_the_agent_acknowledged_what_it_sent() {
+    // A fake agent that holds back its acknowledgement: the client must
+    // wait for it (so the next step sees the value), then exit.
+    let tmp = TempDir::new("agent-ack");
+    let path = tmp.0.join("slow.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let mut command = cmd(&tmp.0, &[]);
+    command
+        .env("LOGMASK_AGENT", &path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let (conn, _) = listener.accept().unwrap();
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut fake = Raw { stream: conn };
+    assert_eq!(fake.read_hello(), 1);
+    fake.hello(1);
+    assert_eq!(fake.read(), Some((1, Vec::new())), "subscribe");
+    fake.frame(SYNCED, b"");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"::add-mask::acked-secret-1\n").unwrap();
+    drop(stdin);
+    let mut expected = 7u16.to_be_bytes().to_vec();
+    expected.extend_from_slice(b"stdin:1acked-secret-1");
+    assert_eq!(fake.read(), Some((2, expected)), "the add frame");
+    // Input is over; without the acknowledgement the client waits.
+    let end = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < end {
+        assert!(child.try_wait().unwrap().is_none(), "exited before the ack");
+        std::thread::yield_now();
+    }
+    fake.frame(ACK, &[0]);
+    let status = wait_with_deadline(&mut child, DEADLINE);
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(stderr, "");
+}
+
 // ----------------------------------------------------------------- faults
 
 #[test]

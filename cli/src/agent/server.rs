@@ -54,24 +54,34 @@ const MAX_SOCKET_PATH: usize = 107;
 
 const SOCKET_NAME: &str = "agent.sock";
 
-/// One held value. Equal and hashed by value only, so the store keeps each
-/// value once whoever sent it.
+/// One held value and the label of its first sender.
 pub struct Entry {
     label: Arc<str>,
     value: Box<[u8]>,
 }
 
-impl PartialEq for Entry {
+/// An entry in the table of values held: equal, hashed and looked up by
+/// value only, so the store keeps each value once whoever sent it.
+struct ByValue(Arc<Entry>);
+
+impl PartialEq for ByValue {
     fn eq(&self, other: &Self) -> bool {
-        self.value == other.value
+        self.0.value == other.0.value
     }
 }
 
-impl Eq for Entry {}
+impl Eq for ByValue {}
 
-impl Hash for Entry {
+impl Hash for ByValue {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.value.hash(state);
+        // As `[u8]` hashes, so that `Borrow<[u8]>` lookups agree.
+        self.0.value[..].hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for ByValue {
+    fn borrow(&self) -> &[u8] {
+        &self.0.value
     }
 }
 
@@ -131,7 +141,10 @@ pub struct Store {
 #[derive(Default)]
 struct Held {
     entries: Vec<Arc<Entry>>,
-    seen: HashSet<Arc<Entry>, RandomState>,
+    seen: HashSet<ByValue, RandomState>,
+    /// Each label once: a `--file` of many lines, or one stream's values,
+    /// share few labels.
+    labels: HashSet<Arc<str>>,
     bytes: usize,
     subscribers: HashMap<u64, Sender<Out>>,
 }
@@ -155,13 +168,9 @@ impl Store {
         if trimmed.len() > MAX_VALUE_LEN {
             return Err(Refused::TooLong);
         }
-        let entry = Arc::new(Entry {
-            label: label.into(),
-            value: value.into(),
-        });
         {
             let mut held = self.lock();
-            if held.seen.contains(&entry) {
+            if held.seen.contains(value) {
                 return Ok(());
             }
             if held.entries.len() >= MAX_VALUES {
@@ -170,8 +179,20 @@ impl Store {
             if held.bytes + value.len() > MAX_BYTES {
                 return Err(Refused::TooManyBytes);
             }
+            let label = match held.labels.get(label) {
+                Some(label) => label.clone(),
+                None => {
+                    let label: Arc<str> = label.into();
+                    held.labels.insert(label.clone());
+                    label
+                }
+            };
+            let entry = Arc::new(Entry {
+                label,
+                value: value.into(),
+            });
             held.bytes += value.len();
-            held.seen.insert(entry.clone());
+            held.seen.insert(ByValue(entry.clone()));
             held.entries.push(entry.clone());
             held.subscribers
                 .retain(|id, tx| Some(*id) == from || tx.send(Out::Value(entry.clone())).is_ok());
