@@ -291,7 +291,11 @@ fn parse_with(argv: &[OsString], extend: Extend) -> Result<(Parsed, ArgMatches),
         stats: cli.stats,
         command: (!cli.command.is_empty()).then_some(cli.command),
         agent: cli.agent.resolve(),
-        command_env: Vec::new(),
+        // Steps inside COMMAND find the agent named by `--agent` too.
+        command_env: match (&cli.agent.agent, cli.agent.no_agent) {
+            (Some(path), false) => vec![(crate::agent::ENV.into(), path.clone().into())],
+            _ => Vec::new(),
+        },
     };
     Ok((Parsed::Run(options), matches))
 }

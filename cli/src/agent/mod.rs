@@ -186,9 +186,7 @@ fn with_command(mut options: Options) -> u8 {
         }
     };
     options.agent = None;
-    options
-        .command_env
-        .push((ENV.into(), agent.path().as_os_str().to_owned()));
+    options.command_env = vec![(ENV.into(), agent.path().as_os_str().to_owned())];
     let _ = SHARE.set(Share::Local(store));
     let code = crate::run_mode(&options, &registry);
     agent.stop();
