@@ -417,6 +417,24 @@ fn agent_command_exit_status_environment_and_cleanup() {
 }
 
 #[test]
+fn stop_aimed_at_an_agent_with_a_command_ends_only_the_service() {
+    let tmp = TempDir::new("agent-inner-stop");
+    let script = r#"dir=$(dirname "$LOGMASK_AGENT")
+        logmask agent --stop; echo stop=$?
+        if [ -e "$dir" ]; then echo dir-left; fi
+        echo x | logmask 2>&1 | grep -c 'cannot reach the agent'
+        echo still-running"#;
+    let run = run_command(cmd(&tmp.0, &["agent", "--", "sh", "-c", script]), b"");
+    assert_eq!(run.ok(), "stop=0\n1\nstill-running\n");
+    // COMMAND that cannot start: 127, and the agent is gone all the same.
+    let run = run_command(cmd(&tmp.0, &["agent", "--", "/nonexistent/cmd"]), b"");
+    assert_eq!(run.code(), 127);
+    assert!(files_under(&tmp.0).is_empty());
+    let dirs: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
+    assert!(dirs.is_empty(), "{dirs:?}");
+}
+
+#[test]
 fn daemon_serves_the_steps_of_a_shell_job_and_stops() {
     let tmp = TempDir::new("agent-daemon");
     let out = tmp.0.join("step2.out");
@@ -433,8 +451,7 @@ fn daemon_serves_the_steps_of_a_shell_job_and_stops() {
     );
     // The deadline fails this if `$(...)` waited for the daemon.
     let run = shell(&tmp.0, &script);
-    assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_eq!(run.stdout(), "stop=0\nagain=1\n", "{}", run.stderr());
+    assert_eq!(run.ok(), "stop=0\nagain=1\n");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "leak *** *** ***\n");
     // Values in memory only: nothing under the test's TMPDIR (where the
     // socket directory was) holds one.
@@ -678,7 +695,7 @@ fn add_exit_statuses() {
 #[test]
 fn agent_usage_errors() {
     let tmp = TempDir::new("agent-usage");
-    let cases: [(&[&str], i32, &str); 5] = [
+    let cases: [(&[&str], i32, &str); 6] = [
         (&["agent"], 2, "needs '-- COMMAND', --daemon or --stop"),
         (
             &["agent", "--daemon", "--", "true"],
@@ -690,6 +707,7 @@ fn agent_usage_errors() {
             2,
             "--stop takes no command",
         ),
+        (&["agent", "--daemon", "--min-length", "0"], 2, "--min-length"),
         (
             &["agent", "--bogus", "--", "true"],
             2,

@@ -135,8 +135,10 @@ impl Client {
             wire::write_frame(&mut stream, &Frame::Subscribe).map_err(unreachable)?;
             load_snapshot(&mut stream, registry)?;
         }
+        // The reader waits for as long as the run lasts; a write keeps its
+        // timeout, so a stopped or wedged agent cannot hang a stream that
+        // registers a value (it counts as lost instead).
         stream.set_read_timeout(None).map_err(unreachable)?;
-        stream.set_write_timeout(None).map_err(unreachable)?;
         let reader_stream = stream.try_clone().map_err(unreachable)?;
         let client = Client {
             shared: Arc::new(Shared {
@@ -188,8 +190,9 @@ impl Client {
 
     /// Asks the agent to stop and waits until it has closed the connection.
     pub fn stop(&self, timeout: Duration) -> bool {
-        let written = wire::write_frame(&mut *lock(&self.shared.writer), &Frame::Stop);
+        // Before the frame: the end of the connection is the answer.
         self.shared.closing.store(true, Ordering::SeqCst);
+        let written = wire::write_frame(&mut *lock(&self.shared.writer), &Frame::Stop);
         if written.is_err() {
             return false;
         }
