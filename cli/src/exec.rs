@@ -44,12 +44,7 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     };
     let mut child = match Command::new(&command[0])
         .args(&command[1..])
-        .envs(
-            options
-                .command_env
-                .iter()
-                .map(|(name, value)| (name, value)),
-        )
+        .envs(options.command_env.iter().cloned())
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -10,6 +10,10 @@
 //! 3. [`filter`] (stdin to stdout) or [`exec`] (a wrapped command) moves
 //!    the bytes through the engine.
 //!
+//! The subcommands `agent` and `add` ([`agent`], [`add`]: SPEC 9) are
+//! recognised by the first argument, before the normal parse; filter and
+//! exec mode join the agent the options name, if any.
+//!
 //! Invariant: no secret value is ever formatted into a message; sources are
 //! named (`--secret #2`, `--env NAME`, `--file PATH:LINE`), values never.
 mod add;
