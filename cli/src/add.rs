@@ -57,13 +57,15 @@ pub fn main(argv: Vec<OsString>) -> u8 {
             return match args::handle_clap_error(&err) {
                 Ok(Parsed::Exit(code)) => code,
                 Ok(Parsed::Run(_)) => status::OK,
-                Err(err) => crate::usage_error(&err),
+                Err(err) => crate::usage_error_in("logmask add", &err),
             };
         }
     };
     let cli = match AddCli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(err) => return crate::usage_error(&args::UsageError(err.kind().to_string())),
+        Err(err) => {
+            return crate::usage_error_in("logmask add", &args::UsageError(err.kind().to_string()));
+        }
     };
     let config = match (
         args::min_length(cli.matching.min_length.as_deref()),
@@ -73,12 +75,12 @@ pub fn main(argv: Vec<OsString>) -> u8 {
             min_length,
             encodings,
         },
-        (Err(err), _) | (_, Err(err)) => return crate::usage_error(&err),
+        (Err(err), _) | (_, Err(err)) => return crate::usage_error_in("logmask add", &err),
     };
     let sources = args::sources_in_order(&cli.secrets, &matches);
     let gathered = match secrets::gather(&sources) {
         Ok(gathered) => gathered,
-        Err(err) => return crate::usage_error(&err),
+        Err(err) => return crate::usage_error_in("logmask add", &err),
     };
     let agent = cli.agent.or_else(|| {
         std::env::var_os(crate::agent::ENV)

@@ -84,8 +84,13 @@ fn run_mode(options: &Options, registry: &Arc<Registry>) -> u8 {
 }
 
 fn usage_error(err: &args::UsageError) -> u8 {
+    usage_error_in("logmask", err)
+}
+
+/// A usage error of `command` (`logmask`, `logmask agent`, ...).
+fn usage_error_in(command: &str, err: &args::UsageError) -> u8 {
     messages::error(&err.to_string());
-    messages::hint("try 'logmask --help' for more information");
+    messages::hint(&format!("try '{command} --help' for more information"));
     status::USAGE
 }
 

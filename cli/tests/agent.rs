@@ -474,9 +474,12 @@ fn daemon_prints_a_quoted_eval_line_and_makes_a_private_directory() {
     let long = tmp.0.join("x".repeat(120));
     std::fs::create_dir(&long).unwrap();
     // (XDG_RUNTIME_DIR, where the directory must be)
-    let cases: [(Option<&Path>, &Path); 3] = [
+    let missing = tmp.0.join("missing");
+    let cases: [(Option<&Path>, &Path); 4] = [
         (None, &tmp.0),
         (Some(&xdg), &xdg),
+        // Not there (or not writable): the temporary directory instead.
+        (Some(&missing), &tmp.0),
         // Too long for a socket address: the temporary directory instead.
         (Some(&long), &tmp.0),
     ];

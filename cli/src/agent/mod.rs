@@ -140,7 +140,7 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     let (mode, options) = match args::parse_agent(argv) {
         Ok(Some(parsed)) => parsed,
         Ok(None) => return status::OK,
-        Err(err) => return crate::usage_error(&err),
+        Err(err) => return crate::usage_error_in("logmask agent", &err),
     };
     match mode {
         AgentMode::Stop => stop(options.agent.as_deref()),
@@ -153,7 +153,8 @@ pub fn main(argv: Vec<OsString>) -> u8 {
 /// Gathers the options' secrets into a registry, printing the warnings;
 /// returns the values the registry accepted, labelled for the agent.
 fn gather(options: &Options, registry: &Registry) -> Result<Vec<(Vec<u8>, String)>, u8> {
-    let gathered = secrets::gather(&options.sources).map_err(|err| crate::usage_error(&err))?;
+    let gathered = secrets::gather(&options.sources)
+        .map_err(|err| crate::usage_error_in("logmask agent", &err))?;
     Ok(gathered
         .register_and_keep(registry)
         .into_iter()
