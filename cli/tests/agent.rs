@@ -1032,6 +1032,28 @@ fn garbage_and_other_versions_get_an_error_and_the_agent_goes_on() {
 }
 
 #[test]
+fn frames_that_arrive_a_byte_at_a_time_are_read_whole() {
+    let tmp = TempDir::new("agent-bytewise");
+    let daemon = Daemon::start(&tmp.0, &[]);
+    let mut bytes = b"logmask-agent\0".to_vec();
+    bytes.extend_from_slice(&1u16.to_be_bytes());
+    let value = b"bytewise-secret-1";
+    bytes.extend_from_slice(&((1 + 2 + 3 + value.len()) as u32).to_be_bytes());
+    bytes.push(2);
+    bytes.extend_from_slice(&3u16.to_be_bytes());
+    bytes.extend_from_slice(b"raw");
+    bytes.extend_from_slice(value);
+    let mut raw = Raw::connect(&daemon.path);
+    for byte in bytes {
+        raw.send(&[byte]);
+    }
+    assert_eq!(raw.read_hello(), 1);
+    assert_eq!(raw.read(), Some((ACK, vec![0])));
+    let run = client(&tmp.0, &daemon.path, &[], b"bytewise-secret-1\n");
+    assert_eq!(run.ok(), "***\n");
+}
+
+#[test]
 fn a_client_meeting_another_wire_version_says_so_and_runs_on() {
     let tmp = TempDir::new("agent-version");
     let path = tmp.0.join("fake.sock");

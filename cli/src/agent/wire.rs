@@ -278,6 +278,60 @@ mod tests {
         }
     }
 
+    /// Hands out its bytes in pieces of the given sizes, in turn.
+    struct Pieces<'a> {
+        data: &'a [u8],
+        sizes: std::iter::Cycle<std::slice::Iter<'a, usize>>,
+    }
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = (*self.sizes.next().unwrap())
+                .min(buf.len())
+                .min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn frames_read_the_same_however_the_bytes_arrive() {
+        let frames = [
+            Frame::Subscribe,
+            Frame::Add {
+                label: b"stdout:3".to_vec(),
+                value: b"hunter22".to_vec(),
+            },
+            Frame::Ack(Err("why".into())),
+            Frame::Value {
+                label: b"agent:x".to_vec(),
+                value: vec![7; 3000],
+            },
+            Frame::Synced,
+        ];
+        let mut bytes = handshake().to_vec();
+        for frame in &frames {
+            write_frame(&mut bytes, frame).unwrap();
+        }
+        let splits: [&[usize]; 4] = [&[1], &[2, 3, 5, 7], &[4096], &[13, 1, 1, 600]];
+        for sizes in splits {
+            let mut reader = Pieces {
+                data: &bytes,
+                sizes: sizes.iter().cycle(),
+            };
+            assert_eq!(read_handshake(&mut reader).unwrap(), VERSION, "{sizes:?}");
+            for frame in &frames {
+                assert_eq!(
+                    read_frame(&mut reader).unwrap().as_ref(),
+                    Some(frame),
+                    "{sizes:?}"
+                );
+            }
+            assert!(read_frame(&mut reader).unwrap().is_none(), "{sizes:?}");
+        }
+    }
+
     #[test]
     fn malformed_frames_are_invalid_data() {
         let cases: [(&str, Vec<u8>); 7] = [
