@@ -293,7 +293,11 @@ fn parse_with(argv: &[OsString], extend: Extend) -> Result<(Parsed, ArgMatches),
         agent: cli.agent.resolve(),
         // Steps inside COMMAND find the agent named by `--agent` too.
         command_env: match (&cli.agent.agent, cli.agent.no_agent) {
-            (Some(path), false) => vec![(crate::agent::ENV.into(), path.clone().into())],
+            // Absolute, so that a COMMAND that changes directory finds it.
+            (Some(path), false) => {
+                let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                vec![(crate::agent::ENV.into(), path.into())]
+            }
             _ => Vec::new(),
         },
     };
