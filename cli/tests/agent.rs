@@ -498,6 +498,11 @@ fn daemon_prints_a_quoted_eval_line_and_makes_a_private_directory() {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", daemon.pid)).unwrap();
         let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split(' ').collect();
         assert_eq!(fields[3], daemon.pid.to_string(), "session id is its pid");
+        // Nothing of the caller's: stdin, stdout and stderr are /dev/null.
+        for fd in 0..3 {
+            let target = std::fs::read_link(format!("/proc/{}/fd/{fd}", daemon.pid)).unwrap();
+            assert_eq!(target, Path::new("/dev/null"), "fd {fd}");
+        }
         assert_eq!(daemon.stop(&tmp.0).code(), 0);
         assert!(!dir.exists());
     }

@@ -28,7 +28,7 @@ pub mod wire;
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -312,10 +312,16 @@ fn daemon_child() -> u8 {
     let mut line = b"ready ".to_vec();
     line.extend_from_slice(agent.path().as_os_str().as_bytes());
     line.push(b'\n');
-    let _ = io::stdout()
-        .write_all(&line)
-        .and_then(|()| io::stdout().flush());
+    // Let go of the caller's descriptors before saying so: once the
+    // caller has read the line, nothing of it is held any more.
+    let ready = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from);
     detach_stdio();
+    if let Ok(mut ready) = ready {
+        let _ = ready.write_all(&line);
+    }
     let mut signals = signals;
     if signals.forever().next().is_some() {
         agent.stop();
