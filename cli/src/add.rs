@@ -14,6 +14,7 @@
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 use logmask::{Config, MAX_VALUE_LEN, Refusal, Registry};
@@ -103,7 +104,8 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     };
     // The checks a client makes: this run's own options decide what is
     // too short, as they would for `--secret` in filter mode.
-    let registry = Registry::with_config(config);
+    let registry = Arc::new(Registry::with_config(config));
+    messages::mask_with(&registry);
     let values = if sources.is_empty() {
         match read_stdin() {
             Ok(Some(value)) => match registry.add_from(&value, "stdin") {

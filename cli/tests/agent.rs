@@ -12,7 +12,7 @@
 //! description (`logmask-agent\0`, u16 version; u32 length, u8 kind,
 //! payload), sharing no code with the binary.
 
-mod cli_support;
+mod support;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cli_support::{DEADLINE, LineReader, Run, TempDir, logmask, run_command, wait_with_deadline};
+use support::{DEADLINE, LineReader, Run, TempDir, logmask, run_command, wait_with_deadline};
 
 const BIN: &str = env!("CARGO_BIN_EXE_logmask");
 
@@ -646,7 +646,7 @@ fn add_exit_statuses() {
             vec!["add", "--bogus"],
             b"",
             2,
-            "unknown option '--bogus'",
+            "unknown option (not repeated: it may hold a secret) (argument #2)",
         ),
         (
             Some(agent),
@@ -723,7 +723,7 @@ fn agent_usage_errors() {
         (
             &["agent", "--bogus", "--", "true"],
             2,
-            "unknown option '--bogus'",
+            "unknown option (not repeated: it may hold a secret) (argument #2)",
         ),
         (&["agent", "--stop"], 1, "no agent named"),
     ];

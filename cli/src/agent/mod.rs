@@ -162,11 +162,14 @@ fn gather(options: &Options, registry: &Registry) -> Result<Vec<(Vec<u8>, String
         .collect())
 }
 
+/// The registry of the options' secrets; messages are masked with it.
 fn registry_for(options: &Options) -> Arc<Registry> {
-    Arc::new(Registry::with_config(Config {
+    let registry = Arc::new(Registry::with_config(Config {
         min_length: options.min_length,
         encodings: options.encodings,
-    }))
+    }));
+    messages::mask_with(&registry);
+    registry
 }
 
 /// `logmask agent [OPTIONS] -- COMMAND`: the agent lives in this process
@@ -301,7 +304,12 @@ fn daemon_child() -> u8 {
         }
     }
     drop(input);
-    let signals = match signal_hook::iterator::Signals::new([libc::SIGTERM, libc::SIGINT]) {
+    // A signal the caller left ignored stays ignored (SPEC 5); `--stop`
+    // still works.
+    let stopping = [libc::SIGTERM, libc::SIGINT]
+        .into_iter()
+        .filter(|&signal| !crate::signals::ignored_at_start(signal));
+    let signals = match signal_hook::iterator::Signals::new(stopping) {
         Ok(signals) => signals,
         Err(err) => return say_error(&format!("cannot handle signals: {err}")),
     };
