@@ -33,6 +33,9 @@ Examples:
   # Run a command with its stdout and stderr masked
   logmask --env API_TOKEN -- ./deploy.sh --verbose
 
+  # Run it on a pseudo-terminal: colours and live output, both streams merged
+  logmask --pty --env API_TOKEN -- make test
+
   # From inside a masked step: mask a value from the next line on
   echo \"::add-mask::$SESSION_TOKEN\"
 
@@ -78,6 +81,9 @@ struct Cli {
 
     #[command(flatten)]
     agent: AgentArgs,
+
+    #[command(flatten)]
+    terminal: TerminalArgs,
 
     /// The command to run, its output masked
     #[arg(last = true, value_name = "COMMAND", num_args = 1..)]
@@ -156,6 +162,25 @@ pub struct MatchArgs {
     pub encodings: Vec<OsString>,
 }
 
+/// How a wrapped command runs: shared with `agent -- COMMAND`.
+#[derive(clap::Args, Debug, PartialEq, Eq)]
+pub struct TerminalArgs {
+    /// With COMMAND: run it on a new pseudo-terminal (colours, live output; its stdout and
+    /// stderr arrive merged on stdout)
+    #[arg(long = "pty")]
+    pub pty: bool,
+}
+
+impl TerminalArgs {
+    /// `--pty` is only meaningful with a command to run.
+    pub fn check(&self, has_command: bool) -> Result<(), UsageError> {
+        if self.pty && !has_command {
+            return Err(UsageError("--pty needs a command to run after '--'".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Validated options.
 #[derive(Debug)]
 pub struct Options {
@@ -171,6 +196,8 @@ pub struct Options {
     pub stats: bool,
     /// `-- COMMAND [ARG]...`, never empty when present.
     pub command: Option<Vec<OsString>>,
+    /// Run the command on a new pseudo-terminal (only with a command).
+    pub pty: bool,
     /// The agent to connect to (SPEC 9), if any.
     pub agent: Option<PathBuf>,
     /// Variables set for COMMAND on top of logmask's environment.
@@ -289,6 +316,7 @@ fn parse_with(
             "'--' must be followed by a command to run".into(),
         ));
     }
+    cli.terminal.check(!cli.command.is_empty())?;
     let sources = sources_in_order(&cli.secrets, &matches);
     let options = Options {
         sources,
@@ -299,6 +327,7 @@ fn parse_with(
         pass_commands: cli.pass_commands,
         stats: cli.stats,
         command: (!cli.command.is_empty()).then_some(cli.command),
+        pty: cli.terminal.pty,
         agent: cli.agent.resolve(),
         // Steps inside COMMAND find the agent named by `--agent` too.
         command_env: match (&cli.agent.agent, cli.agent.no_agent) {
@@ -569,6 +598,25 @@ mod tests {
         let o = options(&["-s", "--"]);
         assert!(o.command.is_none());
         assert!(matches!(&o.sources[..], [Source::Secret { number: 1, .. }]));
+    }
+
+    #[test]
+    fn pty_needs_a_command() {
+        for args in [
+            &["--pty"][..],
+            &["--pty", "-s", "abcd"],
+            &["-s", "abcd", "--pty"],
+        ] {
+            assert_eq!(
+                error(args),
+                "--pty needs a command to run after '--'",
+                "{args:?}"
+            );
+        }
+        assert!(error(&["--pty", "--"]).contains("'--' must be followed"));
+        assert!(options(&["--pty", "--", "true"]).pty);
+        assert!(!options(&["--", "true"]).pty);
+        assert!(!options(&["--", "--pty"]).pty);
     }
 
     #[test]

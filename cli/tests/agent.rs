@@ -420,6 +420,30 @@ fn agent_command_exit_status_environment_and_cleanup() {
 }
 
 #[test]
+fn agent_with_a_command_on_a_pseudo_terminal() {
+    let tmp = TempDir::new("agent-pty");
+    let script = "test -S \"$LOGMASK_AGENT\" && echo has-agent; \
+                  logmask -- sh -c 'echo ::add-mask::pty-step-2'; echo pty-secret-1 pty-step-2";
+    let run = run_command(
+        cmd(
+            &tmp.0,
+            &[
+                "agent",
+                "-s",
+                "pty-secret-1",
+                "--pty",
+                "--",
+                "sh",
+                "-c",
+                script,
+            ],
+        ),
+        b"",
+    );
+    assert_eq!(run.ok(), "has-agent\n*** ***\n");
+}
+
+#[test]
 fn stop_aimed_at_an_agent_with_a_command_ends_only_the_service() {
     let tmp = TempDir::new("agent-inner-stop");
     let script = r#"dir=$(dirname "$LOGMASK_AGENT")
