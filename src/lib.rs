@@ -102,6 +102,7 @@ mod matcher;
 pub mod origin;
 mod protocol;
 mod registry;
+pub mod runs;
 mod stream;
 mod writer;
 
@@ -112,6 +113,7 @@ pub use matcher::Matcher;
 pub use origin::Origin;
 pub use protocol::{MAX_LINE, Warning, WarningSink, unescape};
 pub use registry::{Added, Config, DEFAULT_MIN_LENGTH, MAX_VALUE_LEN, Refusal, Registry, expand};
+pub use runs::{Match, Run};
 pub use stream::Stats;
 pub use writer::{LineBreakInReplacement, MaskWriter, WriterBuilder};
 

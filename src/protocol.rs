@@ -295,7 +295,7 @@ impl Protocol {
         if self.pass_commands {
             masker.write_verbatim(&held, out)?;
         } else {
-            masker.note_consumed(held.len());
+            masker.note_consumed(&held);
         }
         self.state = State::AddMask;
         // The prefix counts toward the line length; the rest is value.
@@ -317,7 +317,7 @@ impl Protocol {
         if self.pass_commands {
             masker.write_verbatim(bytes, out)?;
         } else {
-            masker.note_consumed(bytes.len());
+            masker.note_consumed(bytes);
         }
         self.accumulate_value(bytes);
         if complete {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::protocol::{Protocol, Warning};
 use crate::registry::Registry;
+use crate::runs::{Run, RunSink, RunTracker};
 use crate::stream::{Masker, Stats};
 
 /// The replacement held a line break (SPEC 2 forbids it).
@@ -35,6 +36,8 @@ pub struct WriterBuilder {
     pass_commands: bool,
     source: String,
     on_warning: Option<Box<dyn FnMut(Warning) + Send>>,
+    on_run: Option<RunSink>,
+    report_commands: bool,
 }
 
 impl WriterBuilder {
@@ -48,6 +51,8 @@ impl WriterBuilder {
             pass_commands: false,
             source: "stdin".to_string(),
             on_warning: None,
+            on_run: None,
+            report_commands: false,
         }
     }
 
@@ -86,9 +91,32 @@ impl WriterBuilder {
         self
     }
 
+    /// Called with each masked run once it is complete (it can no longer
+    /// grow): its position in the input stream (command lines counted),
+    /// its length, and what produced it (see [`Run`]). Never bytes.
+    ///
+    /// Without a callback the masker does no attribution work at all.
+    pub fn on_run(mut self, sink: impl FnMut(&Run) + Send + 'static) -> Self {
+        self.on_run = Some(Box::new(sink));
+        self
+    }
+
+    /// Also report each consumed `::add-mask::` line to the
+    /// [`on_run`](Self::on_run) callback, as a `Run` at the line's first
+    /// byte, as long as its content, with the one match
+    /// [`Match::Command`](crate::Match::Command)`("add-mask")`: in an
+    /// audited log that line holds a value in clear (`logmask scan`).
+    pub fn report_commands(mut self, on: bool) -> Self {
+        self.report_commands = on;
+        self
+    }
+
     /// A writer that masks into `inner`.
     pub fn build<W: Write>(self, inner: W) -> MaskWriter<W> {
-        let masker = Masker::new(self.registry, &self.replacement);
+        let mut masker = Masker::new(self.registry.clone(), &self.replacement);
+        if let Some(sink) = self.on_run {
+            masker.track_runs(RunTracker::new(self.registry, sink, self.report_commands));
+        }
         let protocol = self
             .commands
             .then(|| Protocol::new(self.source, self.pass_commands, self.on_warning));
