@@ -76,6 +76,10 @@ struct Cli {
     #[arg(long = "stats")]
     stats: bool,
 
+    /// Write what was masked, where, and by which secret, as JSON Lines (never a value)
+    #[arg(long = "report", value_name = "PATH")]
+    report: Option<PathBuf>,
+
     /// The command to run, its output masked
     #[arg(last = true, value_name = "COMMAND", num_args = 1..)]
     command: Vec<OsString>,
@@ -138,6 +142,8 @@ pub struct Options {
     /// Also write `::add-mask::` lines through.
     pub pass_commands: bool,
     pub stats: bool,
+    /// `--report PATH`.
+    pub report: Option<PathBuf>,
     /// `-- COMMAND [ARG]...`, never empty when present.
     pub command: Option<Vec<OsString>>,
 }
@@ -181,6 +187,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageEr
         commands: !cli.no_commands,
         pass_commands: cli.pass_commands,
         stats: cli.stats,
+        report: cli.report,
         command: (!cli.command.is_empty()).then_some(cli.command),
     }))
 }

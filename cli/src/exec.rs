@@ -31,7 +31,7 @@ use logmask::{Registry, Stats};
 use super::args::Options;
 use super::output::{Downstream, State, enlarge_pipe};
 use super::pump::{Outcome, mask_stream};
-use super::{messages, print_stats, signals, status, writer_builder};
+use super::{messages, print_stats, report, signals, status, writer_builder};
 
 pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) -> u8 {
     // Before spawning, so that no signal sent to logmask is missed.
@@ -75,15 +75,15 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     let waited = tracked.wait(&mut child);
 
     let outcomes = [("stdout", join(out)), ("stderr", join(err))];
+    let total = outcomes.iter().fold(Stats::default(), |sum, (_, o)| Stats {
+        bytes_in: sum.bytes_in + o.stats.bytes_in,
+        bytes_out: sum.bytes_out + o.stats.bytes_out,
+        regions: sum.regions + o.stats.regions,
+    });
     if options.stats {
-        let total = outcomes.iter().fold(Stats::default(), |sum, (_, o)| Stats {
-            bytes_in: sum.bytes_in + o.stats.bytes_in,
-            bytes_out: sum.bytes_out + o.stats.bytes_out,
-            regions: sum.regions + o.stats.regions,
-        });
         print_stats(total, registry);
     }
-    let mut io_failed = false;
+    let mut io_failed = !report::finish(total, registry, Default::default());
     for (name, outcome) in &outcomes {
         if let Some(err) = &outcome.read_error {
             messages::error(&format!("cannot read the command's {name}: {err}"));

@@ -18,6 +18,7 @@ mod filter;
 mod messages;
 mod output;
 mod pump;
+mod report;
 mod secrets;
 mod signals;
 
@@ -51,9 +52,16 @@ fn run() -> u8 {
         min_length: options.min_length,
         encodings: options.encodings,
     }));
-    if let Err(err) = secrets::gather(&options.sources).map(|values| values.register(&registry)) {
+    let gathered = match secrets::gather(&options.sources) {
+        Ok(gathered) => gathered,
+        Err(err) => return usage_error(&err),
+    };
+    if let Some(path) = &options.report
+        && let Err(err) = report::open(path)
+    {
         return usage_error(&err);
     }
+    gathered.register(&registry);
     let code = match &options.command {
         None => filter::run(&options, &registry),
         Some(command) => exec::run(&options, &registry, command),
@@ -72,7 +80,8 @@ fn usage_error(err: &args::UsageError) -> u8 {
 
 /// A writer builder with the stream settings of `options`.
 fn writer_builder(options: &Options, registry: &Arc<Registry>, source: &str) -> WriterBuilder {
-    MaskWriter::builder(registry.clone())
+    let builder = MaskWriter::builder(registry.clone());
+    report::attach(builder, source)
         .replacement(options.replacement.clone())
         // Checked when the options were parsed.
         .expect("replacement validated by args::parse")
