@@ -19,6 +19,7 @@ mod messages;
 mod output;
 mod pump;
 mod report;
+mod scan;
 mod secrets;
 mod signals;
 
@@ -43,6 +44,9 @@ pub mod status {
 
 /// Runs logmask with the process arguments and returns the exit status.
 fn run() -> u8 {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "scan") {
+        return scan::run(std::env::args_os().collect());
+    }
     let options = match args::parse(std::env::args_os()) {
         Ok(args::Parsed::Run(options)) => options,
         Ok(args::Parsed::Exit(code)) => return code,
