@@ -4,7 +4,7 @@
 //! variant line by line (an `::add-mask::` line registers for the lines
 //! after it and is itself consumed), cut the marks into maximal runs and
 //! name, for each run, every (source, form) pair with an occurrence in it.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_range_loop)]
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
@@ -42,7 +42,7 @@ pub fn tagged_variants(value: &[u8], min_length: usize) -> Vec<(Vec<u8>, &'stati
         return out;
     }
     let floor = min_length.max(4);
-    let mut push = |v: Vec<u8>, form: &'static str, out: &mut Vec<(Vec<u8>, &'static str)>| {
+    let push = |v: Vec<u8>, form: &'static str, out: &mut Vec<(Vec<u8>, &'static str)>| {
         let long_enough = if form == "raw" {
             v.len() >= min_length
         } else {

@@ -90,7 +90,7 @@ fn open_tmpfile(dir: &Path) -> io::Result<File> {
     let fd = unsafe {
         libc::open(
             dir.as_ptr(),
-            libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
+            libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC,
             0o600 as libc::c_uint,
         )
     };
@@ -116,6 +116,7 @@ fn create_named(dir: &Path) -> io::Result<(File, PathBuf)> {
     for _ in 0..16 {
         let path = temp_name(dir);
         match std::fs::OpenOptions::new()
+            .read(true)
             .write(true)
             .create_new(true)
             .mode(0o600)
