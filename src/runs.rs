@@ -22,10 +22,12 @@
 //! - Positions count the *input* stream: command lines the protocol
 //!   consumes (or writes verbatim) never reach the masker, so they are
 //!   counted here as gaps (`RunTracker::gap`). Lines are counted
-//!   eagerly up to the masker's pending start after each step, while the
-//!   bytes are still held; a run's start is at or after the last counted
-//!   line start, since the bytes from the pending start on are a proper
-//!   prefix of a variant and hold no line break.
+//!   eagerly up to the masker's hold point (the pending start) after each
+//!   step, while the bytes are still held; every occurrence a later step
+//!   reports starts at or after that point. Within a step, positions are
+//!   counted forward from it by a cursor over the occurrences in order of
+//!   their starts, so no count ever runs backwards (a detector may report
+//!   a credential before a run found earlier on a later line).
 //! - A run is complete, and reported, once the pending start lies past
 //!   its end (no occurrence can touch it any more), or at the end of the
 //!   stream.
@@ -119,6 +121,7 @@ struct Position {
 }
 
 /// Counts input lines up to a masker offset.
+#[derive(Clone, Copy)]
 struct Lines {
     /// Masker offset counted up to.
     at: u64,
@@ -151,8 +154,8 @@ impl Lines {
         self.at = to;
     }
 
-    /// The position of masker offset `x`: at or after the last counted
-    /// line start (see the module docs).
+    /// The position of masker offset `x`, moving forward to it; callers
+    /// ask in order (see [`RunTracker::step`]).
     fn position(&mut self, x: u64, hay: &Hay) -> Position {
         self.advance(x, hay);
         let offset = self.input - (self.at - x);
@@ -290,7 +293,8 @@ impl RunTracker {
     }
 
     /// After a search: attributes the occurrences found, reports the runs
-    /// that can no longer grow and counts lines up to `pending_start`.
+    /// that can no longer grow and counts lines up to `pending_start`, the
+    /// masker's hold point (every byte before it is decided).
     pub(crate) fn step(&mut self, hay: &Hay, pending_start: u64) {
         let mut found = std::mem::take(&mut self.found);
         // The searchers report out of order (automata, then filters):
@@ -299,17 +303,21 @@ impl RunTracker {
         if !found.is_empty() {
             self.check_cache();
         }
+        let mut cursor = self.lines;
         for &(start, end) in &found {
             let origins = self.attribute(start, end, hay);
-            let run = self.insert(start, end, hay);
+            let run = self.insert(start, end, hay, &mut cursor);
             run.add_origins(&origins);
         }
         found.clear();
         self.found = found;
         let mut detected = std::mem::take(&mut self.detected);
         detected.sort_unstable();
+        let mut cursor = self.lines;
         for (start, end, name) in detected {
-            self.insert(start, end, hay).detectors.insert(name);
+            self.insert(start, end, hay, &mut cursor)
+                .detectors
+                .insert(name);
         }
         let complete = self.open.partition_point(|r| r.end < pending_start);
         for run in self.open.drain(..complete) {
@@ -419,11 +427,11 @@ impl RunTracker {
 
     /// Adds `start..end` to the open runs, merging what it overlaps or
     /// touches, and returns the run that holds it.
-    fn insert(&mut self, start: u64, end: u64, hay: &Hay) -> &mut OpenRun {
+    fn insert(&mut self, start: u64, end: u64, hay: &Hay, cursor: &mut Lines) -> &mut OpenRun {
         let first = self.open.partition_point(|r| r.end < start);
         let past = self.open.partition_point(|r| r.start <= end);
         if first == past {
-            let at = self.lines.position(start, hay);
+            let at = cursor.position(start, hay);
             self.open.insert(
                 first,
                 OpenRun {
@@ -440,7 +448,7 @@ impl RunTracker {
         let mut merged: Vec<OpenRun> = self.open.drain(first + 1..past).collect();
         let run_start = self.open[first].start;
         if start < run_start {
-            let at = self.lines.position(start, hay);
+            let at = cursor.position(start, hay);
             let run = &mut self.open[first];
             run.start = start;
             run.at = at;

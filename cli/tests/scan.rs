@@ -463,3 +463,41 @@ fn oracle_positions_through_scan() {
     );
     assert_eq!(got, want);
 }
+
+#[test]
+fn secret_sources_replacement_and_agent_options() {
+    let dir = TempDir::new("scan-options");
+    dir.file("secrets.txt", b"\nfile-secret-1\n");
+    dir.file("key.pem", b"whole-file-secret\n");
+    dir.file(
+        "in.log",
+        b"a file-secret-1 b env-secret-22 c whole-file-secret d short\n",
+    );
+    let mut command = logmask();
+    command
+        .args(["scan", "--file", "secrets.txt", "--env", "LM_SCAN_PW"])
+        .args(["--secret-file", "key.pem", "--env-prefix", "LM_SHORT_"])
+        .args(["--min-length", "5", "--agent", "/nonexistent/agent.sock"])
+        .args(["--replacement", "[x]", "--in-place", "in.log"])
+        .env("LM_SCAN_PW", "env-secret-22")
+        .env("LM_SHORT_A", "short")
+        .current_dir(&dir.0);
+    let r = run_command(command, b"");
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(
+        r.stdout(),
+        "in.log:1:3: --file secrets.txt:2 (raw)\n\
+         in.log:1:19: --env LM_SCAN_PW (raw)\n\
+         in.log:1:35: --secret-file key.pem (raw)\n\
+         in.log:1:55: --env-prefix LM_SHORT_ (LM_SHORT_A) (raw)\n"
+    );
+    assert!(r.stderr().contains("--agent"), "{}", r.stderr());
+    r.leaks_nothing("secret-22").leaks_nothing("file-secret");
+    assert_eq!(
+        std::fs::read(dir.0.join("in.log")).unwrap(),
+        b"a [x] b [x] c [x] d [x]\n"
+    );
+    let r = scan(&["--help"], &dir.0);
+    assert_eq!(r.code(), 0);
+    assert!(r.stdout().contains("logmask scan [OPTIONS] [PATH]..."));
+}
