@@ -56,6 +56,7 @@ fn run() -> u8 {
         min_length: options.min_length,
         encodings: options.encodings,
     }));
+    messages::mask_with(&registry);
     let gathered = match secrets::gather(&options.sources) {
         Ok(gathered) => gathered,
         Err(err) => return usage_error(&err),

@@ -38,9 +38,21 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Secret(usize),
-    Env(OsString),
-    EnvPrefix { prefix: OsString, name: OsString },
-    FileLine { path: PathBuf, line: usize },
+    /// `--env NAME`, the `number`-th `--env` (from 1).
+    Env {
+        number: usize,
+        name: OsString,
+    },
+    /// A variable matched by the `number`-th `--env-prefix PREFIX`.
+    EnvPrefix {
+        number: usize,
+        prefix: OsString,
+        name: OsString,
+    },
+    FileLine {
+        path: PathBuf,
+        line: usize,
+    },
     SecretFile(PathBuf),
 }
 
@@ -48,11 +60,15 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Secret(n) => write!(f, "--secret #{n}"),
-            Origin::Env(name) => write!(f, "--env {}", name.to_string_lossy()),
-            Origin::EnvPrefix { prefix, name } => write!(
+            Origin::Env { number, name } => f.write_str(&named("--env", *number, name)),
+            Origin::EnvPrefix {
+                number,
+                prefix,
+                name,
+            } => write!(
                 f,
-                "--env-prefix {} ({})",
-                prefix.to_string_lossy(),
+                "{} ({})",
+                named("--env-prefix", *number, prefix),
                 name.to_string_lossy()
             ),
             Origin::FileLine { path, line } => write!(f, "--file {}:{line}", path.display()),
@@ -78,8 +94,14 @@ enum Item {
 /// registered or printed.
 pub fn gather(sources: &[Source]) -> Result<Gathered, UsageError> {
     let mut gathered = Gathered::default();
-    for source in sources {
-        gather_one(source, &mut gathered.items)?;
+    for (i, source) in sources.iter().enumerate() {
+        // Which option of its kind this is (`--env #2`), for messages.
+        let kind = std::mem::discriminant(source);
+        let number = sources[..=i]
+            .iter()
+            .filter(|s| std::mem::discriminant(*s) == kind)
+            .count();
+        gather_one(source, number, &mut gathered.items)?;
     }
     Ok(gathered)
 }
@@ -118,7 +140,8 @@ impl Gathered {
     }
 }
 
-fn gather_one(source: &Source, items: &mut Vec<Item>) -> Result<(), UsageError> {
+/// `number` counts the options of the same kind so far, this one included.
+fn gather_one(source: &Source, number: usize, items: &mut Vec<Item>) -> Result<(), UsageError> {
     match source {
         Source::Secret { number, value } => {
             let origin = Origin::Secret(*number);
@@ -127,7 +150,10 @@ fn gather_one(source: &Source, items: &mut Vec<Item>) -> Result<(), UsageError> 
         }
         Source::Env(name) => {
             check_env_name("--env", name)?;
-            let origin = Origin::Env(name.clone());
+            let origin = Origin::Env {
+                number,
+                name: name.clone(),
+            };
             match std::env::var_os(name) {
                 Some(value) => {
                     check_length(&origin, value.as_bytes())?;
@@ -139,7 +165,7 @@ fn gather_one(source: &Source, items: &mut Vec<Item>) -> Result<(), UsageError> 
                 )),
             }
         }
-        Source::EnvPrefix(prefix) => gather_prefix(prefix, items)?,
+        Source::EnvPrefix(prefix) => gather_prefix(number, prefix, items)?,
         Source::File(path) => {
             let content = read(path, "--file")?;
             for (index, line) in content.split(|&b| b == b'\n').enumerate() {
@@ -167,7 +193,11 @@ fn gather_one(source: &Source, items: &mut Vec<Item>) -> Result<(), UsageError> 
 /// Every variable whose name starts with the prefix, sorted by name so the
 /// warnings come out in a stable order. An over-long value is skipped with
 /// a warning, not an error: the user did not name it (SPEC 1.6).
-fn gather_prefix(prefix: &OsString, items: &mut Vec<Item>) -> Result<(), UsageError> {
+fn gather_prefix(
+    number: usize,
+    prefix: &OsString,
+    items: &mut Vec<Item>,
+) -> Result<(), UsageError> {
     if prefix.is_empty() {
         return Err(UsageError(
             "--env-prefix: the prefix must not be empty".into(),
@@ -179,12 +209,13 @@ fn gather_prefix(prefix: &OsString, items: &mut Vec<Item>) -> Result<(), UsageEr
     vars.sort();
     if vars.is_empty() {
         items.push(Item::Warning(
-            format!("--env-prefix {}", prefix.to_string_lossy()),
+            named("--env-prefix", number, prefix),
             "no environment variable matches, nothing masked".into(),
         ));
     }
     for (name, value) in vars {
         let origin = Origin::EnvPrefix {
+            number,
             prefix: prefix.clone(),
             name,
         };
@@ -210,6 +241,28 @@ fn check_length(origin: &Origin, value: &[u8]) -> Result<(), UsageError> {
 /// The registry's own wording, so both ways of refusing read the same.
 fn too_long_reason() -> String {
     Refusal::TooLong.to_string()
+}
+
+/// `OPTION NAME` when NAME may be printed, else `OPTION #NUMBER`: a value
+/// typed where a name belongs (`--env "$TOKEN"`) must not be (SPEC 5).
+fn named(option: &str, number: usize, name: &OsString) -> String {
+    if is_conventional_name(name.as_bytes()) {
+        format!("{option} {}", name.to_string_lossy())
+    } else {
+        format!("{option} #{number}")
+    }
+}
+
+/// A name that messages may print: `[A-Z_][A-Z0-9_]*`, at most 64 bytes
+/// (SPEC 5). Anything else may be a value typed where a name belongs.
+pub fn is_conventional_name(name: &[u8]) -> bool {
+    name.len() <= 64
+        && name
+            .first()
+            .is_some_and(|&b| b.is_ascii_uppercase() || b == b'_')
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Variable names are not secrets, but a malformed one cannot be looked up.

@@ -2,7 +2,8 @@
 //! naive report oracle, the summary line, mode 0600, usage errors, exec
 //! mode's stream names, flushing as runs complete, and no value anywhere.
 
-mod cli_support;
+mod support;
+use support as cli_support;
 #[path = "../../tests/common/naive_report.rs"]
 mod naive_report;
 

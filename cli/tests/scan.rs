@@ -3,7 +3,8 @@
 //! `--in-place` (mode, untouched clean files, refusals, a kill before the
 //! new file is linked in) and progress on a terminal only.
 
-mod cli_support;
+mod support;
+use support as cli_support;
 #[path = "../../tests/common/naive_report.rs"]
 mod naive_report;
 
@@ -368,8 +369,8 @@ fn slow_scan(dir: &TempDir, under_pty: bool) -> String {
         c
     };
     let mut child = command.stdin(Stdio::null()).spawn().unwrap();
-    let out = cli_support::reader(child.stdout.take().unwrap());
-    let err = child.stderr.take().map(cli_support::reader);
+    let out = cli_support::collect(child.stdout.take().unwrap());
+    let err = child.stderr.take().map(cli_support::collect);
     let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
     for _ in 0..16 {
         writer.write_all(b"hunter22 and more\n").unwrap();

@@ -166,7 +166,8 @@ pub fn run(argv: Vec<OsString>) -> u8 {
         Ok(Parsed2::Exit(code)) => return code,
         Err(err) => return scan_usage_error(&err),
     };
-    let registry = Registry::with_config(options.config);
+    let registry = Arc::new(Registry::with_config(options.config));
+    messages::mask_with(&registry);
     match secrets::gather(&options.sources) {
         Ok(gathered) => gathered.register(&registry),
         Err(err) => return scan_usage_error(&err),
@@ -215,7 +216,7 @@ fn scan_usage_error(err: &UsageError) -> u8 {
 }
 
 struct Context {
-    registry: Registry,
+    registry: Arc<Registry>,
     options: Options,
     read: Arc<AtomicU64>,
 }

@@ -1,5 +1,10 @@
-//! Running the logmask binary for the hostile tests: deadlines, peak
-//! memory with `wait4`, streamed input and counted output.
+//! Running the built `logmask` binary for every CLI test: deadlines,
+//! real pipes, streamed input and counted output, and peak memory with
+//! `wait4`. One module for `cli.rs`, `cli_exec.rs`, `hostile.rs` and
+//! `hostile_scale.rs`.
+//!
+//! Every run has a deadline: a hung child is killed and the test fails
+//! instead of hanging the suite.
 //!
 //! Peak RSS: `ru_maxrss` of a child also counts the memory its parent had
 //! when the child was spawned (at exec the kernel records the high-water
@@ -17,7 +22,7 @@
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -27,16 +32,22 @@ use memchr::memmem;
 pub const KIB: usize = 1024;
 pub const MIB: usize = 1024 * 1024;
 
-/// Longest a single run may take before it is killed and the test fails.
+/// Longest a single run may take before it is killed and the test fails
+/// (the scale tests' runs take seconds; this only catches hangs).
 pub const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Bound on the time of each adversarial run: "a few seconds" is the
 /// goal, this only catches minutes.
 pub const SLOW: Duration = Duration::from_secs(60);
 
+/// The binary under test, with nothing set up.
+pub fn logmask() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_logmask"))
+}
+
 /// `logmask ARGS`.
-pub fn logmask<S: AsRef<OsStr>>(args: &[S]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_logmask"));
+pub fn logmask_with<S: AsRef<OsStr>>(args: &[S]) -> Command {
+    let mut command = logmask();
     command.args(args);
     command
 }
@@ -146,8 +157,16 @@ impl Run {
             .unwrap_or_else(|| panic!("killed by signal {:?}", self.finished.signal))
     }
 
+    /// Asserts exit 0 and an empty stderr, and returns stdout.
+    pub fn ok(&self) -> String {
+        assert_eq!(self.code(), 0, "stderr: {}", self.stderr());
+        assert_eq!(self.stderr(), "", "unexpected stderr");
+        self.stdout()
+    }
+
     /// Asserts that `secret` is in neither stream.
-    pub fn leaks_nothing(&self, secret: &[u8]) -> &Run {
+    pub fn leaks_nothing(&self, secret: impl AsRef<[u8]>) -> &Run {
+        let secret = secret.as_ref();
         for (name, bytes) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             assert!(
                 memmem::find(bytes, secret).is_none(),
@@ -162,7 +181,8 @@ impl Run {
 
 /// Runs `command` with `input` written to its stdin from a thread (then
 /// closed), collecting stdout and stderr.
-pub fn run_with(mut command: Command, input: Vec<u8>) -> Run {
+pub fn run_command(mut command: Command, input: &[u8]) -> Run {
+    let input = input.to_vec();
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -185,8 +205,8 @@ pub fn run_with(mut command: Command, input: Vec<u8>) -> Run {
 }
 
 /// `logmask ARGS` with `input` on stdin.
-pub fn run_args<S: AsRef<OsStr>>(args: &[S], input: &[u8]) -> Run {
-    run_with(logmask(args), input.to_vec())
+pub fn run<S: AsRef<OsStr>>(args: &[S], input: &[u8]) -> Run {
+    run_command(logmask_with(args), input)
 }
 
 /// Reads a pipe to its end on its own thread.
@@ -253,7 +273,7 @@ pub fn run_streamed<S: AsRef<OsStr>>(
     produce: impl FnMut(&mut Vec<u8>) -> bool + Send + 'static,
     needles: Vec<Vec<u8>>,
 ) -> Streamed {
-    let mut command = logmask(args);
+    let mut command = logmask_with(args);
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -288,6 +308,75 @@ fn feed(
     })
 }
 
+/// Waits for `child`, killing it and failing the test past the deadline.
+pub fn wait_with_deadline(child: &mut Child, deadline: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("logmask did not exit within {deadline:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Reads from `pipe` until the bytes read contain `needle` or the time is
+/// up; returns everything read. The pipe is read on a helper thread, so a
+/// read that never returns cannot hang the test.
+pub struct LineReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    pub seen: Vec<u8>,
+}
+
+impl LineReader {
+    pub fn new(mut pipe: impl Read + Send + 'static) -> LineReader {
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        LineReader {
+            chunks: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Whether `needle` arrived within `timeout`.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            if String::from_utf8_lossy(&self.seen).contains(needle) {
+                return true;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.seen.extend_from_slice(&chunk),
+                Err(_) => return String::from_utf8_lossy(&self.seen).contains(needle),
+            }
+        }
+    }
+
+    /// Everything up to the end of the pipe (or the deadline).
+    pub fn rest(mut self) -> String {
+        let end = Instant::now() + DEADLINE;
+        while let Ok(chunk) = self
+            .chunks
+            .recv_timeout(end.saturating_duration_since(Instant::now()))
+        {
+            self.seen.extend_from_slice(&chunk);
+        }
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
+}
+
 /// A deterministic generator (xorshift), so every run sees the same data.
 pub struct Rng(pub u64);
 
@@ -316,7 +405,7 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "logmask-hostile-{tag}-{}-{}",
+            "logmask-{tag}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
