@@ -247,3 +247,32 @@ fn each_run_is_flushed_as_soon_as_it_is_complete() {
             .contains("summary")
     );
 }
+
+#[test]
+fn pty_mode_names_its_stream_pty() {
+    let dir = TempDir::new("report-pty");
+    let report = dir.0.join("r.jsonl");
+    let r = run(
+        &[
+            "-s",
+            "hunter22",
+            "--report",
+            report.to_str().unwrap(),
+            "--pty",
+            "--",
+            "sh",
+            "-c",
+            "echo x hunter22",
+        ],
+        b"",
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let got = lines(&report);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["stream"], "pty");
+    assert_eq!(
+        (got[0]["line"].as_u64(), got[0]["column"].as_u64()),
+        (Some(1), Some(3))
+    );
+    assert_eq!(got[1]["summary"]["regions"], 1);
+}
