@@ -308,6 +308,11 @@ impl Registry {
         }
     }
 
+    /// The length of the longest variant (0 when there is none).
+    pub(crate) fn longest_variant(&self) -> usize {
+        self.lock().lengths.last().copied().unwrap_or(0)
+    }
+
     /// An independent copy: the same values, origins and configuration,
     /// sharing the built matcher batches. What is added to one is not seen
     /// by the other (`logmask scan` gives each file its own, so one

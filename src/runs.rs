@@ -259,6 +259,8 @@ pub(crate) struct RunTracker {
     cache: HashMap<Box<[u8]>, Arc<[Origin]>>,
     cache_bytes: usize,
     cache_secrets: usize,
+    /// The longest variant when the cache was last emptied.
+    longest: usize,
     scratch: Vec<u8>,
     command: Option<OpenCommand>,
 }
@@ -267,6 +269,7 @@ impl RunTracker {
     pub(crate) fn new(registry: Arc<Registry>, sink: RunSink, report_commands: bool) -> RunTracker {
         RunTracker {
             cache_secrets: registry.secrets(),
+            longest: registry.longest_variant(),
             registry,
             sink,
             report_commands,
@@ -394,11 +397,20 @@ impl RunTracker {
             self.cache.clear();
             self.cache_bytes = 0;
             self.cache_secrets = secrets;
+            self.longest = self.registry.longest_variant();
         }
     }
 
     /// Every origin of every variant inside the occurrence `start..end`.
+    ///
+    /// A reported interval may also be the union of overlapping
+    /// occurrences of one long variant; its variants are still its
+    /// suffixes, all within its last `longest` bytes, so only those are
+    /// looked at (and kept as the cache key).
     fn attribute(&mut self, start: u64, end: u64, hay: &Hay) -> Arc<[Origin]> {
+        let start = start
+            .max(hay.buf_start)
+            .max(end.saturating_sub(self.longest as u64));
         let [a, b] = hay.parts(start, end);
         let bytes: &[u8] = if b.is_empty() {
             a
@@ -420,8 +432,10 @@ impl RunTracker {
         let mut origins = Vec::new();
         self.registry.suffix_origins(bytes, &mut origins);
         let origins: Arc<[Origin]> = origins.into();
-        self.cache_bytes += bytes.len();
-        self.cache.insert(bytes.into(), origins.clone());
+        if bytes.len() <= CACHE_BYTES / 4 {
+            self.cache_bytes += bytes.len();
+            self.cache.insert(bytes.into(), origins.clone());
+        }
         origins
     }
 

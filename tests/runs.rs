@@ -321,3 +321,33 @@ fn a_secret_registered_mid_stream_is_attributed_from_the_next_line() {
     assert_eq!((runs[0].offset, runs[0].line, runs[0].column), (22, 2, 5));
     assert_eq!(runs[0].matches, ["stderr:3 (raw)"]);
 }
+
+#[test]
+fn long_variants_and_their_overlapping_unions_are_attributed() {
+    // Over 4 KiB: the long-variant searcher, which reports overlapping
+    // occurrences of one variant as their union.
+    let periodic = b"abc".repeat(1500);
+    let mut varied = Vec::new();
+    let mut state = 7u64;
+    while varied.len() < 5000 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+        varied.push(b'a' + (state >> 59) as u8);
+    }
+    let secrets: &[(&[u8], &str)] = &[(&periodic, "periodic"), (&varied, "varied")];
+    let mut input = b"x ".to_vec();
+    input.extend_from_slice(&b"abc".repeat(2000));
+    input.extend_from_slice(b" y\n");
+    input.extend_from_slice(&varied);
+    input.extend_from_slice(&varied);
+    input.extend_from_slice(b"\nend\n");
+    let want = naive_runs(&input, secrets, MIN, true, false, "stdin");
+    assert_eq!(want.len(), 2);
+    for chunks in [
+        vec![input.len()],
+        vec![1],
+        vec![977, 4096, 13],
+        vec![20_000],
+    ] {
+        assert_eq!(engine_runs(&input, secrets, true, false, &chunks).0, want);
+    }
+}
