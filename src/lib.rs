@@ -107,6 +107,7 @@ mod matcher;
 pub mod origin;
 mod protocol;
 mod registry;
+pub mod runs;
 mod stream;
 mod writer;
 
@@ -120,6 +121,7 @@ pub use protocol::{MAX_LINE, Warning, WarningSink, unescape};
 pub use registry::{
     Added, BOM, Config, DEFAULT_MIN_LENGTH, MAX_VALUE_LEN, Refusal, Registry, expand,
 };
+pub use runs::{Match, Run};
 pub use stream::Stats;
 pub use writer::{LineBreakInReplacement, MaskWriter, WriterBuilder};
 

@@ -75,8 +75,9 @@ pub(crate) enum Event<'a> {
     /// Bytes of an `::add-mask::` line written through unmasked
     /// (`pass_commands`).
     Verbatim(&'a [u8]),
-    /// Bytes of an `::add-mask::` line consumed: counted, not written.
-    Consumed(usize),
+    /// Bytes of an `::add-mask::` line consumed: counted, not written
+    /// (the bytes, so that run positions can count its line).
+    Consumed(&'a [u8]),
     /// A value to register, found on 1-based line `line`.
     Register {
         value: Vec<u8>,
@@ -365,7 +366,7 @@ impl Protocol {
         match (bytes.is_empty(), self.pass_commands) {
             (true, _) => Ok(()),
             (false, true) => sink(Event::Verbatim(bytes)),
-            (false, false) => sink(Event::Consumed(bytes.len())),
+            (false, false) => sink(Event::Consumed(bytes)),
         }
     }
 
@@ -505,7 +506,7 @@ mod tests {
         let ev = match event {
             Event::Text(b) => Ev::Text(text(b)),
             Event::Verbatim(b) => Ev::Verbatim(text(b)),
-            Event::Consumed(n) => Ev::Consumed(n),
+            Event::Consumed(b) => Ev::Consumed(b.len()),
             Event::Register {
                 value,
                 line,

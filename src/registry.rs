@@ -15,7 +15,7 @@
 //!   before it (a binary counter), so each variant is rebuilt O(log n)
 //!   times however the additions are spread.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::ops::Range;
@@ -101,7 +101,7 @@ pub struct Registry {
     inner: Mutex<Inner>,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Inner {
     /// Every variant, to its index in `variants`.
     seen: HashMap<Seen, u32, BuildHasherDefault<PassThrough>>,
@@ -120,6 +120,9 @@ struct Inner {
     labels: Vec<Arc<str>>,
     label_ids: HashMap<Arc<str>, u32>,
     secrets: usize,
+    /// Every distinct variant length, so that a run's attribution looks
+    /// up only the suffixes that can be variants (see [`crate::runs`]).
+    lengths: BTreeSet<usize>,
     batches: Vec<(Range<usize>, Arc<Batch>)>,
     snapshot: Option<Arc<Matcher>>,
 }
@@ -221,6 +224,7 @@ impl Registry {
             match inner.seen.entry(seen) {
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     slot.insert(next);
+                    inner.lengths.insert(v.len());
                     inner.variants.push(v);
                     inner.origins.push(origin);
                 }
@@ -278,6 +282,48 @@ impl Registry {
                 form: packed.form(),
             })
             .collect()
+    }
+
+    /// Appends to `out` every origin of every variant that is a suffix of
+    /// `occurrence` (itself included), under one lock. Each variant that
+    /// occurs anywhere in a masked run is a suffix of an occurrence the
+    /// matcher reported (see [`crate::runs`]).
+    pub(crate) fn suffix_origins(&self, occurrence: &[u8], out: &mut Vec<Origin>) {
+        let inner = self.lock();
+        for &len in inner.lengths.range(..=occurrence.len()) {
+            let suffix = &occurrence[occurrence.len() - len..];
+            let probe = Seen {
+                hash: inner.hasher.hash_one(suffix),
+                variant: suffix.into(),
+            };
+            let Some(&index) = inner.seen.get(&probe) else {
+                continue;
+            };
+            let first = std::iter::once(&inner.origins[index as usize]);
+            let more = inner.more_origins.get(&index).into_iter().flatten();
+            out.extend(first.chain(more).map(|packed| Origin {
+                source: inner.labels[packed.label() as usize].clone(),
+                form: packed.form(),
+            }));
+        }
+    }
+
+    /// The length of the longest variant (0 when there is none).
+    pub(crate) fn longest_variant(&self) -> usize {
+        self.lock().lengths.last().copied().unwrap_or(0)
+    }
+
+    /// An independent copy: the same values, origins and configuration,
+    /// sharing the built matcher batches. What is added to one is not seen
+    /// by the other (`logmask scan` gives each file its own, so one
+    /// file's `::add-mask::` lines do not apply to the next).
+    pub fn fork(&self) -> Registry {
+        let inner = self.lock().clone();
+        Registry {
+            config: self.config,
+            generation: AtomicU64::new(self.generation()),
+            inner: Mutex::new(inner),
+        }
     }
 
     /// Number of values accepted so far.
@@ -368,6 +414,7 @@ impl PackedOrigin {
 
 /// A variant with its hash, computed once: growing the set then moves
 /// entries without hashing their bytes again.
+#[derive(Clone)]
 struct Seen {
     hash: u64,
     variant: Arc<[u8]>,

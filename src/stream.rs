@@ -26,6 +26,10 @@
 //!   one run, SPEC 2); runs wholly before `emitted` are dropped.
 //! - `in_run` says the last byte written was masked, so a run that
 //!   continues in a later write is not replaced twice.
+//! - `tracker` is present only when someone asked for completed runs
+//!   ([`crate::runs`]); it sees every reported occurrence and every step's
+//!   pending start while the bytes are still held. Without it the only
+//!   cost is one untaken branch per occurrence.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -34,6 +38,7 @@ use std::sync::Arc;
 use crate::detect::{Detector, DetectorSet, Detectors, Found};
 use crate::matcher::{Matcher, ScanState};
 use crate::registry::Registry;
+use crate::runs::{Hay, RunTracker};
 
 /// At most this many detected parts are registered per stream (SPEC 7).
 pub const MAX_DETECTED_REGISTRATIONS: u64 = 10_000;
@@ -97,6 +102,7 @@ pub(crate) struct Masker {
     registered_detected: u64,
     /// What detection registered, for the writer to pass on.
     notes: Vec<DetectNote>,
+    tracker: Option<Box<RunTracker>>,
 }
 
 impl Masker {
@@ -119,6 +125,7 @@ impl Masker {
             register_detected: true,
             registered_detected: 0,
             notes: Vec::new(),
+            tracker: None,
         }
     }
 
@@ -136,8 +143,9 @@ impl Masker {
 
     /// Records one detected interval: every detected byte is masked
     /// through here (the hook for attributing runs to detectors).
-    fn mark_detected(&mut self, start: u64, end: u64, _detector: Detector) {
+    fn mark_detected(&mut self, start: u64, end: u64, detector: Detector) {
         insert_run(&mut self.runs, start, end);
+        self.note_detected(start, end, detector.name());
     }
 
     /// The earliest undecided byte: the matcher's or the detectors'.
@@ -184,6 +192,45 @@ impl Masker {
         if self.registry.add_from(value, &label).is_ok() {
             self.notes
                 .push(DetectNote::Registered(value.to_vec(), label));
+        }
+    }
+
+    /// Reports completed runs to `tracker` from now on (set before the
+    /// first write).
+    pub(crate) fn track_runs(&mut self, tracker: RunTracker) {
+        self.tracker = Some(Box::new(tracker));
+    }
+
+    /// Attributes the masked interval `start..end` (stream offsets, bytes
+    /// still held) to a detector, for the run callback. The detector's
+    /// marking code calls this beside its `insert_run`.
+    pub(crate) fn note_detected(&mut self, start: u64, end: u64, detector: &str) {
+        if let Some(tracker) = &mut self.tracker {
+            tracker.note_detected(start, end, detector);
+        }
+    }
+
+    fn hay<'a>(&'a self, piece: &'a [u8]) -> Hay<'a> {
+        Hay {
+            buf: &self.buf,
+            buf_start: self.buf_start,
+            piece,
+        }
+    }
+
+    /// Lets the tracker see this step's occurrences and pending start.
+    fn track_step(&mut self, piece: &[u8]) {
+        if let Some(mut tracker) = self.tracker.take() {
+            tracker.step(&self.hay(piece), self.hold_from());
+            self.tracker = Some(tracker);
+        }
+    }
+
+    /// Input bytes that bypass the masker here (see [`RunTracker::gap`]).
+    fn track_gap(&mut self, bytes: &[u8], command: bool) {
+        if let Some(mut tracker) = self.tracker.take() {
+            tracker.gap(self.end(), bytes, command, &self.hay(&[]));
+            self.tracker = Some(tracker);
         }
     }
 
@@ -259,6 +306,10 @@ impl Masker {
             self.detectors = None;
         }
         self.pending_start = self.end();
+        if let Some(mut tracker) = self.tracker.take() {
+            tracker.finish(&self.hay(&[]), self.pending_start);
+            self.tracker = Some(tracker);
+        }
         let written = self.emit(&[], out);
         self.retain(&[]);
         written
@@ -272,6 +323,7 @@ impl Masker {
             self.end(),
             "verbatim text only at a line start"
         );
+        self.track_gap(data, false);
         out.write_all(data)?;
         self.stats.bytes_in += data.len() as u64;
         self.stats.bytes_out += data.len() as u64;
@@ -279,9 +331,10 @@ impl Masker {
     }
 
     /// Counts bytes that were consumed without being written (command
-    /// lines), so that stats add up.
-    pub(crate) fn note_consumed(&mut self, len: usize) {
-        self.stats.bytes_in += len as u64;
+    /// lines), so that stats add up and run positions count them.
+    pub(crate) fn note_consumed(&mut self, bytes: &[u8]) {
+        self.track_gap(bytes, true);
+        self.stats.bytes_in += bytes.len() as u64;
     }
 
     /// Picks up secrets registered since the last write. The held bytes
@@ -303,7 +356,13 @@ impl Masker {
     fn search<W: Write>(&mut self, new_from: usize, out: &mut W) -> io::Result<()> {
         let rescan_from = (self.pending_start - self.buf_start) as usize;
         let (runs, base) = (&mut self.runs, self.buf_start);
-        let mut mark = |start, end| insert_run(runs, start, end);
+        let mut found = self.tracker.as_deref_mut().map(|t| &mut t.found);
+        let mut mark = |start, end| {
+            insert_run(runs, start, end);
+            if let Some(found) = &mut found {
+                found.push((start, end));
+            }
+        };
         self.matcher.walk(
             &mut self.scan,
             &self.buf[new_from..],
@@ -315,6 +374,7 @@ impl Masker {
         self.pending_start =
             self.matcher
                 .pending_start(&mut self.scan, &self.buf, base, rescan_from);
+        self.track_step(&[]);
         let written = self.emit(&[], out);
         self.retain(&[]);
         written
@@ -331,7 +391,13 @@ impl Masker {
         let rescan_from = (self.pending_start - self.buf_start) as usize;
         let held = self.buf.len();
         let (runs, base) = (&mut self.runs, self.buf_start);
-        let mut mark = |start, end| insert_run(runs, start, end);
+        let mut found = self.tracker.as_deref_mut().map(|t| &mut t.found);
+        let mut mark = |start, end| {
+            insert_run(runs, start, end);
+            if let Some(found) = &mut found {
+                found.push((start, end));
+            }
+        };
         self.matcher
             .walk(&mut self.scan, piece, piece_start, &mut mark);
         if rescan_from < held {
@@ -348,6 +414,7 @@ impl Masker {
         self.pending_start = self
             .matcher
             .pending_start(&mut self.scan, piece, piece_start, 0);
+        self.track_step(piece);
         let written = self.emit(piece, out);
         self.retain(piece);
         written

@@ -27,6 +27,7 @@ use crate::detect::DetectorSet;
 
 use crate::protocol::{Command, Event, Protocol, Warning};
 use crate::registry::{Refusal, Registry};
+use crate::runs::{Run, RunSink, RunTracker};
 use crate::stream::{DetectNote, Masker, Stats};
 
 /// The replacement held a line break (SPEC 2 forbids it).
@@ -52,6 +53,8 @@ pub struct WriterBuilder {
     detectors: DetectorSet,
     register_detected: bool,
     on_register: Option<RegisterHook>,
+    on_run: Option<RunSink>,
+    report_commands: bool,
 }
 
 /// Called with each value the stream itself registers and its label.
@@ -71,6 +74,8 @@ impl WriterBuilder {
             detectors: DetectorSet::all(),
             register_detected: true,
             on_register: None,
+            on_run: None,
+            report_commands: false,
         }
     }
 
@@ -126,10 +131,34 @@ impl WriterBuilder {
         self
     }
 
+    /// Called with each masked run once it is complete (it can no longer
+    /// grow): its position in the input stream (command lines counted),
+    /// its length, and what produced it (see [`Run`]). Never bytes.
+    ///
+    /// Without a callback the masker does no attribution work at all.
+    pub fn on_run(mut self, sink: impl FnMut(&Run) + Send + 'static) -> Self {
+        self.on_run = Some(Box::new(sink));
+        self
+    }
+
+    /// Also report each consumed `::add-mask::` line to the
+    /// [`on_run`](Self::on_run) callback, as a `Run` at the line's first
+    /// byte, as long as its content, with the one match
+    /// [`Match::Command`](crate::Match::Command)`("add-mask")`: in an
+    /// audited log that line holds a value in clear (`logmask scan`).
+    pub fn report_commands(mut self, on: bool) -> Self {
+        self.report_commands = on;
+        self
+    }
+
     /// A writer that masks into `inner`.
     pub fn build<W: Write>(self, inner: W) -> MaskWriter<W> {
         let mut masker = Masker::new(self.registry.clone(), &self.replacement);
         masker.set_detection(self.detectors, self.register_detected);
+        if let Some(sink) = self.on_run {
+            let tracker = RunTracker::new(self.registry.clone(), sink, self.report_commands);
+            masker.track_runs(tracker);
+        }
         let protocol = self.commands.then(|| Protocol::new(self.pass_commands));
         MaskWriter {
             inner: Some(inner),
@@ -239,8 +268,8 @@ fn act<W: Write>(
     match event {
         Event::Text(text) => masker.write(text, out),
         Event::Verbatim(bytes) => masker.write_verbatim(bytes, out),
-        Event::Consumed(len) => {
-            masker.note_consumed(len);
+        Event::Consumed(bytes) => {
+            masker.note_consumed(bytes);
             Ok(())
         }
         Event::Register {

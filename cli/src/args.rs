@@ -79,6 +79,10 @@ struct Cli {
     #[arg(long = "stats")]
     stats: bool,
 
+    /// Write what was masked, where, and by which secret, as JSON Lines (never a value)
+    #[arg(long = "report", value_name = "PATH")]
+    report: Option<PathBuf>,
+
     #[command(flatten)]
     agent: AgentArgs,
 
@@ -206,6 +210,8 @@ pub struct Options {
     /// Also write `::add-mask::` lines through.
     pub pass_commands: bool,
     pub stats: bool,
+    /// `--report PATH`.
+    pub report: Option<PathBuf>,
     /// `-- COMMAND [ARG]...`, never empty when present.
     pub command: Option<Vec<OsString>>,
     /// Run the command on a new pseudo-terminal (only with a command).
@@ -339,6 +345,7 @@ fn parse_with(
         commands: !cli.no_commands,
         pass_commands: cli.pass_commands,
         stats: cli.stats,
+        report: cli.report,
         command: (!cli.command.is_empty()).then_some(cli.command),
         pty: cli.terminal.pty,
         agent: cli.agent.resolve(),

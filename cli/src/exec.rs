@@ -31,7 +31,7 @@ use logmask::{Registry, Stats};
 use super::args::Options;
 use super::output::{Downstream, State, enlarge_pipe};
 use super::pump::{Outcome, mask_stream};
-use super::{messages, print_stats, signals, status, writer_builder};
+use super::{messages, print_stats, report, signals, status, writer_builder};
 
 pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) -> u8 {
     if options.pty {
@@ -101,18 +101,18 @@ pub fn conclude(
     outcomes: &[(&str, &str, Outcome)],
     waited: io::Result<ExitStatus>,
 ) -> u8 {
+    let total = outcomes
+        .iter()
+        .fold(Stats::default(), |sum, (_, _, o)| Stats {
+            bytes_in: sum.bytes_in + o.stats.bytes_in,
+            bytes_out: sum.bytes_out + o.stats.bytes_out,
+            regions: sum.regions + o.stats.regions,
+            detected: std::array::from_fn(|i| sum.detected[i] + o.stats.detected[i]),
+        });
     if options.stats {
-        let total = outcomes
-            .iter()
-            .fold(Stats::default(), |sum, (_, _, o)| Stats {
-                bytes_in: sum.bytes_in + o.stats.bytes_in,
-                bytes_out: sum.bytes_out + o.stats.bytes_out,
-                regions: sum.regions + o.stats.regions,
-                detected: std::array::from_fn(|i| sum.detected[i] + o.stats.detected[i]),
-            });
         print_stats(total, registry);
     }
-    let mut io_failed = false;
+    let mut io_failed = !report::finish(total, registry);
     for (input, output, outcome) in outcomes {
         if let Some(err) = &outcome.read_error {
             messages::error(&format!("cannot read the command's {input}: {err}"));

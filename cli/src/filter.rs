@@ -13,7 +13,7 @@ use logmask::Registry;
 use super::args::Options;
 use super::output::{Downstream, State, enlarge_pipe};
 use super::pump::mask_stream;
-use super::{messages, print_stats, status, writer_builder};
+use super::{messages, print_stats, report, status, writer_builder};
 
 pub fn run(options: &Options, registry: &Arc<Registry>) -> u8 {
     // SAFETY: fd 0 stays open for the life of the process; ManuallyDrop
@@ -27,6 +27,9 @@ pub fn run(options: &Options, registry: &Arc<Registry>) -> u8 {
         print_stats(outcome.stats, registry);
     }
     let mut code = status::OK;
+    if !report::finish(outcome.stats, registry) {
+        code = status::IO_ERROR;
+    }
     if let Some(err) = outcome.read_error {
         messages::error(&format!("cannot read stdin: {err}"));
         code = status::IO_ERROR;

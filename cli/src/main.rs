@@ -25,6 +25,8 @@ mod messages;
 mod output;
 mod pty;
 mod pump;
+mod report;
+mod scan;
 mod secrets;
 mod signals;
 
@@ -53,6 +55,7 @@ fn run() -> u8 {
     match argv.get(1).and_then(|arg| arg.to_str()) {
         Some("agent") => return agent::main(argv),
         Some("add") => return add::main(argv),
+        Some("scan") => return scan::run(argv),
         _ => {}
     }
     let options = match args::parse(argv) {
@@ -65,9 +68,16 @@ fn run() -> u8 {
         encodings: options.encodings,
     }));
     messages::mask_with(&registry);
-    if let Err(err) = secrets::gather(&options.sources).map(|values| values.register(&registry)) {
+    let gathered = match secrets::gather(&options.sources) {
+        Ok(gathered) => gathered,
+        Err(err) => return usage_error(&err),
+    };
+    if let Some(path) = &options.report
+        && let Err(err) = report::open(path)
+    {
         return usage_error(&err);
     }
+    gathered.register(&registry);
     agent::join(&options, &registry);
     let code = run_mode(&options, &registry);
     agent::leave();
@@ -98,7 +108,7 @@ fn usage_error_in(command: &str, err: &args::UsageError) -> u8 {
 
 /// A writer builder with the stream settings of `options`.
 fn writer_builder(options: &Options, registry: &Arc<Registry>, source: &str) -> WriterBuilder {
-    let builder = MaskWriter::builder(registry.clone())
+    let builder = report::attach(MaskWriter::builder(registry.clone()), source)
         .replacement(options.replacement.clone())
         // Checked when the options were parsed.
         .expect("replacement validated by args::parse")

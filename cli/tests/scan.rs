@@ -1,0 +1,504 @@
+//! `logmask scan` through the binary: trees, links, unreadable paths,
+//! gzip and zip, per-file scoping of `::add-mask::`, exit codes, `--json`,
+//! `--in-place` (mode, untouched clean files, refusals, a kill before the
+//! new file is linked in) and progress on a terminal only.
+
+mod support;
+use support as cli_support;
+#[path = "../../tests/common/naive_report.rs"]
+mod naive_report;
+
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use cli_support::{LineReader, Run, TempDir, logmask, run, run_command};
+use serde_json::Value;
+
+const SECRET: &str = "hunter22";
+
+fn scan(args: &[&str], dir: &Path) -> Run {
+    let mut command = logmask();
+    command.arg("scan").args(args).current_dir(dir);
+    run_command(command, b"")
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(data).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// A tree with nested directories, hidden files, a link loop, a gzip
+/// file and a zip archive of two entries.
+fn tree() -> TempDir {
+    let dir = TempDir::new("scan-tree");
+    std::fs::create_dir_all(dir.0.join("logs/b/.hidden")).unwrap();
+    std::fs::create_dir_all(dir.0.join("logs/a")).unwrap();
+    dir.file("logs/a/1.log", b"ok\nthe token hunter22 here\n");
+    dir.file(
+        "logs/a/2.log",
+        b"::add-mask::only-here-1\nonly-here-1 and aHVudGVyMjI=\n",
+    );
+    // The previous file's in-band value must not apply here.
+    dir.file("logs/a/3.log", b"only-here-1 is not a secret here\n");
+    dir.file("logs/b/.hidden/x", b"x=hunter22\n");
+    dir.file("logs/b/z.log.gz", &gzip(b"gz line\n  hunter22\n"));
+    dir.file(
+        "logs/b/run.zip",
+        &zip(&[
+            ("1_build.txt", b"build hunter22\n"),
+            ("2_test.txt", b"t\n\nhunter22"),
+        ]),
+    );
+    std::os::unix::fs::symlink("..", dir.0.join("logs/b/loop")).unwrap();
+    std::os::unix::fs::symlink("a/1.log", dir.0.join("logs/link.log")).unwrap();
+    dir
+}
+
+const TREE_FINDINGS: &str = "\
+logs/a/1.log:2:11: --secret #1 (raw)
+logs/a/2.log:1:1: ::add-mask:: line
+logs/a/2.log:2:1: logs/a/2.log:1 (raw)
+logs/a/2.log:2:17: --secret #1 (base64)
+logs/b/.hidden/x:1:3: --secret #1 (raw)
+logs/b/run.zip!1_build.txt:1:7: --secret #1 (raw)
+logs/b/run.zip!2_test.txt:3:1: --secret #1 (raw)
+logs/b/z.log.gz:2:3: --secret #1 (raw)
+";
+
+#[test]
+fn a_tree_is_scanned_in_byte_order_with_archives_and_per_file_scoping() {
+    let dir = tree();
+    let r = scan(&["-s", SECRET, "logs"], &dir.0);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(r.stdout(), TREE_FINDINGS);
+    assert_eq!(r.stderr(), "logmask: 8 findings in 7 files, 169 bytes\n");
+    r.leaks_nothing(SECRET).leaks_nothing("only-here-1");
+    // A trailing slash is not doubled; a link named on the command line is
+    // followed.
+    let r = scan(&["-s", SECRET, "logs/", "logs/link.log"], &dir.0);
+    let mut want = TREE_FINDINGS.to_string();
+    want.push_str("logs/link.log:2:11: --secret #1 (raw)\n");
+    assert_eq!(r.stdout(), want);
+}
+
+#[test]
+fn exit_status_is_in_greps_order() {
+    let dir = tree();
+    std::fs::write(dir.0.join("clean.log"), b"nothing\n").unwrap();
+    // (args, status, stdout holds findings)
+    let cases: &[(&[&str], i32, bool)] = &[
+        (&["-s", SECRET, "clean.log"], 0, false),
+        (&["-s", SECRET, "logs/a/1.log"], 1, true),
+        (&["-s", SECRET, "missing.log", "logs/a/1.log"], 2, true),
+        (&["-s", SECRET, "clean.log", "missing.log"], 2, false),
+        (&["-s", SECRET, "--no-such-option", "clean.log"], 2, false),
+        (&["--min-length", "0", "clean.log"], 2, false),
+        (&["--replacement", "a\nb", "clean.log"], 2, false),
+        (&["--no-commands", "logs/a/2.log"], 0, false),
+        (&["logs/a/2.log"], 1, true),
+    ];
+    for (args, code, found) in cases {
+        let r = scan(args, &dir.0);
+        assert_eq!(r.code(), *code, "{args:?}: {}", r.stderr());
+        assert_eq!(!r.stdout.is_empty(), *found, "{args:?}: {}", r.stdout());
+        if args.contains(&"missing.log") {
+            assert!(
+                r.stderr().contains("missing.log: cannot read"),
+                "{}",
+                r.stderr()
+            );
+        }
+    }
+}
+
+#[test]
+fn unreadable_files_and_corrupt_archives_are_errors_but_the_rest_is_scanned() {
+    let dir = tree();
+    dir.file("bad.gz", b"\x1f\x8b\x08\x00not really gzip");
+    dir.file("bad.zip", b"PK\x03\x04 not really a zip at all");
+    let r = scan(&["-s", SECRET, "bad.gz", "bad.zip", "logs/a/1.log"], &dir.0);
+    assert_eq!(r.code(), 2);
+    assert_eq!(r.stdout(), "logs/a/1.log:2:11: --secret #1 (raw)\n");
+    assert!(r.stderr().contains("bad.gz: cannot read"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("bad.zip: cannot read"),
+        "{}",
+        r.stderr()
+    );
+    // A file of mode 000, scanned by a user who cannot read it.
+    if unsafe { libc::geteuid() } == 0 && Path::new("/usr/bin/setpriv").exists() {
+        let secret_file = dir.file("closed.log", b"hunter22\n");
+        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o000)).unwrap();
+        std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_logmask"))
+            .args(["scan", "-s", SECRET, "closed.log", "logs/a/1.log"])
+            .current_dir(&dir.0);
+        let r = run_command(command, b"");
+        assert_eq!(r.code(), 2, "{}", r.stderr());
+        assert!(
+            r.stderr().contains("closed.log: cannot read"),
+            "{}",
+            r.stderr()
+        );
+        assert_eq!(r.stdout(), "logs/a/1.log:2:11: --secret #1 (raw)\n");
+    }
+}
+
+#[test]
+fn json_output_parses_and_holds_no_value() {
+    let dir = tree();
+    let r = scan(&["-s", SECRET, "--json", "logs"], &dir.0);
+    assert_eq!(r.code(), 1);
+    r.leaks_nothing(SECRET).leaks_nothing("only-here-1");
+    let values: Vec<Value> = r
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(values.len(), TREE_FINDINGS.lines().count());
+    for (value, text) in values.iter().zip(TREE_FINDINGS.lines()) {
+        assert!(value.get("stream").is_none() && value.get("summary").is_none());
+        let path = value["path"].as_str().unwrap();
+        let head = format!("{path}:{}:{}:", value["line"], value["column"]);
+        assert!(text.starts_with(&head), "{text} vs {value}");
+    }
+    assert_eq!(
+        values[1]["matches"],
+        serde_json::json!([{"command": "add-mask"}])
+    );
+    // `::add-mask::only-here-1` is 23 bytes of content.
+    assert_eq!(values[1]["length"], 23);
+    assert_eq!(values[1]["offset"], 0);
+    assert_eq!(values[2]["offset"], 24);
+}
+
+#[test]
+fn stdin_is_scanned_as_dash_also_when_compressed() {
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"a hunter22\n".to_vec(), "-:1:3: --secret #1 (raw)\n"),
+        (gzip(b"\n\nhunter22"), "-:3:1: --secret #1 (raw)\n"),
+        (
+            zip(&[("e1", b"hunter22\n"), ("e2", b"x hunter22\n")]),
+            "-!e1:1:1: --secret #1 (raw)\n-!e2:1:3: --secret #1 (raw)\n",
+        ),
+    ];
+    for (input, want) in cases {
+        for args in [&["scan", "-s", SECRET][..], &["scan", "-s", SECRET, "-"]] {
+            let r = run(args, &input);
+            assert_eq!(r.code(), 1, "{}", r.stderr());
+            assert_eq!(r.stdout(), want);
+        }
+    }
+}
+
+#[test]
+fn many_files_are_printed_in_path_order() {
+    let dir = TempDir::new("scan-order");
+    let mut want = String::new();
+    for i in 0..40 {
+        // Bigger files first, so that threads finish out of order.
+        let pad = "x".repeat((40 - i) * 5000);
+        dir.file(
+            &format!("f{i:02}.log"),
+            format!("{pad}\nhunter22 {i}\n").as_bytes(),
+        );
+        want.push_str(&format!(
+            "{}/f{i:02}.log:2:1: --secret #1 (raw)\n",
+            dir.0.display()
+        ));
+    }
+    let r = run(
+        &[
+            "scan".as_ref(),
+            "-s".as_ref(),
+            SECRET.as_ref(),
+            dir.0.as_os_str(),
+        ],
+        b"",
+    );
+    assert_eq!(r.code(), 1);
+    assert_eq!(r.stdout(), want);
+}
+
+fn filter_output(args: &[&str], input: &[u8]) -> Vec<u8> {
+    let r = run(args, input);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    r.stdout
+}
+
+#[test]
+fn in_place_rewrites_as_filter_mode_keeps_mode_and_leaves_clean_files_alone() {
+    let dir = TempDir::new("scan-inplace");
+    let dirty: &[u8] =
+        b"keep\n::add-mask::in-band-9\nin-band-9 hunter22 aHVudGVyMjI=\r\nlast hunter22";
+    let dirty_path = dir.file("dirty.log", dirty);
+    std::fs::set_permissions(&dirty_path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let clean_path = dir.file("clean.log", b"nothing to see\n");
+    let before_clean = std::fs::metadata(&clean_path).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let r = scan(&["-s", SECRET, "--in-place", "."], &dir.0);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(r.stdout().lines().count(), 5);
+    let rewritten = std::fs::read(&dirty_path).unwrap();
+    assert_eq!(rewritten, filter_output(&["-s", SECRET], dirty));
+    assert_eq!(rewritten, b"keep\n*** *** ***I=\r\nlast ***");
+    let meta = std::fs::metadata(&dirty_path).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+    let after_clean = std::fs::metadata(&clean_path).unwrap();
+    assert_eq!(after_clean.ino(), before_clean.ino());
+    assert_eq!(after_clean.mtime_nsec(), before_clean.mtime_nsec());
+    assert_eq!(after_clean.mtime(), before_clean.mtime());
+    let names = dir_names(&dir.0);
+    assert_eq!(names, ["clean.log", "dirty.log"]);
+    // A second scan finds nothing: what is left is masked.
+    assert_eq!(scan(&["-s", SECRET, "--in-place", "."], &dir.0).code(), 0);
+}
+
+fn dir_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn in_place_refuses_archives_stdin_and_hard_links_but_prints_findings() {
+    let dir = TempDir::new("scan-refuse");
+    let gz = gzip(b"hunter22\n");
+    dir.file("a.log.gz", &gz);
+    dir.file("b.zip", &zip(&[("e", b"hunter22\n")]));
+    dir.file("c.log", b"hunter22\n");
+    std::fs::hard_link(dir.0.join("c.log"), dir.0.join("c-link.log")).unwrap();
+    let r = scan(
+        &["-s", SECRET, "--in-place", "a.log.gz", "b.zip", "c.log"],
+        &dir.0,
+    );
+    assert_eq!(r.code(), 2);
+    assert_eq!(r.stdout().lines().count(), 3, "{}", r.stdout());
+    for name in [
+        "a.log.gz: cannot rewrite",
+        "b.zip: cannot rewrite",
+        "c.log: cannot rewrite",
+    ] {
+        assert!(r.stderr().contains(name), "{name}: {}", r.stderr());
+    }
+    assert_eq!(std::fs::read(dir.0.join("a.log.gz")).unwrap(), gz);
+    assert_eq!(std::fs::read(dir.0.join("c.log")).unwrap(), b"hunter22\n");
+    let r = run(&["scan", "-s", SECRET, "--in-place"], b"hunter22\n");
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("-: cannot rewrite"), "{}", r.stderr());
+    assert_eq!(r.stdout(), "-:1:1: --secret #1 (raw)\n");
+}
+
+#[test]
+fn a_kill_before_the_new_file_is_linked_leaves_the_old_file_whole() {
+    let dir = TempDir::new("scan-kill");
+    let content = b"line hunter22\n".repeat(1000);
+    let path = dir.file("big.log", &content);
+    let mut child = logmask()
+        .args(["scan", "-s", SECRET, "--in-place", "big.log"])
+        .env("LOGMASK_TEST_PAUSE_BEFORE_LINK", "1")
+        .current_dir(&dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = LineReader::new(child.stderr.take().unwrap());
+    assert!(
+        stderr.wait_for("paused before link", Duration::from_secs(30)),
+        "{}",
+        String::from_utf8_lossy(&stderr.seen)
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), content);
+    let names = dir_names(&dir.0);
+    // An unnamed temporary file leaves nothing; a named one only .logmask-*.
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "big.log" || n.starts_with(".logmask-")),
+        "{names:?}"
+    );
+    // Run to completion now: the new file is whole.
+    let r = scan(&["-s", SECRET, "--in-place", "big.log"], &dir.0);
+    assert_eq!(r.code(), 1);
+    assert_eq!(std::fs::read(&path).unwrap(), b"line ***\n".repeat(1000));
+}
+
+/// A scan that reads a FIFO the test feeds slowly, so it runs > 1 s.
+fn slow_scan(dir: &TempDir, under_pty: bool) -> String {
+    let fifo = dir.0.join("slow.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let logmask = env!("CARGO_BIN_EXE_logmask");
+    let err_file = dir.0.join("stderr.txt");
+    let mut command = if under_pty {
+        let mut c = Command::new("script");
+        c.args(["-qfec"])
+            .arg(format!("{logmask} scan -s {SECRET} {}", fifo.display()))
+            .arg("/dev/null");
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    } else {
+        let mut c = Command::new(logmask);
+        c.args(["scan", "-s", SECRET]).arg(&fifo);
+        c.stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&err_file).unwrap());
+        c
+    };
+    let mut child = command.stdin(Stdio::null()).spawn().unwrap();
+    let out = cli_support::collect(child.stdout.take().unwrap());
+    let err = child.stderr.take().map(cli_support::collect);
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    for _ in 0..16 {
+        writer.write_all(b"hunter22 and more\n").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(writer);
+    cli_support::wait_with_deadline(&mut child, Duration::from_secs(30));
+    let mut all = out.join().unwrap();
+    if let Some(err) = err {
+        all.extend(err.join().unwrap());
+    }
+    if !under_pty {
+        all.extend(std::fs::read(&err_file).unwrap());
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let dir = TempDir::new("scan-progress");
+    let plain = slow_scan(&dir, false);
+    assert!(!plain.contains("scanning"), "{plain:?}");
+    assert!(
+        !plain.contains('\r') && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    assert!(
+        plain.ends_with("logmask: 16 findings in 1 files, 288 bytes\n"),
+        "{plain:?}"
+    );
+    if Command::new("script").arg("--version").output().is_err() {
+        return;
+    }
+    let dir = TempDir::new("scan-progress-pty");
+    let shown = slow_scan(&dir, true);
+    assert!(shown.contains("logmask: scanning"), "{shown:?}");
+    assert!(shown.contains("16 findings in 1 files"), "{shown:?}");
+    assert!(!shown.contains(SECRET), "{shown:?}");
+}
+
+#[test]
+fn oracle_positions_through_scan() {
+    // The same oracle as the engine tests, through `scan --json` on a file.
+    let dir = TempDir::new("scan-oracle");
+    let input: &[u8] = b"a hunter22 b\n  ::add-mask::qwerty-1\nqwerty-1hunter22 cXdlcnR5LTE\n";
+    dir.file("in.log", input);
+    let r = scan(
+        &[
+            "-s",
+            SECRET,
+            "--encodings",
+            "raw,base64,url",
+            "--json",
+            "in.log",
+        ],
+        &dir.0,
+    );
+    let got: Vec<naive_report::NaiveRun> = r
+        .stdout()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            naive_report::NaiveRun {
+                offset: v["offset"].as_u64().unwrap(),
+                line: v["line"].as_u64().unwrap(),
+                column: v["column"].as_u64().unwrap(),
+                length: v["length"].as_u64().unwrap(),
+                matches: v["matches"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| match m.get("command") {
+                        Some(_) => "command".to_string(),
+                        None => format!(
+                            "{} ({})",
+                            m["source"].as_str().unwrap(),
+                            m["form"].as_str().unwrap()
+                        ),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let want = naive_report::naive_runs(
+        input,
+        &[(b"hunter22", "--secret #1")],
+        4,
+        true,
+        true,
+        "in.log",
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn secret_sources_replacement_and_agent_options() {
+    let dir = TempDir::new("scan-options");
+    dir.file("secrets.txt", b"\nfile-secret-1\n");
+    dir.file("key.pem", b"whole-file-secret\n");
+    dir.file(
+        "in.log",
+        b"a file-secret-1 b env-secret-22 c whole-file-secret d short\n",
+    );
+    let mut command = logmask();
+    command
+        .args(["scan", "--file", "secrets.txt", "--env", "LM_SCAN_PW"])
+        .args(["--secret-file", "key.pem", "--env-prefix", "LM_SHORT_"])
+        .args(["--min-length", "5", "--agent", "/nonexistent/agent.sock"])
+        .args(["--replacement", "[x]", "--in-place", "in.log"])
+        .env("LM_SCAN_PW", "env-secret-22")
+        .env("LM_SHORT_A", "short")
+        .current_dir(&dir.0);
+    let r = run_command(command, b"");
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(
+        r.stdout(),
+        "in.log:1:3: --file secrets.txt:2 (raw)\n\
+         in.log:1:19: --env LM_SCAN_PW (raw)\n\
+         in.log:1:35: --secret-file key.pem (raw)\n\
+         in.log:1:55: --env-prefix LM_SHORT_ (LM_SHORT_A) (raw)\n"
+    );
+    assert!(r.stderr().contains("--agent"), "{}", r.stderr());
+    r.leaks_nothing("secret-22").leaks_nothing("file-secret");
+    assert_eq!(
+        std::fs::read(dir.0.join("in.log")).unwrap(),
+        b"a [x] b [x] c [x] d [x]\n"
+    );
+    let r = scan(&["--help"], &dir.0);
+    assert_eq!(r.code(), 0);
+    assert!(r.stdout().contains("logmask scan [OPTIONS] [PATH]..."));
+}
