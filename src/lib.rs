@@ -96,6 +96,7 @@
 
 mod automaton;
 mod candidate_lines;
+pub mod decoded;
 pub mod encoding;
 mod gram_search;
 mod matcher;
