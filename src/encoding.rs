@@ -161,6 +161,12 @@ impl EncodingSet {
         self.0 |= encoding.bit();
     }
 
+    /// The set with `encoding` added.
+    pub fn with(mut self, encoding: Encoding) -> EncodingSet {
+        self.insert(encoding);
+        self
+    }
+
     /// The set without `encoding`.
     pub fn without(self, encoding: Encoding) -> EncodingSet {
         EncodingSet(self.0 & !encoding.bit())
