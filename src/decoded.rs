@@ -54,7 +54,7 @@ pub fn decodings(line: &[u8], min_length: usize) -> Vec<Vec<u8>> {
 /// padded to a multiple of 4, with unused trailing bits zero.
 fn decode_base64(line: &[u8], alphabet: &Alphabet) -> Option<Vec<u8>> {
     let padded = line.last() == Some(&b'=');
-    if padded && line.len() % 4 != 0 {
+    if padded && !line.len().is_multiple_of(4) {
         return None;
     }
     let mode = if padded {
@@ -73,7 +73,7 @@ fn decode_base64(line: &[u8], alphabet: &Alphabet) -> Option<Vec<u8>> {
 
 /// The decoding of an even-length line of hex digits, either case.
 fn decode_hex(line: &[u8]) -> Option<Vec<u8>> {
-    if line.len() % 2 != 0 {
+    if !line.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);

@@ -151,7 +151,7 @@ const NAIVE_URL_SAFE: &[u8; 64] =
 fn naive_base64_decode(line: &[u8], alphabet: &[u8; 64]) -> Option<Vec<u8>> {
     let mut body = line;
     if line.ends_with(b"=") {
-        if line.len() % 4 != 0 {
+        if !line.len().is_multiple_of(4) {
             return None;
         }
         body = line
@@ -186,7 +186,7 @@ fn naive_base64_decode(line: &[u8], alphabet: &[u8; 64]) -> Option<Vec<u8>> {
 }
 
 fn naive_hex_decode(line: &[u8]) -> Option<Vec<u8>> {
-    if line.len() % 2 != 0 || !line.iter().all(|b| b.is_ascii_hexdigit()) {
+    if !line.len().is_multiple_of(2) || !line.iter().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let text = std::str::from_utf8(line).ok()?;
