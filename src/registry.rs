@@ -5,7 +5,14 @@
 //! variants (SPEC section 1). The registry keeps each variant once and
 //! hands streams an immutable [`Matcher`] for the current generation.
 //!
+//! With `decoded` chosen, each line that is wholly Base64 or hex and
+//! decodes to text (see [`crate::decoded`]) also registers its decoding,
+//! expanded like a value of its own in the other chosen encodings and
+//! never decoded again; those variants are tagged [`Encoding::Decoded`].
+//!
 //! Invariants:
+//! - Each variant is tagged with the first encoding, in SPEC 1.3 order,
+//!   that produced it from its line.
 //! - No variant is empty or holds `\n` or `\r`; a `raw` variant is at least
 //!   the minimum length and every other one at least max(minimum, 4).
 //! - A value is never formatted: [`Refusal`] says why, never what, and the
