@@ -114,7 +114,9 @@ pub use encoding::{Encoding, EncodingSet};
 pub use matcher::Matcher;
 pub use origin::Origin;
 pub use protocol::{MAX_LINE, Warning, WarningSink, unescape};
-pub use registry::{Added, Config, DEFAULT_MIN_LENGTH, MAX_VALUE_LEN, Refusal, Registry, expand};
+pub use registry::{
+    Added, BOM, Config, DEFAULT_MIN_LENGTH, MAX_VALUE_LEN, Refusal, Registry, expand,
+};
 pub use stream::Stats;
 pub use writer::{LineBreakInReplacement, MaskWriter, WriterBuilder};
 

@@ -36,6 +36,9 @@ use crate::origin::{API_SOURCE, Origin};
 /// Longest trimmed value accepted, in bytes (SPEC 1.6).
 pub const MAX_VALUE_LEN: usize = 64 * 1024;
 
+/// The UTF-8 byte order mark, never part of a value (SPEC 1.1).
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Default minimum length of a masked line.
 pub const DEFAULT_MIN_LENGTH: usize = 4;
 
@@ -459,6 +462,9 @@ pub fn expand(value: &[u8], config: &Config) -> Result<Vec<Vec<u8>>, Refusal> {
 /// every variant that comes from a decoding is tagged
 /// [`Encoding::Decoded`].
 fn expand_tagged(value: &[u8], config: &Config) -> Result<Vec<Tagged>, Refusal> {
+    // A byte order mark is not part of the value (SPEC 1.1); JSON parsers
+    // refuse one, so it must go before the value is opened.
+    let value = value.strip_prefix(BOM).unwrap_or(value);
     // A minimum of 0 would let an empty line through as an empty variant.
     let config = &Config {
         min_length: config.min_length.max(1),
@@ -668,6 +674,21 @@ mod tests {
                 String::from_utf8_lossy(variant)
             );
         }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_value() {
+        let config = Config::default();
+        let with_bom = |v: &[u8]| [BOM, v].concat();
+        // Plain: the first line is the value without the mark.
+        let got = expand(&with_bom(b"hunter22"), &config).unwrap();
+        assert_eq!(got, expand(b"hunter22", &config).unwrap());
+        // JSON saved with a mark (PowerShell 5.1 -Encoding UTF8) is opened.
+        let got = expand(&with_bom(br#"{"key":"s3cr3t-v4lue"}"#), &config).unwrap();
+        assert!(got.iter().any(|v| v == b"s3cr3t-v4lue"));
+        // Only at the start.
+        let got = expand(&[b"ab", BOM, b"cd"].concat(), &config).unwrap();
+        assert!(got.contains(&[b"ab", BOM, b"cd"].concat()));
     }
 
     #[test]

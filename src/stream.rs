@@ -89,10 +89,6 @@ impl Masker {
         }
     }
 
-    pub(crate) fn registry(&self) -> &Arc<Registry> {
-        &self.registry
-    }
-
     pub(crate) fn stats(&self) -> Stats {
         self.stats
     }

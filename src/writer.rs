@@ -1,18 +1,30 @@
 //! The `io::Write` adapter: command handling, then masking, then `W`.
 //!
+//! `MaskWriter` is the one place that acts: the protocol classifies the
+//! bytes into events (sans-IO), and the writer hands text to the masker,
+//! registers values in the registry, reports warnings and registered
+//! values to the caller's hooks, and owns the inner writer.
+//!
 //! Invariants:
 //! - After each `write`, every decided byte has been written to the inner
 //!   writer; `flush` only flushes the inner writer.
 //! - `finish` ends the stream (a partial line is handled as if it ended
 //!   with a newline, held bytes are written) and returns the inner writer;
 //!   dropping an unfinished writer does the same on a best-effort basis.
+//! - **Poisoned after an inner error.** Once the inner writer has failed,
+//!   part of a write may have been consumed and part of its output
+//!   written, so no retry could tell which bytes to send again: every
+//!   later `write`, `flush` and `finish` returns an error, and nothing
+//!   more reaches the inner writer (as `BufWriter` after a panic). What
+//!   the inner writer received is always a prefix of the full masked
+//!   output, so a failed log is cut, never garbled or leaked.
 
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use crate::protocol::{Protocol, Warning};
-use crate::registry::Registry;
+use crate::protocol::{Command, Event, Protocol, Warning};
+use crate::registry::{Refusal, Registry};
 use crate::stream::{Masker, Stats};
 
 /// The replacement held a line break (SPEC 2 forbids it).
@@ -35,7 +47,11 @@ pub struct WriterBuilder {
     pass_commands: bool,
     source: String,
     on_warning: Option<Box<dyn FnMut(Warning) + Send>>,
+    on_register: Option<RegisterHook>,
 }
+
+/// Called with each value the stream itself registers and its label.
+type RegisterHook = Box<dyn FnMut(&[u8], &str) + Send>;
 
 impl WriterBuilder {
     /// Defaults: replacement `***`, commands on, source name `stdin`,
@@ -48,6 +64,7 @@ impl WriterBuilder {
             pass_commands: false,
             source: "stdin".to_string(),
             on_warning: None,
+            on_register: None,
         }
     }
 
@@ -86,16 +103,31 @@ impl WriterBuilder {
         self
     }
 
+    /// Called with every value the stream itself registers (an
+    /// `::add-mask::` value, a `::stop-commands::` token) and its source
+    /// label (`stdin:12`), after the registry accepted it: for sharing it
+    /// with other processes (an agent). The value is a secret: keep it out
+    /// of messages.
+    pub fn on_register(mut self, hook: impl FnMut(&[u8], &str) + Send + 'static) -> Self {
+        self.on_register = Some(Box::new(hook));
+        self
+    }
+
     /// A writer that masks into `inner`.
     pub fn build<W: Write>(self, inner: W) -> MaskWriter<W> {
-        let masker = Masker::new(self.registry, &self.replacement);
-        let protocol = self
-            .commands
-            .then(|| Protocol::new(self.source, self.pass_commands, self.on_warning));
+        let masker = Masker::new(self.registry.clone(), &self.replacement);
+        let protocol = self.commands.then(|| Protocol::new(self.pass_commands));
         MaskWriter {
             inner: Some(inner),
             masker,
             protocol,
+            actions: Actions {
+                registry: self.registry,
+                source: self.source,
+                on_warning: self.on_warning,
+                on_register: self.on_register,
+            },
+            poisoned: false,
         }
     }
 
@@ -114,6 +146,83 @@ pub struct MaskWriter<W: Write> {
     inner: Option<W>,
     masker: Masker,
     protocol: Option<Protocol>,
+    actions: Actions,
+    /// The inner writer failed: see the module's invariants.
+    poisoned: bool,
+}
+
+/// What the writer does with the protocol's non-text events.
+struct Actions {
+    registry: Arc<Registry>,
+    /// The stream's name in warnings and source labels.
+    source: String,
+    on_warning: Option<Box<dyn FnMut(Warning) + Send>>,
+    on_register: Option<RegisterHook>,
+}
+
+impl Actions {
+    fn warn(&mut self, line: u64, reason: String) {
+        if let Some(sink) = &mut self.on_warning {
+            sink(Warning {
+                source: self.source.clone(),
+                line,
+                reason,
+            });
+        }
+    }
+
+    /// Registers a value found on `line` of the stream.
+    fn register(&mut self, value: &[u8], line: u64, command: Command) {
+        let label = format!("{}:{line}", self.source);
+        match (self.registry.add_from(value, &label), command) {
+            (Ok(_), _) => {
+                if let Some(hook) = &mut self.on_register {
+                    hook(value, &label);
+                }
+            }
+            (Err(Refusal::Blank), Command::AddMask) => {
+                self.warn(line, "::add-mask:: value is empty or blank".into())
+            }
+            (Err(refusal), Command::AddMask) => self.warn(line, format!("::add-mask:: {refusal}")),
+            (Err(refusal), Command::StopCommands) => self.warn(
+                line,
+                format!("::stop-commands:: token not masked: {refusal}"),
+            ),
+        }
+    }
+}
+
+/// Acts on one protocol event.
+fn act<W: Write>(
+    event: Event<'_>,
+    masker: &mut Masker,
+    actions: &mut Actions,
+    out: &mut W,
+) -> io::Result<()> {
+    match event {
+        Event::Text(text) => masker.write(text, out),
+        Event::Verbatim(bytes) => masker.write_verbatim(bytes, out),
+        Event::Consumed(len) => {
+            masker.note_consumed(len);
+            Ok(())
+        }
+        Event::Register {
+            value,
+            line,
+            command,
+        } => {
+            actions.register(&value, line, command);
+            Ok(())
+        }
+        Event::Warn { line, reason } => {
+            actions.warn(line, reason);
+            Ok(())
+        }
+    }
+}
+
+fn poisoned_error() -> io::Error {
+    io::Error::other("logmask: the masking writer failed earlier and accepts nothing more")
 }
 
 impl<W: Write> MaskWriter<W> {
@@ -148,12 +257,25 @@ impl<W: Write> MaskWriter<W> {
     }
 
     fn finish_in_place(&mut self) -> io::Result<()> {
-        let out = self.inner.as_mut().expect("present until finished");
-        if let Some(protocol) = &mut self.protocol {
-            protocol.finish(&mut self.masker, out)?;
+        self.guard(|this| {
+            let out = this.inner.as_mut().expect("present until finished");
+            if let Some(protocol) = &mut this.protocol {
+                let (masker, actions) = (&mut this.masker, &mut this.actions);
+                protocol.finish(&mut |event| act(event, masker, actions, out))?;
+            }
+            this.masker.finish(out)?;
+            out.flush()
+        })
+    }
+
+    /// Runs `step` unless poisoned, and poisons on its error.
+    fn guard<T>(&mut self, step: impl FnOnce(&mut Self) -> io::Result<T>) -> io::Result<T> {
+        if self.poisoned {
+            return Err(poisoned_error());
         }
-        self.masker.finish(out)?;
-        out.flush()
+        let result = step(self);
+        self.poisoned = result.is_err();
+        result
     }
 }
 
@@ -168,22 +290,27 @@ impl MaskWriter<io::Sink> {
 
 impl<W: Write> Write for MaskWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let out = self.inner.as_mut().expect("present until finished");
-        match &mut self.protocol {
-            Some(protocol) => protocol.write(buf, &mut self.masker, out)?,
-            None => self.masker.write(buf, out)?,
-        }
-        Ok(buf.len())
+        self.guard(|this| {
+            let out = this.inner.as_mut().expect("present until finished");
+            match &mut this.protocol {
+                Some(protocol) => {
+                    let (masker, actions) = (&mut this.masker, &mut this.actions);
+                    protocol.feed(buf, &mut |event| act(event, masker, actions, out))?
+                }
+                None => this.masker.write(buf, out)?,
+            }
+            Ok(buf.len())
+        })
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.as_mut().expect("present until finished").flush()
+        self.guard(|this| this.inner.as_mut().expect("present until finished").flush())
     }
 }
 
 impl<W: Write> Drop for MaskWriter<W> {
     fn drop(&mut self) {
-        if self.inner.is_some() && !std::thread::panicking() {
+        if self.inner.is_some() && !self.poisoned && !std::thread::panicking() {
             let _ = self.finish_in_place();
         }
     }
@@ -194,6 +321,7 @@ impl<W: Write> fmt::Debug for MaskWriter<W> {
         f.debug_struct("MaskWriter")
             .field("masker", &self.masker)
             .field("commands", &self.protocol.is_some())
+            .field("poisoned", &self.poisoned)
             .finish()
     }
 }

@@ -450,9 +450,15 @@ fn check_env_name(option: &str, name: &OsString) -> Result<(), UsageError> {
     Ok(())
 }
 
+/// A file's content, without the UTF-8 byte order mark an editor may have
+/// put first (SPEC 1.1: it is not part of the first secret).
 fn read(path: &Path, option: &str) -> Result<Vec<u8>, UsageError> {
-    std::fs::read(path)
-        .map_err(|err| UsageError(format!("{option} {}: cannot read: {err}", path.display())))
+    let mut content = std::fs::read(path)
+        .map_err(|err| UsageError(format!("{option} {}: cannot read: {err}", path.display())))?;
+    if content.starts_with(logmask::BOM) {
+        content.drain(..logmask::BOM.len());
+    }
+    Ok(content)
 }
 
 /// Trims whitespace and line breaks at both ends, as the registry does for
