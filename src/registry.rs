@@ -500,7 +500,8 @@ fn expand_tagged(value: &[u8], config: &Config) -> Result<Vec<Tagged>, Refusal> 
         ..*config
     };
     for decoding in decodings.found {
-        let decoding = trim_by(&decoding, is_blank_or_break);
+        let decoding = decoding.strip_prefix(BOM).unwrap_or(&decoding);
+        let decoding = trim_by(decoding, is_blank_or_break);
         if decoding.len() >= config.min_length {
             expand_value(decoding, &others, Some(Encoding::Decoded), None, &mut out);
         }

@@ -78,6 +78,9 @@ fn table() -> Vec<Vec<u8>> {
     );
     values.push(URL_SAFE_NO_PAD.encode("?>?>?>?>~~~secret").into_bytes());
     values.push(b"\xff\xfe not utf-8 \x80'".to_vec());
+    // A byte order mark before a value, and inside a Base64-stored one.
+    values.push(b"\xEF\xBB\xBFwith a mark's value".to_vec());
+    values.push(STANDARD.encode("\u{feff}marked-decoding-here").into_bytes());
     values
 }
 

@@ -93,6 +93,8 @@ fn naive_trim(value: &[u8], also_breaks: bool) -> &[u8] {
 
 fn naive_expand(value: &[u8], min_length: usize, decode: bool) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
+    // SPEC 1.1: a UTF-8 byte order mark at the start is not part of it.
+    let value = value.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(value);
     let whole = naive_trim(value, true);
     if whole.len() < min_length {
         return out;
