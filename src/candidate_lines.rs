@@ -5,11 +5,15 @@
 //! line costs more than the masking itself on short lines, so
 //! [`next_line_to_hold`] looks at 64 bytes at a time: one bit mask of the
 //! newlines and one of the bytes that may begin a command, compared with a
-//! shift. On x86_64 the masks come from SSE2 compares (part of every
-//! x86_64 target, so no detection is needed); elsewhere from a plain loop.
+//! shift. Where the target has SSE2 (`target_feature`, on by default for
+//! every x86_64 target) the masks come from SSE2 compares; elsewhere from
+//! [`scalar_masks`], a plain loop that is always compiled, so the tests
+//! check it against the SIMD path and a byte-by-byte scan on this machine
+//! too.
 //!
-//! Invariant: the answer is the same as a byte-by-byte scan's (see the
-//! tests), and every newline before the answer is counted exactly once.
+//! Invariant: the answer is the same as a byte-by-byte scan's whichever
+//! masks are used (see the tests), and every newline before the answer is
+//! counted exactly once.
 
 /// Whether a line beginning with `b` may be a command line.
 pub(crate) fn may_begin_command(b: u8) -> bool {
@@ -24,6 +28,12 @@ const BLOCK: usize = 64;
 /// Returns the number of newlines before that position and the position,
 /// or the number of newlines in all of `data` and `None`.
 pub(crate) fn next_line_to_hold(data: &[u8]) -> (u64, Option<usize>) {
+    scan(data, masks)
+}
+
+/// [`next_line_to_hold`] with the block masks from `masks`.
+#[inline(always)]
+fn scan(data: &[u8], masks: impl Fn(&[u8; BLOCK]) -> (u64, u64)) -> (u64, Option<usize>) {
     let mut newlines = 0u64;
     // Whether the byte before the current block is a newline.
     let mut carry = 0u64;
@@ -55,7 +65,7 @@ pub(crate) fn next_line_to_hold(data: &[u8]) -> (u64, Option<usize>) {
 
 /// Bit k set where `block[k]` is a newline, and bit k set where it may
 /// begin a command.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 fn masks(block: &[u8; BLOCK]) -> (u64, u64) {
     use std::arch::x86_64::{
@@ -63,8 +73,8 @@ fn masks(block: &[u8; BLOCK]) -> (u64, u64) {
     };
     let (mut breaks, mut starts) = (0u64, 0u64);
     for (k, lane) in block.chunks_exact(16).enumerate() {
-        // SAFETY: SSE2 is part of every x86_64 target; the unaligned load
-        // reads exactly the 16 bytes of `lane`.
+        // SAFETY: SSE2 is enabled for this target (the cfg above); the
+        // unaligned load reads exactly the 16 bytes of `lane`.
         let (b, s) = unsafe {
             let v = _mm_loadu_si128(lane.as_ptr().cast::<__m128i>());
             let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
@@ -82,8 +92,16 @@ fn masks(block: &[u8; BLOCK]) -> (u64, u64) {
 
 /// Bit k set where `block[k]` is a newline, and bit k set where it may
 /// begin a command.
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
 fn masks(block: &[u8; BLOCK]) -> (u64, u64) {
+    scalar_masks(block)
+}
+
+/// The portable [`masks`]: one byte at a time.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+#[inline(always)]
+fn scalar_masks(block: &[u8; BLOCK]) -> (u64, u64) {
     let (mut breaks, mut starts) = (0u64, 0u64);
     for (k, &b) in block.iter().enumerate() {
         breaks |= u64::from(b == b'\n') << k;
@@ -130,6 +148,11 @@ mod tests {
         ];
         for (data, want) in cases {
             assert_eq!(next_line_to_hold(data.as_bytes()), want, "{data:?}");
+            assert_eq!(
+                scan(data.as_bytes(), scalar_masks),
+                want,
+                "scalar on {data:?}"
+            );
             assert_eq!(naive(data.as_bytes()), want, "oracle on {data:?}");
         }
     }
@@ -151,6 +174,32 @@ mod tests {
                     })
                     .collect();
                 assert_eq!(next_line_to_hold(&data), naive(&data), "{data:?}");
+                assert_eq!(scan(&data, scalar_masks), naive(&data), "scalar: {data:?}");
+            }
+        }
+    }
+
+    /// The SIMD masks (where compiled) and the portable ones agree on
+    /// random blocks of every byte value, and on each byte of interest at
+    /// every position.
+    #[test]
+    fn simd_and_scalar_masks_agree() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut block = [0u8; BLOCK];
+            for b in &mut block {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *b = (state >> 24) as u8;
+            }
+            assert_eq!(masks(&block), scalar_masks(&block), "{block:?}");
+        }
+        for special in [b'\n', b' ', b'\t', b':', b'\r', 0, 0x80, 0xff] {
+            for at in 0..BLOCK {
+                let mut block = [b'x'; BLOCK];
+                block[at] = special;
+                assert_eq!(masks(&block), scalar_masks(&block), "{special} at {at}");
             }
         }
     }

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::sync::Arc;
 
 use logmask::{Config, Encoding, MaskWriter, Registry};
@@ -24,21 +23,17 @@ fn raw_registry(secrets: &[Vec<u8>]) -> Arc<Registry> {
 
 fn check(secrets: &[Vec<u8>], input: &[u8], cuts: &[usize]) {
     let registry = raw_registry(secrets);
-    let mut cuts = cuts.to_vec();
-    cuts.extend([0, input.len()]);
-    cuts.sort();
     let mut writer = MaskWriter::builder(registry)
         .commands(false)
         .build(Vec::new());
-    for w in cuts.windows(2) {
-        writer.write_all(&input[w[0]..w[1]]).unwrap();
-        let want = common::decided_output(&input[..w[1]], secrets);
+    common::feed_at_cuts(&mut writer, input, cuts, |writer, end| {
+        let want = common::decided_output(&input[..end], secrets);
         assert!(
             *writer.get_ref() == want,
             "after {} bytes of {input:?} with {secrets:?}",
-            w[1]
+            end
         );
-    }
+    });
     let got = writer.finish().unwrap();
     assert!(
         got == common::mask(input, secrets),

@@ -33,11 +33,19 @@ fn one_byte_at_a_time(writer: &mut MaskWriter<Vec<u8>>, input: &[u8]) {
 fn held_lines_fed_one_byte_at_a_time() {
     let mut slow = Vec::new();
     for (name, input) in held_line_inputs() {
-        let registry = Arc::new(Registry::new());
-        let mut writer = MaskWriter::new(registry, Vec::new());
-        let (_, elapsed) = timed(name, || one_byte_at_a_time(&mut writer, &input));
-        let out = writer.finish().unwrap();
-        assert!(!out.is_empty());
+        // The best of three: a loaded machine only ever adds time, while a
+        // quadratic rescan of 64 KiB costs seconds in every try.
+        let elapsed = (0..3)
+            .map(|_| {
+                let registry = Arc::new(Registry::new());
+                let mut writer = MaskWriter::new(registry, Vec::new());
+                let (_, elapsed) = timed(name, || one_byte_at_a_time(&mut writer, &input));
+                let out = writer.finish().unwrap();
+                assert!(!out.is_empty());
+                elapsed
+            })
+            .min()
+            .unwrap();
         // 64 KiB at a few MiB/s at the very least.
         if elapsed > Duration::from_millis(500) {
             slow.push((name, elapsed));

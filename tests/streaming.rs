@@ -71,23 +71,18 @@ fn setup(secrets: &[Vec<u8>], config: Config) -> (Arc<Registry>, Vec<Vec<u8>>) {
 /// Feeds `input` cut at `cuts`, checking after every write that exactly
 /// the decided prefix has been written.
 fn stream(registry: &Arc<Registry>, variants: &[Vec<u8>], input: &[u8], cuts: &[usize]) -> Vec<u8> {
-    let mut cuts = cuts.to_vec();
-    cuts.push(0);
-    cuts.push(input.len());
-    cuts.sort();
     let mut writer = MaskWriter::builder(registry.clone())
         .commands(false)
         .build(Vec::new());
-    for w in cuts.windows(2) {
-        writer.write_all(&input[w[0]..w[1]]).unwrap();
-        let want = common::decided_output(&input[..w[1]], variants);
+    common::feed_at_cuts(&mut writer, input, cuts, |writer, end| {
+        let want = common::decided_output(&input[..end], variants);
         assert_eq!(
             String::from_utf8_lossy(writer.get_ref()),
             String::from_utf8_lossy(&want),
             "after {} bytes",
-            w[1]
+            end
         );
-    }
+    });
     writer.finish().unwrap()
 }
 

@@ -176,7 +176,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageEr
     let argv: Vec<OsString> = argv.into_iter().collect();
     let (cli, matches) = match parse_cli(&argv) {
         Ok(parsed) => parsed,
-        Err(err) => return handle_clap_error(&err),
+        Err(err) => return handle_clap_error_in(&err, &argv),
     };
     if cli.command.is_empty() && ends_with_separator(&argv, &cli) {
         return Err(UsageError(
@@ -289,13 +289,12 @@ pub fn encodings(lists: &[OsString]) -> Result<EncodingSet, UsageError> {
         return Ok(EncodingSet::all());
     }
     let mut set = EncodingSet::empty();
-    for list in lists {
+    for (number, list) in lists.iter().enumerate() {
         let text = list
             .to_str()
             .ok_or_else(|| UsageError("--encodings: the list is not valid UTF-8".into()))?;
-        // Encoding names are never secrets: the error may name the entry.
         let parsed = EncodingSet::parse_list(text)
-            .map_err(|reason| UsageError(format!("--encodings: {reason}")))?;
+            .map_err(|_| UsageError(format!("--encodings: {}", bad_entry(text, number + 1))))?;
         parsed.iter().for_each(|encoding| set.insert(encoding));
     }
     if set == EncodingSet::empty().with(Encoding::Decoded) {
@@ -306,6 +305,27 @@ pub fn encodings(lists: &[OsString]) -> Result<EncodingSet, UsageError> {
         ));
     }
     Ok(set)
+}
+
+/// Why a `--encodings` list is refused, by position: an unknown name is
+/// not repeated (SPEC 5: a usage error names no other text of an
+/// argument), the known ones are listed instead.
+fn bad_entry(list: &str, option_number: usize) -> String {
+    let (entry, name) = list
+        .split(',')
+        .enumerate()
+        .find(|(_, name)| Encoding::from_name(name).is_none())
+        .unwrap_or((0, ""));
+    let at = format!("entry {} of --encodings #{option_number}", entry + 1);
+    if name.is_empty() {
+        format!("empty encoding name ({at})")
+    } else {
+        let known: Vec<&str> = EncodingSet::all().iter().map(|e| e.name()).collect();
+        format!(
+            "unknown encoding ({at}, not repeated); the names are {}",
+            known.join(",")
+        )
+    }
 }
 
 fn replacement(arg: Option<&OsStr>) -> Result<Vec<u8>, UsageError> {
@@ -319,15 +339,39 @@ fn replacement(arg: Option<&OsStr>) -> Result<Vec<u8>, UsageError> {
 }
 
 /// `--help` and `--version` print and exit 0; every other clap error
-/// becomes a [`UsageError`] built without the user's text.
+/// becomes a [`UsageError`] built without the user's text (positions are
+/// counted in the process's own arguments).
+#[allow(dead_code)] // For the subcommand parsers, which parse the real argv.
 pub fn handle_clap_error(err: &clap::Error) -> Result<Parsed, UsageError> {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    handle_clap_error_in(err, &argv)
+}
+
+/// [`handle_clap_error`] for an error from parsing `argv` (program name
+/// first), which gives the positions of offending arguments.
+pub fn handle_clap_error_in(err: &clap::Error, argv: &[OsString]) -> Result<Parsed, UsageError> {
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = err.print();
             Ok(Parsed::Exit(super::status::OK))
         }
-        _ => Err(UsageError(describe(err))),
+        _ => Err(UsageError(describe(err, argv))),
     }
+}
+
+/// The position (from 1, after the program name) of the first argument
+/// that is `arg` or `arg=...`: how a message points at an argument without
+/// repeating it. `None` when clap's rendering matches no argument.
+fn position(argv: &[OsString], arg: &str) -> Option<usize> {
+    argv.iter()
+        .skip(1)
+        .position(|a| {
+            let a = a.as_bytes();
+            a == arg.as_bytes()
+                || a.strip_prefix(arg.as_bytes())
+                    .is_some_and(|rest| rest.starts_with(b"="))
+        })
+        .map(|i| i + 1)
 }
 
 fn context(err: &clap::Error, kind: ContextKind) -> Option<&str> {
@@ -337,30 +381,33 @@ fn context(err: &clap::Error, kind: ContextKind) -> Option<&str> {
     }
 }
 
-/// A message for a clap error that names at most an option.
-fn describe(err: &clap::Error) -> String {
-    let option = context(err, ContextKind::InvalidArg).and_then(option_name);
+/// A message for a clap error that names at most one of logmask's own
+/// options and the position of an argument (SPEC 5).
+///
+/// An unknown option is not named either, even when it looks like one: a
+/// word of an unquoted `-s $PASS` can look like an option (`--x9Fq`).
+/// clap's suggestion is one of logmask's options, so it may be named.
+fn describe(err: &clap::Error, argv: &[OsString]) -> String {
+    let invalid = context(err, ContextKind::InvalidArg);
+    let at = invalid
+        .and_then(|arg| position(argv, arg))
+        .map(|n| format!(" (argument #{n})"))
+        .unwrap_or_default();
+    let option = invalid.and_then(option_name);
     let prior = context(err, ContextKind::PriorArg).and_then(option_name);
     let option_or = |fallback: &str| option.clone().unwrap_or_else(|| fallback.to_string());
     match err.kind() {
-        ErrorKind::UnknownArgument => match &option {
-            Some(name) => {
-                let mut text = format!("unknown option '{name}'");
-                if let Some(suggested) =
-                    context(err, ContextKind::SuggestedArg).and_then(option_name)
-                {
-                    text.push_str(&format!(" (did you mean '{suggested}'?)"));
-                }
-                text
+        ErrorKind::UnknownArgument if invalid.is_some_and(|a| a.starts_with('-')) => {
+            let mut text = format!("unknown option (not repeated: it may hold a secret){at}");
+            if let Some(suggested) = context(err, ContextKind::SuggestedArg).and_then(option_name) {
+                text.push_str(&format!("; did you mean '{suggested}'?"));
             }
-            // Not an option name: possibly a secret, so not repeated.
-            None if context(err, ContextKind::InvalidArg).is_some_and(|a| a.starts_with('-')) => {
-                "unknown option (not repeated: it may hold a secret)".to_string()
-            }
-            None => "unexpected argument (not repeated: it may hold a secret); \
-                     a command to run must follow '--'"
-                .to_string(),
-        },
+            text
+        }
+        ErrorKind::UnknownArgument => format!(
+            "unexpected argument (not repeated: it may hold a secret){at}; \
+             a command to run must follow '--'"
+        ),
         ErrorKind::InvalidValue if context(err, ContextKind::InvalidValue) == Some("") => {
             format!("{} requires a value", option_or("an option"))
         }

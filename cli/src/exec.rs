@@ -19,9 +19,9 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -42,20 +42,24 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
             return status::IO_ERROR;
         }
     };
-    let mut child = match Command::new(&command[0])
+    let mut spawn = Command::new(&command[0]);
+    spawn
         .args(&command[1..])
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
+        .stderr(Stdio::piped());
+    signals::keep_sigpipe(&mut spawn);
+    let mut child = match spawn.spawn() {
         Ok(child) => child,
         Err(err) => {
-            // The command line may hold a secret: mask the name like output.
-            let name = Path::new(&command[0]).display().to_string();
-            let name =
-                String::from_utf8_lossy(&logmask::mask(registry, name.as_bytes())).into_owned();
-            messages::error(&format!("cannot run '{name}': {err}"));
+            // The command line may hold a secret: the name is masked as
+            // bytes, like output, before anything makes it text (a lossy
+            // conversion would turn a non-UTF-8 secret into another
+            // string that no longer matches).
+            let mut text = b"cannot run '".to_vec();
+            text.extend_from_slice(command[0].as_bytes());
+            text.extend_from_slice(format!("': {err}").as_bytes());
+            messages::error_bytes(&text);
             return status::CANNOT_RUN;
         }
     };
@@ -113,12 +117,12 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
 }
 
 /// A pipe from the command, masked on its own thread.
-trait Pipe: io::Read + AsRawFd + Send + 'static {}
+trait Pipe: io::Read + AsFd + Send + 'static {}
 impl Pipe for ChildStdout {}
 impl Pipe for ChildStderr {}
 
 fn pump(mut pipe: impl Pipe, writer: logmask::MaskWriter<Downstream>) -> JoinHandle<Outcome> {
-    enlarge_pipe(pipe.as_raw_fd());
+    enlarge_pipe(pipe.as_fd());
     // Drained to the end even when downstream is gone (see module docs).
     thread::spawn(move || mask_stream(&mut pipe, writer, false))
 }

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::mem::ManuallyDrop;
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsFd, FromRawFd};
 use std::sync::Arc;
 
 use logmask::Registry;
@@ -19,8 +19,8 @@ pub fn run(options: &Options, registry: &Arc<Registry>) -> u8 {
     // SAFETY: fd 0 stays open for the life of the process; ManuallyDrop
     // keeps it from being closed. Reading it directly skips std's stdin
     // lock and its extra buffer copy.
-    let mut stdin = ManuallyDrop::new(unsafe { File::from_raw_fd(libc::STDIN_FILENO) });
-    enlarge_pipe(libc::STDIN_FILENO);
+    let mut stdin = ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
+    enlarge_pipe(stdin.as_fd());
     let writer = writer_builder(options, registry, "stdin").build(Downstream::stdout());
     let outcome = mask_stream(&mut *stdin, writer, true);
     if options.stats {

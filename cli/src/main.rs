@@ -51,6 +51,7 @@ fn run() -> u8 {
         min_length: options.min_length,
         encodings: options.encodings,
     }));
+    messages::mask_with(&registry);
     if let Err(err) = secrets::gather(&options.sources).map(|values| values.register(&registry)) {
         return usage_error(&err);
     }

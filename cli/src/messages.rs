@@ -2,43 +2,81 @@
 //! `logmask: error: ...` and the `--stats` line.
 //!
 //! Invariants:
-//! - Callers pass sources and reasons, never values: nothing here can tell
-//!   a secret from anything else, so the rule is kept by construction at
-//!   the call sites ([`super::secrets::Origin`], the engine's warnings).
+//! - Callers pass sources and reasons, never values: the rule is kept by
+//!   construction at the call sites ([`super::secrets::Origin`], the
+//!   engine's warnings).
+//! - Every line is also masked, as bytes, by the registry once it is known
+//!   ([`mask_with`]), the way the log itself is (SPEC 5): a source name, a
+//!   command name or an operating-system error that happens to hold a
+//!   registered value still does not show it. Before the registry exists
+//!   nothing is registered, so there is nothing to mask.
 //! - Writing a message never fails the run: if stderr is gone there is
 //!   nobody to tell, so errors are ignored (unlike `eprintln!`, which
 //!   panics).
 
 use std::io::Write;
+use std::sync::{Arc, OnceLock};
 
-fn line(kind: &str, text: &str) {
+use logmask::Registry;
+
+/// The registry every message is masked with, once there is one.
+static REGISTRY: OnceLock<Arc<Registry>> = OnceLock::new();
+
+/// Masks every later message with `registry` (set once, in `main`, before
+/// any value is registered, so no warning about a value can miss it).
+pub fn mask_with(registry: &Arc<Registry>) {
+    let _ = REGISTRY.set(registry.clone());
+}
+
+/// `text` masked by the registry, if there is one yet.
+fn masked(text: Vec<u8>) -> Vec<u8> {
+    match REGISTRY.get() {
+        Some(registry) => logmask::mask(registry, &text),
+        None => text,
+    }
+}
+
+fn line(kind: &str, text: &[u8]) {
+    let mut message = format!("logmask: {kind}").into_bytes();
+    message.extend_from_slice(text);
+    // Masked as bytes first; only then made text, so that a lossy
+    // conversion cannot turn a secret into something that no longer
+    // matches it.
+    let mut message = String::from_utf8_lossy(&masked(message)).into_owned();
+    message.push('\n');
     // One write per message keeps lines whole when two threads warn.
-    let message = format!("logmask: {kind}{text}\n");
     let _ = std::io::stderr().lock().write_all(message.as_bytes());
 }
 
 /// `logmask: warning: SOURCE: REASON`.
 pub fn warning(source: &dyn std::fmt::Display, reason: &dyn std::fmt::Display) {
-    line("warning: ", &format!("{source}: {reason}"));
+    line("warning: ", format!("{source}: {reason}").as_bytes());
 }
 
 /// A warning already rendered as `SOURCE: REASON` (the engine's
 /// [`logmask::Warning`]).
 pub fn warning_line(text: &str) {
-    line("warning: ", text);
+    line("warning: ", text.as_bytes());
 }
 
 /// `logmask: error: ...`.
 pub fn error(text: &str) {
+    line("error: ", text.as_bytes());
+}
+
+/// `logmask: error: ...` from bytes that may not be UTF-8 (a command name
+/// from `argv`): masked as they are, never converted first, so that a
+/// secret that is not UTF-8 is still recognised.
+pub fn error_bytes(text: &[u8]) {
     line("error: ", text);
 }
 
 /// A follow-up line to an error, such as where to find help.
 pub fn hint(text: &str) {
-    line("", text);
+    line("", text.as_bytes());
 }
 
 /// `logmask: stats: ...`.
 pub fn stats(text: &str) {
-    line("stats: ", text);
+    line("stats: ", text.as_bytes());
 }

@@ -14,7 +14,9 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::mem::ManuallyDrop;
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, RawFd};
+
+pub use rustix::event::PollFlags;
 
 const BUFFER: usize = 1 << 20;
 
@@ -44,12 +46,12 @@ pub struct Downstream {
 impl Downstream {
     /// Logmask's stdout.
     pub fn stdout() -> Downstream {
-        Downstream::borrow_fd(libc::STDOUT_FILENO)
+        Downstream::borrow_fd(1)
     }
 
     /// Logmask's stderr.
     pub fn stderr() -> Downstream {
-        Downstream::borrow_fd(libc::STDERR_FILENO)
+        Downstream::borrow_fd(2)
     }
 
     fn borrow_fd(fd: RawFd) -> Downstream {
@@ -128,27 +130,29 @@ fn write_all_blocking(file: &mut File, mut data: &[u8]) -> io::Result<()> {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => data = &data[n..],
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => wait_writable(file.as_raw_fd()),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                wait_ready(file.as_fd(), PollFlags::OUT)
+            }
             Err(err) => return Err(err),
         }
     }
     Ok(())
 }
 
-fn wait_writable(fd: RawFd) {
-    let mut poll = libc::pollfd {
-        fd,
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd; errors (EINTR) just mean trying again.
-    unsafe { libc::poll(&mut poll, 1, -1) };
+/// Waits until `fd` is ready for `events` (or has hung up or failed: the
+/// next read or write then reports it). An interrupted wait just returns,
+/// and the caller tries again.
+pub fn wait_ready(fd: BorrowedFd<'_>, events: PollFlags) {
+    let mut fds = [rustix::event::PollFd::from_borrowed_fd(fd, events)];
+    let _ = rustix::event::poll(&mut fds, None);
 }
 
 /// Asks for a 1 MiB pipe buffer where `fd` is a pipe, so that a fast
 /// writer and logmask wake each other far less often than every 64 KiB.
-/// Failure (not a pipe, over the system limit) changes nothing.
-pub fn enlarge_pipe(fd: RawFd) {
-    // SAFETY: fcntl on a descriptor we hold; an error is ignored.
-    unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, BUFFER as libc::c_int) };
+/// Failure (not a pipe, over the system limit, not Linux) changes nothing.
+pub fn enlarge_pipe(fd: BorrowedFd<'_>) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = rustix::pipe::fcntl_setpipe_size(fd, BUFFER);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = fd;
 }

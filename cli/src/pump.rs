@@ -9,12 +9,18 @@
 //! - The engine is always finished (end of input ends a partial line,
 //!   held bytes go out masked), even when the downstream reader is gone:
 //!   its output is then discarded by [`Downstream`].
+//! - An input left non-blocking by another process (Node.js leaves its
+//!   stdio pipes `O_NONBLOCK`, and children share the file description)
+//!   is waited on with `poll`, never an error (SPEC 5). The flag is not
+//!   cleared: the description is shared, and the other process relies on
+//!   it.
 
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 
 use logmask::{MaskWriter, Stats};
 
-use super::output::{Downstream, State};
+use super::output::{Downstream, PollFlags, State, wait_ready};
 
 const READ_SIZE: usize = 64 * 1024;
 
@@ -32,7 +38,7 @@ pub struct Outcome {
 /// writer closes or fails if `stop_when_downstream_ends` (filter mode;
 /// exec mode drains the command's pipe instead).
 pub fn mask_stream(
-    input: &mut impl Read,
+    input: &mut (impl Read + AsFd),
     mut writer: MaskWriter<Downstream>,
     stop_when_downstream_ends: bool,
 ) -> Outcome {
@@ -44,6 +50,10 @@ pub fn mask_stream(
             Ok(0) => break,
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                wait_ready(input.as_fd(), PollFlags::IN);
+                continue;
+            }
             Err(err) => {
                 read_error = Some(err);
                 break;

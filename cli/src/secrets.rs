@@ -58,14 +58,19 @@ pub enum Origin {
     Secret(usize),
     /// `--env NAME`, the `number`-th `--env` (from 1).
     Env {
-        name: OsString,
         number: usize,
+        name: OsString,
     },
+    /// A variable matched by the `number`-th `--env-prefix PREFIX`.
     EnvPrefix {
+        number: usize,
         prefix: OsString,
         name: EnvName,
     },
+    /// A variable matched by a GLOB: the `number`-th `--env-match`, or a
+    /// default one (`number` 0).
     EnvMatch {
+        number: usize,
         glob: OsString,
         name: EnvName,
     },
@@ -80,15 +85,14 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Secret(n) => write!(f, "--secret #{n}"),
-            Origin::Env { name, number } => match conventional_name(name.as_bytes()) {
-                Some(name) => write!(f, "--env {name}"),
-                None => write!(f, "--env #{number}"),
-            },
-            Origin::EnvPrefix { prefix, name } => {
-                write!(f, "--env-prefix {} ({name})", prefix.to_string_lossy())
-            }
-            Origin::EnvMatch { glob, name } => {
-                write!(f, "--env-match {} ({name})", glob.to_string_lossy())
+            Origin::Env { number, name } => f.write_str(&named("--env", *number, name)),
+            Origin::EnvPrefix {
+                number,
+                prefix,
+                name,
+            } => write!(f, "{} ({name})", named("--env-prefix", *number, prefix)),
+            Origin::EnvMatch { number, glob, name } => {
+                write!(f, "{} ({name})", glob_label(*number, glob))
             }
             Origin::FileLine { path, line } => write!(f, "--file {}:{line}", path.display()),
             Origin::SecretFile(path) => write!(f, "--secret-file {}", path.display()),
@@ -125,16 +129,21 @@ impl fmt::Display for EnvName {
 /// Longest variable name a message prints (SPEC 5).
 const MAX_SHOWN_NAME: usize = 64;
 
-/// `name` when it is a conventional variable name, `[A-Z_][A-Z0-9_]*` of
-/// at most 64 bytes (SPEC 5).
-fn conventional_name(name: &[u8]) -> Option<&str> {
-    let conventional = !name.is_empty()
-        && name.len() <= MAX_SHOWN_NAME
-        && !name[0].is_ascii_digit()
-        && name
+/// `--env-match GLOB` where GLOB is plain (letters, digits, `_` and `*`,
+/// at most 64 bytes, as every default one is), else `--env-match #N`:
+/// like a name, a pattern typed on the command line may be a value typed
+/// in the wrong place.
+fn glob_label(number: usize, glob: &OsString) -> String {
+    let bytes = glob.as_bytes();
+    let plain = bytes.len() <= MAX_SHOWN_NAME
+        && bytes
             .iter()
-            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    conventional.then(|| std::str::from_utf8(name).expect("ASCII"))
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'*');
+    if plain {
+        format!("--env-match {}", glob.to_string_lossy())
+    } else {
+        format!("--env-match #{number}")
+    }
 }
 
 /// Whether `name` matches `glob` as a whole: `*` is any run of bytes,
@@ -187,12 +196,14 @@ enum Item {
 /// registered or printed.
 pub fn gather(sources: &[Source]) -> Result<Gathered, UsageError> {
     let mut gathered = Gathered::default();
-    let mut env_number = 0;
-    for source in sources {
-        if let Source::Env(_) = source {
-            env_number += 1;
-        }
-        gather_one(source, env_number, &mut gathered.items)?;
+    for (i, source) in sources.iter().enumerate() {
+        // Which option of its kind this is (`--env #2`), for messages.
+        let kind = std::mem::discriminant(source);
+        let number = sources[..=i]
+            .iter()
+            .filter(|s| std::mem::discriminant(*s) == kind)
+            .count();
+        gather_one(source, number, &mut gathered.items)?;
     }
     gather_globs(sources, &mut gathered.items)?;
     Ok(gathered)
@@ -257,7 +268,8 @@ impl Gathered {
     }
 }
 
-fn gather_one(source: &Source, env_number: usize, items: &mut Vec<Item>) -> Result<(), UsageError> {
+/// `number` counts the options of the same kind so far, this one included.
+fn gather_one(source: &Source, number: usize, items: &mut Vec<Item>) -> Result<(), UsageError> {
     match source {
         Source::Secret { number, value } => {
             let origin = Origin::Secret(*number);
@@ -267,8 +279,8 @@ fn gather_one(source: &Source, env_number: usize, items: &mut Vec<Item>) -> Resu
         Source::Env(name) => {
             check_env_name("--env", name)?;
             let origin = Origin::Env {
+                number,
                 name: name.clone(),
-                number: env_number,
             };
             match std::env::var_os(name) {
                 Some(value) => {
@@ -281,7 +293,7 @@ fn gather_one(source: &Source, env_number: usize, items: &mut Vec<Item>) -> Resu
                 )),
             }
         }
-        Source::EnvPrefix(prefix) => gather_prefix(prefix, items)?,
+        Source::EnvPrefix(prefix) => gather_prefix(number, prefix, items)?,
         // All GLOBs are resolved together, after every other source.
         Source::EnvMatch { .. } => {}
         Source::File(path) => {
@@ -311,7 +323,11 @@ fn gather_one(source: &Source, env_number: usize, items: &mut Vec<Item>) -> Resu
 /// Every variable whose name starts with the prefix, sorted by name so the
 /// warnings come out in a stable order. An over-long value is skipped with
 /// a warning, not an error: the user did not name it (SPEC 1.6).
-fn gather_prefix(prefix: &OsString, items: &mut Vec<Item>) -> Result<(), UsageError> {
+fn gather_prefix(
+    number: usize,
+    prefix: &OsString,
+    items: &mut Vec<Item>,
+) -> Result<(), UsageError> {
     if prefix.is_empty() {
         return Err(UsageError(
             "--env-prefix: the prefix must not be empty".into(),
@@ -323,12 +339,13 @@ fn gather_prefix(prefix: &OsString, items: &mut Vec<Item>) -> Result<(), UsageEr
         .collect();
     if vars.is_empty() {
         items.push(Item::Warning(
-            format!("--env-prefix {}", prefix.to_string_lossy()),
+            named("--env-prefix", number, prefix),
             "no environment variable matches, nothing masked".into(),
         ));
     }
     for (name, value) in vars {
         let origin = Origin::EnvPrefix {
+            number,
             prefix: prefix.clone(),
             name,
         };
@@ -363,7 +380,7 @@ fn environment() -> Vec<(EnvName, OsString)> {
 /// matches. An over-long value is skipped with a warning; a short one is
 /// left to [`Gathered::register`], which knows the minimum length.
 fn gather_globs(sources: &[Source], items: &mut Vec<Item>) -> Result<(), UsageError> {
-    let mut globs: Vec<(&OsString, bool)> = Vec::new();
+    let mut globs: Vec<(usize, &OsString, bool)> = Vec::new();
     let mut named: Vec<&[u8]> = Vec::new();
     let mut prefixes: Vec<&[u8]> = Vec::new();
     for source in sources {
@@ -372,7 +389,8 @@ fn gather_globs(sources: &[Source], items: &mut Vec<Item>) -> Result<(), UsageEr
                 if glob.is_empty() {
                     return Err(UsageError("--env-match: the GLOB must not be empty".into()));
                 }
-                globs.push((glob, *given));
+                let number = globs.iter().filter(|(_, _, given)| *given).count() + 1;
+                globs.push((if *given { number } else { 0 }, glob, *given));
             }
             Source::Env(name) => named.push(name.as_bytes()),
             Source::EnvPrefix(prefix) => prefixes.push(prefix.as_bytes()),
@@ -383,16 +401,16 @@ fn gather_globs(sources: &[Source], items: &mut Vec<Item>) -> Result<(), UsageEr
         return Ok(());
     }
     // Given GLOBs first: a variable one of them matches counts as given.
-    globs.sort_by_key(|(_, given)| !*given);
+    globs.sort_by_key(|(_, _, given)| !*given);
     let mut matched_by_given: Vec<&OsString> = Vec::new();
     for (name, value) in environment() {
         let bytes = name.name.as_bytes();
         if named.contains(&bytes) || prefixes.iter().any(|p| bytes.starts_with(p)) {
             continue;
         }
-        let Some(&(glob, given)) = globs
+        let Some(&(number, glob, given)) = globs
             .iter()
-            .find(|(glob, _)| glob_matches(glob.as_bytes(), bytes))
+            .find(|(_, glob, _)| glob_matches(glob.as_bytes(), bytes))
         else {
             continue;
         };
@@ -400,6 +418,7 @@ fn gather_globs(sources: &[Source], items: &mut Vec<Item>) -> Result<(), UsageEr
             matched_by_given.push(glob);
         }
         let origin = Origin::EnvMatch {
+            number,
             glob: glob.clone(),
             name,
         };
@@ -413,10 +432,10 @@ fn gather_globs(sources: &[Source], items: &mut Vec<Item>) -> Result<(), UsageEr
             });
         }
     }
-    for (glob, given) in globs {
+    for (number, glob, given) in globs {
         if given && !matched_by_given.contains(&glob) {
             items.push(Item::Warning(
-                format!("--env-match {}", glob.to_string_lossy()),
+                glob_label(number, glob),
                 "no environment variable matches, nothing masked".into(),
             ));
         }
@@ -437,6 +456,28 @@ fn check_length(origin: &Origin, value: &[u8]) -> Result<(), UsageError> {
 /// The registry's own wording, so both ways of refusing read the same.
 fn too_long_reason() -> String {
     Refusal::TooLong.to_string()
+}
+
+/// `OPTION NAME` when NAME may be printed, else `OPTION #NUMBER`: a value
+/// typed where a name belongs (`--env "$TOKEN"`) must not be (SPEC 5).
+fn named(option: &str, number: usize, name: &OsString) -> String {
+    if is_conventional_name(name.as_bytes()) {
+        format!("{option} {}", name.to_string_lossy())
+    } else {
+        format!("{option} #{number}")
+    }
+}
+
+/// A name that messages may print: `[A-Z_][A-Z0-9_]*`, at most 64 bytes
+/// (SPEC 5). Anything else may be a value typed where a name belongs.
+pub fn is_conventional_name(name: &[u8]) -> bool {
+    name.len() <= 64
+        && name
+            .first()
+            .is_some_and(|&b| b.is_ascii_uppercase() || b == b'_')
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Variable names are not secrets, but a malformed one cannot be looked up.
@@ -509,39 +550,37 @@ mod tests {
             name: name.into(),
             number,
         };
-        let cases: &[(Origin, &str)] = &[
-            (env("API_TOKEN", 1), "--env API_TOKEN"),
-            (env("api_token", 2), "--env #2"),
-            (env("hunter22!", 3), "--env #3"),
-            (env("9LIVES", 1), "--env #1"),
-            (env(&"A".repeat(65), 4), "--env #4"),
+        let matched = |number, glob: &str, name: &str| Origin::EnvMatch {
+            number,
+            glob: glob.into(),
+            name: EnvName {
+                name: name.into(),
+                position: 7,
+            },
+        };
+        let long = "A".repeat(64);
+        let cases: Vec<(Origin, String)> = vec![
+            (env("API_TOKEN", 1), "--env API_TOKEN".into()),
+            (env("api_token", 2), "--env #2".into()),
+            (env("hunter22!", 3), "--env #3".into()),
+            (env("9LIVES", 1), "--env #1".into()),
+            (env(&"A".repeat(65), 4), "--env #4".into()),
+            (env(&long, 4), format!("--env {long}")),
             (
-                env(&"A".repeat(64), 4),
-                &format!("--env {}", "A".repeat(64)),
+                matched(0, "*_TOKEN", "my_token"),
+                "--env-match *_TOKEN (my_token)".into(),
             ),
             (
-                Origin::EnvMatch {
-                    glob: "*_TOKEN".into(),
-                    name: EnvName {
-                        name: "my_token".into(),
-                        position: 7,
-                    },
-                },
-                "--env-match *_TOKEN (my_token)",
+                matched(0, "*_TOKEN", "my token"),
+                "--env-match *_TOKEN (#7)".into(),
             ),
             (
-                Origin::EnvMatch {
-                    glob: "*_TOKEN".into(),
-                    name: EnvName {
-                        name: "my token".into(),
-                        position: 7,
-                    },
-                },
-                "--env-match *_TOKEN (#7)",
+                matched(2, "hunter22!*", "HUNTER22_X"),
+                "--env-match #2 (HUNTER22_X)".into(),
             ),
         ];
         for (origin, want) in cases {
-            assert_eq!(origin.to_string(), *want);
+            assert_eq!(origin.to_string(), want);
         }
     }
 }

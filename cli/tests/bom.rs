@@ -1,25 +1,13 @@
 //! Secret files saved with a UTF-8 byte order mark (SPEC 1.1): the mark is
 //! not part of the first secret, and a JSON key file is still opened.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod support;
 
 fn run(args: &[&str], input: &[u8]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_logmask"))
-        .args(args)
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut command = support::logmask_with(args);
+    command.env_clear();
+    let out = support::run_command(command, input);
+    assert!(out.finished.code == Some(0), "{}", out.stderr());
     String::from_utf8(out.stdout).unwrap()
 }
 

@@ -8,12 +8,12 @@
 //!
 //! Every tool is required: a missing one fails the test, it never skips.
 
-mod cli_support;
+mod support;
 
 use std::ffi::OsStr;
 use std::process::{Command, Stdio};
 
-use cli_support::{Run, logmask, run, run_command};
+use support::{Run, logmask, run, run_command};
 
 /// What `program ARGS` prints on stdout (and, with `with_stderr`, on
 /// stderr after it: traces), given `input`. Panics when the tool is

@@ -3,7 +3,7 @@
 //! a closed stdout. Child scripts synchronise with generous sleeps; every
 //! run has a deadline.
 
-mod cli_support;
+mod support;
 
 use std::fs::File;
 use std::io::Write;
@@ -13,9 +13,9 @@ use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cli_support::{DEADLINE, LineReader, TempDir, logmask, run, wait_with_deadline};
+use support::{DEADLINE, LineReader, TempDir, logmask, run, wait_with_deadline};
 
-fn sh(options: &[&str], script: &str) -> cli_support::Run {
+fn sh(options: &[&str], script: &str) -> support::Run {
     let mut args: Vec<&str> = options.to_vec();
     args.extend(["--", "sh", "-c", script]);
     run(&args, b"")
@@ -220,7 +220,7 @@ fn a_closed_stdout_is_drained_and_the_status_kept() {
         .unwrap();
     // Nobody ever reads logmask's stdout.
     drop(child.stdout.take());
-    let stderr = cli_support::reader(child.stderr.take().unwrap());
+    let stderr = support::collect(child.stderr.take().unwrap());
     let status = wait_with_deadline(&mut child, DEADLINE);
     assert_eq!(status.code(), Some(4));
     assert_eq!(
@@ -384,4 +384,74 @@ fn wait_until_reaped(logmask: u32) {
         }
     }
     panic!("the command did not exit");
+}
+
+// ------------------------------------------------- caller's dispositions
+
+/// Whether signal `n` is in a `/proc/PID/status` `SigIgn:` mask.
+fn ignored_in(status: &str, signal: libc::c_int) -> bool {
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .map(|m| u64::from_str_radix(m.trim(), 16).expect("hex SigIgn"))
+        .expect("a SigIgn line");
+    mask & (1 << (signal - 1)) != 0
+}
+
+/// `logmask -- COMMAND` started by a caller that ignored `ignored`.
+fn started_ignoring(ignored: &'static [libc::c_int], command: &[&str]) -> support::Run {
+    let mut logmask = logmask();
+    logmask.arg("--").args(command);
+    // SAFETY: only async-signal-safe calls (signal) between fork and exec.
+    unsafe {
+        logmask.pre_exec(move || {
+            for &signal in ignored {
+                libc::signal(signal, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+    support::run_command(logmask, b"")
+}
+
+/// SPEC 5: a signal the caller left ignored stays ignored for COMMAND, and
+/// COMMAND starts with logmask's own SIGPIPE disposition (std resets it to
+/// the default in children, and logmask used to install handlers that
+/// exec turned into defaults). `cat` reads its own `/proc` status, so what
+/// it shows is the disposition COMMAND was started with.
+#[test]
+fn the_command_starts_with_the_callers_ignored_signals() {
+    use libc::{SIGINT, SIGPIPE, SIGTERM};
+    let cases: [&'static [libc::c_int]; 5] = [
+        &[],
+        &[SIGINT],
+        &[SIGTERM],
+        &[SIGPIPE],
+        &[SIGINT, SIGTERM, SIGPIPE],
+    ];
+    for ignored in cases {
+        let run = started_ignoring(ignored, &["cat", "/proc/self/status"]);
+        let status = run.ok();
+        for signal in [SIGINT, SIGTERM, SIGPIPE] {
+            assert_eq!(
+                ignored_in(&status, signal),
+                ignored.contains(&signal),
+                "caller ignored {ignored:?}: signal {signal} in the command's SigIgn"
+            );
+        }
+    }
+}
+
+/// A SIGINT or SIGTERM sent to logmask while its caller ignores it
+/// (`nohup`, a background job of a script) is not forwarded, and the
+/// command, which ignores it too, survives one sent to itself.
+#[test]
+fn an_ignored_signal_stops_neither_logmask_nor_the_command() {
+    let cases: [(&'static [libc::c_int], &str); 2] =
+        [(&[libc::SIGINT], "INT"), (&[libc::SIGTERM], "TERM")];
+    for (ignored, name) in cases {
+        let script = format!("kill -{name} $PPID; kill -{name} $$; echo alive");
+        let run = started_ignoring(ignored, &["sh", "-c", &script]);
+        assert_eq!(run.ok(), "alive\n", "SIG{name}");
+    }
 }

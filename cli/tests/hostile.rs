@@ -3,7 +3,7 @@
 //! every warning and error path with a secret at hand. Volume, memory and
 //! cost are in `hostile_scale.rs`.
 
-mod hostile_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hostile_support::*;
 use logmask::{Config, Registry};
 use memchr::memmem;
+use support::*;
 
 // ---------------------------------------------------------------------------
 // Size limits
@@ -36,7 +36,7 @@ fn a_64_kib_secret() {
     input.extend_from_slice(b"\nblob ");
     input.extend(STANDARD.encode(&secret).bytes());
     input.extend_from_slice(b"\n");
-    let run = run_args(&["--secret-file".as_ref(), file.as_os_str()], &input);
+    let run = support::run(&["--secret-file".as_ref(), file.as_os_str()], &input);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(run.stderr(), "");
     let mut want = b"a***b\n".to_vec();
@@ -58,9 +58,9 @@ fn a_64_kib_secret() {
     list.extend_from_slice(&over);
     let list_file = dir.file("list", &list);
     let runs = [
-        run_args(&["--secret-file".as_ref(), over_file.as_os_str()], b"x\n"),
-        run_args(&["-f".as_ref(), list_file.as_os_str()], b"x\n"),
-        run_args(
+        support::run(&["--secret-file".as_ref(), over_file.as_os_str()], b"x\n"),
+        support::run(&["-f".as_ref(), list_file.as_os_str()], b"x\n"),
+        support::run(
             &[
                 std::ffi::OsStr::new("-s"),
                 std::ffi::OsStr::from_bytes(&over),
@@ -102,7 +102,7 @@ fn invalid_utf8_and_nul_bytes_everywhere() {
     let registry = std::sync::Arc::new(Registry::new());
     registry.add(&secret).unwrap();
     let want = logmask::mask(&registry, &input);
-    let run = run_args(&["--secret-file".as_ref(), file.as_os_str()], &input);
+    let run = support::run(&["--secret-file".as_ref(), file.as_os_str()], &input);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(run.stderr(), "");
     assert!(run.stdout == want, "binary and library disagree");
@@ -115,7 +115,7 @@ fn invalid_utf8_and_nul_bytes_everywhere() {
         \x00::add-mask::\xff\x00ab\xfecd\n\
         \xfe::add-mask::zzzz\n"
         .to_vec();
-    let run = run_args::<&str>(&[], &input);
+    let run = support::run::<&str>(&[], &input);
     assert_eq!(run.code(), 0);
     assert_eq!(
         run.stdout,
@@ -156,7 +156,7 @@ fn crlf_and_lone_cr() {
         (b"\rhunter22\r\rx\r", b"\rhunter22\r\rx\r"),
     ];
     for (input, want) in cases {
-        let run = run_args::<&str>(&[], input);
+        let run = support::run::<&str>(&[], input);
         assert_eq!(run.code(), 0);
         assert_eq!(
             String::from_utf8_lossy(&run.stdout),
@@ -165,7 +165,7 @@ fn crlf_and_lone_cr() {
             String::from_utf8_lossy(input)
         );
     }
-    let run = run_args(&["-s", "hunter22"], b"\rhunter22\r\rx\rhunter22");
+    let run = support::run(&["-s", "hunter22"], b"\rhunter22\r\rx\rhunter22");
     assert_eq!(run.stdout(), "\r***\r\rx\r***");
 }
 
@@ -176,7 +176,7 @@ fn crlf_and_lone_cr() {
 #[test]
 fn stdin_closed_at_once() {
     for closed_fd in [false, true] {
-        let mut command = logmask(&["-s", "hunter22", "--stats"]);
+        let mut command = logmask_with(&["-s", "hunter22", "--stats"]);
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         if closed_fd {
             // SAFETY: close(2) is async-signal-safe.
@@ -210,7 +210,7 @@ fn stdin_closed_at_once() {
 #[test]
 fn stdout_closed_early() {
     // Mid-stream: read a little, then close.
-    let mut command = logmask(&["-s", "hunter22"]);
+    let mut command = logmask_with(&["-s", "hunter22"]);
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -240,7 +240,7 @@ fn stdout_closed_early() {
     // Closed before logmask writes anything.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let mut command = logmask(&["-s", "hunter22"]);
+    let mut command = logmask_with(&["-s", "hunter22"]);
     command
         .stdin(Stdio::piped())
         .stdout(writer)
@@ -258,7 +258,7 @@ fn stdout_closed_early() {
 
     // Exec mode: the command writes on, logmask drains it and exits with
     // its status.
-    let mut command = logmask(&[
+    let mut command = logmask_with(&[
         "-s",
         "hunter22",
         "--",
@@ -285,7 +285,7 @@ fn stdout_closed_early() {
 /// A wrapped command killed by SIGKILL: exit 137, its output still masked.
 #[test]
 fn wrapped_command_killed_by_sigkill() {
-    let run = run_args(
+    let run = support::run(
         &[
             "-s",
             "hunter22",
@@ -305,7 +305,7 @@ fn wrapped_command_killed_by_sigkill() {
 /// stderr line arrives masked, nothing blocks.
 #[test]
 fn wrapped_command_closes_stdout_keeps_writing_stderr() {
-    let run = run_args(
+    let run = support::run(
         &[
             "-s",
             "hunter22",
@@ -335,7 +335,7 @@ fn wrapped_command_closes_stdout_keeps_writing_stderr() {
 /// SIGTERM sent to logmask reaches the command, which traps it.
 #[test]
 fn sigterm_reaches_the_child() {
-    let mut command = logmask(&[
+    let mut command = logmask_with(&[
         "-s",
         "hunter22",
         "--",
@@ -598,11 +598,11 @@ fn warnings_and_errors_never_show_a_secret() {
         ),
     ];
     for (args, env, input, want_code) in cases.drain(..) {
-        let mut command = logmask(&args);
+        let mut command = logmask_with(&args);
         for (k, v) in &env {
             command.env(k, v);
         }
-        let run = run_with(command, input.as_bytes().to_vec());
+        let run = run_command(command, input.as_bytes());
         assert_eq!(run.code(), want_code, "{args:?}: {}", run.stderr());
         run.leaks_nothing(S.as_bytes());
         run.leaks_nothing(&over.as_bytes()[..64]);
@@ -618,7 +618,7 @@ fn warnings_and_errors_never_show_a_secret() {
     // I/O errors: stdout is a full device, stdin a directory.
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
     if let Ok(full) = full {
-        let mut command = logmask(&["-s", S]);
+        let mut command = logmask_with(&["-s", S]);
         command
             .stdin(Stdio::piped())
             .stdout(full)
@@ -635,7 +635,7 @@ fn warnings_and_errors_never_show_a_secret() {
         assert_eq!(finished.code, Some(1));
         assert!(memmem::find(&err, S.as_bytes()).is_none());
     }
-    let mut command = logmask(&["-s", S]);
+    let mut command = logmask_with(&["-s", S]);
     command
         .stdin(std::fs::File::open(&dir.0).unwrap())
         .stdout(Stdio::piped())
@@ -655,7 +655,7 @@ fn warnings_and_errors_never_show_a_secret() {
 fn command_name_holding_a_secret_is_not_shown() {
     const S: &str = "Sup3rS3cretValue";
     let path = format!("/nonexistent/{S}/tool");
-    let run = run_args(&["-s", S, "--", &path], b"");
+    let run = support::run(&["-s", S, "--", &path], b"");
     assert_eq!(run.code(), 127);
     run.leaks_nothing(S.as_bytes());
 }
@@ -696,7 +696,7 @@ fn affix_masking_matches_the_library_on_a_slice() {
         registry.add(s).unwrap();
     }
     let want = logmask::mask(&registry, &input);
-    let run = run_args(
+    let run = support::run(
         &[
             "-f".as_ref(),
             file.as_os_str(),
@@ -707,4 +707,161 @@ fn affix_masking_matches_the_library_on_a_slice() {
     );
     assert_eq!(run.code(), 0);
     assert!(run.stdout == want, "binary and library disagree");
+}
+
+/// SPEC 5: a stdin that another process left `O_NONBLOCK` (Node.js does
+/// so with its stdio pipes, and the file description is shared) is waited
+/// on. The first line is read, the pipe then runs empty while its writer
+/// is still there, so the next read would fail with EAGAIN; the rest must
+/// still arrive, masked, and logmask exit 0.
+#[test]
+fn a_non_blocking_stdin_is_waited_on() {
+    const S: &str = "n0nBl0ckingS3cret";
+    let (read, mut write) = std::io::pipe().unwrap();
+    // SAFETY: fcntl on a descriptor this test owns.
+    unsafe {
+        use std::os::fd::AsRawFd;
+        let fd = read.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        assert_eq!(libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK), 0);
+    }
+    let mut command = logmask_with(&["-s", S]);
+    command
+        .stdin(read)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let (mut child, started) = spawn(&mut command);
+    drop(command);
+    let mut out = LineReader::new(child.stdout.take().unwrap());
+    let err = collect(child.stderr.take().unwrap());
+    write.write_all(b"first\n").unwrap();
+    assert!(
+        out.wait_for("first\n", Duration::from_secs(10)),
+        "{:?}",
+        out.seen
+    );
+    write.write_all(format!("second {S}\n").as_bytes()).unwrap();
+    drop(write);
+    let finished = wait_rusage(&child, started, Duration::from_secs(30));
+    let err = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
+    assert_eq!(finished.code, Some(0), "{err}");
+    assert_eq!(out.rest(), "first\nsecond ***\n");
+    assert_eq!(err, "");
+}
+
+/// SPEC 5: the "cannot run" error masks the command name as bytes. A
+/// secret that is not UTF-8 used to be converted to text first, its
+/// invalid byte replaced, and then no longer matched: the rest showed.
+#[test]
+fn a_non_utf8_secret_in_the_command_name_is_masked_as_bytes() {
+    use std::ffi::OsStr;
+    let secret = OsStr::from_bytes(b"\xffN0nUtf8S3cret");
+    let mut path = b"/nonexistent/".to_vec();
+    path.extend_from_slice(secret.as_bytes());
+    path.extend_from_slice(b"/tool");
+    let run = support::run(
+        &[
+            OsStr::new("-s"),
+            secret,
+            OsStr::new("--"),
+            OsStr::from_bytes(&path),
+        ],
+        b"",
+    );
+    assert_eq!(run.code(), 127);
+    assert_eq!(
+        run.stderr(),
+        "logmask: error: cannot run '/nonexistent/***/tool': \
+         No such file or directory (os error 2)\n"
+    );
+    run.leaks_nothing("N0nUtf8S3cret");
+}
+
+/// SPEC 5: a warning names `--env NAME` only for a conventional name
+/// (`[A-Z_][A-Z0-9_]*`, at most 64 bytes), else `--env #N`: a value typed
+/// where a name belongs (`--env "$TOKEN"`) must not be printed.
+#[test]
+fn env_warnings_name_only_conventional_names() {
+    let long = format!("A{}", "B".repeat(64));
+    let named_64 = format!("--env {}", &long[..64]);
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["--env", "LOGMASK_UNSET_1"],
+            vec!["--env LOGMASK_UNSET_1"],
+        ),
+        (vec!["--env", "_X9"], vec!["--env _X9"]),
+        (vec!["--env", &long[..64]], vec![&named_64]),
+        (vec!["--env", &long], vec!["--env #1"]),
+        (vec!["--env", "ghp_t0kenValue"], vec!["--env #1"]),
+        (vec!["--env", "9LIVES"], vec!["--env #1"]),
+        (vec!["--env", "tok en"], vec!["--env #1"]),
+        (
+            vec![
+                "--env",
+                "LOGMASK_UNSET_1",
+                "-s",
+                "abcd",
+                "-e",
+                "s3cr3t-v@lue",
+            ],
+            vec!["--env LOGMASK_UNSET_1", "--env #2"],
+        ),
+    ];
+    for (args, sources) in cases {
+        let run = support::run(&args, b"");
+        assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr());
+        let expected: String = sources
+            .iter()
+            .map(|s| format!("logmask: warning: {s}: variable is not set, nothing masked\n"))
+            .collect();
+        assert_eq!(run.stderr(), expected, "{args:?}");
+    }
+}
+
+/// The same rule for `--env-prefix` (SPEC is silent; see README): a
+/// prefix is named only when it could begin a conventional name.
+#[test]
+fn env_prefix_warnings_name_only_conventional_prefixes() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--env-prefix", "LOGMASK_NO_SUCH_"],
+            "--env-prefix LOGMASK_NO_SUCH_",
+        ),
+        (&["--env-prefix", "s3cr3t-v@lue"], "--env-prefix #1"),
+        (
+            &[
+                "--env-prefix",
+                "LOGMASK_NO_SUCH_",
+                "--env-prefix",
+                "hunter2 x",
+            ],
+            "--env-prefix #2",
+        ),
+    ];
+    for (args, source) in cases {
+        let run = support::run(args, b"");
+        assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr());
+        let last = run.stderr().lines().last().unwrap_or("").to_string();
+        assert_eq!(
+            last,
+            format!("logmask: warning: {source}: no environment variable matches, nothing masked"),
+            "{args:?}"
+        );
+    }
+}
+
+/// SPEC 5: every message logmask writes goes through the masker. Here a
+/// warning names a `--file` path that holds a registered secret.
+#[test]
+fn messages_are_masked_too() {
+    const S: &str = "PathS3cretValue";
+    let dir = TempDir::new("masked-message");
+    let list = dir.file(&format!("{S}.txt"), b"ab\n");
+    let run = support::run(
+        &["-s".as_ref(), S.as_ref(), "-f".as_ref(), list.as_os_str()],
+        b"x\n",
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.stderr().contains("***.txt:1: "), "{}", run.stderr());
+    run.leaks_nothing(S);
 }

@@ -5,13 +5,13 @@
 //! is its own. Times and RSS are printed:
 //! `cargo test --test hostile_scale -- --nocapture`.
 
-mod hostile_support;
+mod support;
 
 use std::ffi::OsStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hostile_support::*;
+use support::*;
 
 /// The measurement itself: a run with nothing to do is small, so the RSS
 /// reported below is the child's, not this process's.
@@ -118,7 +118,7 @@ fn hundred_thousand_secrets_from_a_file() {
         input.extend(format!("auth {blob}\n").bytes());
     }
     input.extend_from_slice(b"tok000000-not-a-secret stays\n");
-    let run = run_args(&["-f".as_ref(), file.as_os_str()], &input);
+    let run = support::run(&["-f".as_ref(), file.as_os_str()], &input);
     report(
         "100,000 secrets (start and a few lines)",
         &run.finished,
@@ -156,7 +156,7 @@ fn a_1_mib_add_mask_line() {
     input.extend_from_slice(b"\nafter ");
     input.extend_from_slice(&value[..100]);
     input.extend_from_slice(b"\n");
-    let run = run_args::<&str>(&[], &input);
+    let run = run::<&str>(&[], &input);
     report("1 MiB ::add-mask:: line", &run.finished, input.len());
     assert_eq!(run.code(), 0);
     let mut want = b"before\nafter ".to_vec();

@@ -5,9 +5,13 @@
 //! ([`Source`]), so that libFuzzer's mutations and proptest's random bytes
 //! drive the very same generator, and any crash file replays as a plain
 //! test. The oracle, the protocol model and the registry checks are written
-//! from SPEC, independently of the engine's code: the only engine function
-//! they call is `logmask::expand`, to know which variants a value has where
-//! the property is not about expansion itself.
+//! from SPEC, independently of the engine's code. The oracle and the
+//! naive variant expander are the project's one copy (`tests/common`,
+//! included by path); the variants of the differential secrets come from
+//! that expander wherever it covers the value ([`variants`]).
+//! `logmask::expand` is still called where it does not yet (control bytes,
+//! non-UTF-8, multi-line values) and by the registry property, which is
+//! about expansion itself: those should move to it as it grows.
 //!
 //! - [`differential`]: secrets over a tiny alphabet, an input made of noise
 //!   and (partial, repeated, encoded) secrets, split at arbitrary points;
@@ -23,7 +27,6 @@
 //!   multi-line, too-short or over-long variant.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use logmask::{
@@ -118,57 +121,12 @@ impl<'a> Source<'a> {
 }
 
 // ---------------------------------------------------------------------------
-// The naive oracle (as tests/common/mod.rs, with any replacement)
+// The naive oracle and expander: the project's one copy, tests/common
 
-/// Marks every byte covered by an occurrence of any variant.
-pub fn marks(input: &[u8], variants: &[Vec<u8>]) -> Vec<bool> {
-    let mut masked = vec![false; input.len()];
-    for v in variants.iter().filter(|v| !v.is_empty()) {
-        for start in 0..input.len() {
-            if input[start..].starts_with(v) {
-                masked[start..start + v.len()].fill(true);
-            }
-        }
-    }
-    masked
-}
+#[path = "../../tests/common/mod.rs"]
+mod common;
 
-/// `input` with each maximal masked run replaced once by `replacement`.
-pub fn render(input: &[u8], masked: &[bool], replacement: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    for i in 0..input.len() {
-        if !masked[i] {
-            out.push(input[i]);
-        } else if i == 0 || !masked[i - 1] {
-            out.extend_from_slice(replacement);
-        }
-    }
-    out
-}
-
-/// The masked form of `input`.
-pub fn naive_mask(input: &[u8], variants: &[Vec<u8>], replacement: &[u8]) -> Vec<u8> {
-    render(input, &marks(input, variants), replacement)
-}
-
-/// What must have been written after seeing `prefix` of a stream: all
-/// but the longest suffix that is a proper prefix of a variant, and the
-/// masked bytes right after that.
-pub fn decided_output(prefix: &[u8], variants: &[Vec<u8>], replacement: &[u8]) -> Vec<u8> {
-    let masked = marks(prefix, variants);
-    let pending = (1..=prefix.len())
-        .rev()
-        .find(|&h| {
-            let tail = &prefix[prefix.len() - h..];
-            variants.iter().any(|v| v.len() > h && v.starts_with(tail))
-        })
-        .unwrap_or(0);
-    let mut cut = prefix.len() - pending;
-    while cut < prefix.len() && masked[cut] {
-        cut += 1;
-    }
-    render(&prefix[..cut], &masked[..cut], replacement)
-}
+use common::{decided_output_with as decided_output, mask_with as naive_mask, naive_variants};
 
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
@@ -195,6 +153,28 @@ fn long_lines(value: &[u8], min_length: usize) -> Vec<Vec<u8>> {
         .filter(|line| !line.is_empty() && line.len() >= min_length)
         .map(<[u8]>::to_vec)
         .collect()
+}
+
+/// The variants of `value` under `config` (raw only, or every encoding),
+/// from the naive expander wherever it covers the value: raw only, or a
+/// value whose trimmed whole is one line of printable ASCII (no JSON
+/// opener in these generators). Other values (control bytes, non-UTF-8,
+/// several lines) still take the engine's `expand` until the naive
+/// expander covers them.
+pub fn variants(value: &[u8], config: &Config) -> Vec<Vec<u8>> {
+    let whole = trim(value, |b| is_blank(b) || is_break(b));
+    if config.encodings.iter().eq([Encoding::Raw]) {
+        raw_variants(value, config.min_length)
+    } else if config.encodings == EncodingSet::all()
+        && whole.len() <= MAX_VALUE_LEN
+        && whole.iter().all(|b| (b' '..=b'~').contains(b))
+        && !whole.starts_with(b"{")
+        && !whole.starts_with(b"[")
+    {
+        naive_variants(whole, config.min_length)
+    } else {
+        expand(value, config).unwrap_or_default()
+    }
 }
 
 /// The variants of a value that is not JSON, with `raw` the only
@@ -287,7 +267,7 @@ pub fn diff_case(src: &mut Source) -> DiffCase {
     // input holds encoded forms even when only raw is masked.
     let mut forms = secrets.clone();
     for s in &secrets {
-        forms.extend(expand(s, &config(1, true)).unwrap_or_default());
+        forms.extend(variants(s, &config(1, true)));
     }
     let mut noise = alphabet.to_vec();
     noise.extend_from_slice(b"\n\rx");
@@ -334,11 +314,7 @@ pub fn check_differential(case: &DiffCase) {
     let mut variants = Vec::new();
     for s in &case.secrets {
         let accepted = registry.add(s).is_ok();
-        let want = if case.all_encodings {
-            expand(s, &config).unwrap_or_default()
-        } else {
-            raw_variants(s, case.min_length)
-        };
+        let want = self::variants(s, &config);
         assert_eq!(
             accepted,
             !want.is_empty(),
@@ -366,10 +342,11 @@ pub fn check_differential(case: &DiffCase) {
     // The naive decided prefix costs O(prefix) per write: check it on all
     // writes of small cases, and the final output always.
     let check_latency = case.cuts.len() * case.input.len() <= 40_000;
-    for w in case.cuts.windows(2) {
-        writer.write_all(&case.input[w[0]..w[1]]).unwrap();
+    // `case.cuts` already holds 0 and the end: the harness adds two empty
+    // writes, which must change nothing.
+    common::feed_at_cuts(&mut writer, &case.input, &case.cuts, |writer, end| {
         let stats = writer.stats();
-        assert_eq!(stats.bytes_in, w[1] as u64, "{}", context());
+        assert_eq!(stats.bytes_in, end as u64, "{}", context());
         assert_eq!(
             stats.bytes_out,
             writer.get_ref().len() as u64,
@@ -377,17 +354,17 @@ pub fn check_differential(case: &DiffCase) {
             context()
         );
         if check_latency {
-            let want = decided_output(&case.input[..w[1]], &variants, &case.replacement);
+            let want = decided_output(&case.input[..end], &variants, &case.replacement);
             assert!(
                 *writer.get_ref() == want,
                 "after {} bytes: wrote {:?}, decided {:?}; {}",
-                w[1],
+                end,
                 show(writer.get_ref()),
                 show(&want),
                 context()
             );
         }
-    }
+    });
     let got = writer.finish().unwrap();
     let want = naive_mask(&case.input, &variants, &case.replacement);
     assert!(
@@ -580,7 +557,7 @@ pub fn model_unescape(value: &[u8]) -> Vec<u8> {
 pub fn protocol_model(case: &ProtoCase, config: &Config) -> ModelRun {
     let mut variants: Vec<Vec<u8>> = Vec::new();
     for s in &case.preset {
-        variants.extend(expand(s, config).unwrap_or_default());
+        variants.extend(self::variants(s, config));
     }
     let mut registered = Vec::new();
     let mut warnings = Vec::new();
@@ -659,13 +636,10 @@ pub fn protocol_model(case: &ProtoCase, config: &Config) -> ModelRun {
 
 /// Adds the variants of `value`; false when it registers nothing.
 fn register(value: &[u8], config: &Config, variants: &mut Vec<Vec<u8>>) -> bool {
-    match expand(value, config) {
-        Ok(v) => {
-            variants.extend(v);
-            true
-        }
-        Err(_) => false,
-    }
+    let v = self::variants(value, config);
+    let registered = !v.is_empty();
+    variants.extend(v);
+    registered
 }
 
 /// Every text a warning is known to be made of: a value found inside one
@@ -712,8 +686,7 @@ pub fn check_protocol(case: &ProtoCase) {
         .build(Vec::new());
     let mut checked = 0;
     let mut line = 0;
-    for w in case.cuts.windows(2) {
-        writer.write_all(&case.input[w[0]..w[1]]).unwrap();
+    common::feed_at_cuts(&mut writer, &case.input, &case.cuts, |writer, end| {
         let so_far = writer.get_ref();
         // Written text is final: it must be the model's, byte for byte.
         let agree = so_far.len() <= model.output.len()
@@ -721,14 +694,14 @@ pub fn check_protocol(case: &ProtoCase) {
         assert!(
             agree,
             "after {} bytes wrote {:?}, model says {:?}; {}",
-            w[1],
+            end,
             show(so_far),
             show(&model.output),
             context()
         );
         checked = so_far.len();
         // Latency: every complete line is out.
-        while line < model.line_ends.len() && model.line_ends[line].0 <= w[1] {
+        while line < model.line_ends.len() && model.line_ends[line].0 <= end {
             line += 1;
         }
         let must = if line == 0 {
@@ -739,12 +712,12 @@ pub fn check_protocol(case: &ProtoCase) {
         assert!(
             so_far.len() >= must,
             "after {} bytes only {} of {} bytes written: a complete line is held; {}",
-            w[1],
+            end,
             so_far.len(),
             must,
             context()
         );
-    }
+    });
     let got = writer.finish().unwrap();
     // No leak: once registered, a value's lines never appear again (unless
     // the replacement could spell them, or lines pass through verbatim).

@@ -1,5 +1,7 @@
 //! A naive masker and a naive variant expander, written independently of
 //! the engine: the obviously correct answers the engine is compared to.
+//! The one oracle of the project: the engine's tests, the CLI tests and
+//! the fuzz crate (`fuzz/src/props.rs`) include this file by path.
 #![allow(dead_code)]
 
 use base64::Engine;
@@ -33,13 +35,23 @@ pub fn render(input: &[u8], masked: &[bool], replacement: &[u8]) -> Vec<u8> {
 
 /// The whole masked output.
 pub fn mask(input: &[u8], variants: &[Vec<u8>]) -> Vec<u8> {
-    render(input, &marks(input, variants), b"***")
+    mask_with(input, variants, b"***")
+}
+
+/// The whole masked output, with `replacement` for each run.
+pub fn mask_with(input: &[u8], variants: &[Vec<u8>], replacement: &[u8]) -> Vec<u8> {
+    render(input, &marks(input, variants), replacement)
 }
 
 /// What must have been written after seeing only `prefix` of a stream:
 /// everything before the longest suffix that is a proper prefix of a
 /// variant, and the masked bytes that directly follow.
 pub fn decided_output(prefix: &[u8], variants: &[Vec<u8>]) -> Vec<u8> {
+    decided_output_with(prefix, variants, b"***")
+}
+
+/// [`decided_output`] with `replacement` for each run.
+pub fn decided_output_with(prefix: &[u8], variants: &[Vec<u8>], replacement: &[u8]) -> Vec<u8> {
     let masked = marks(prefix, variants);
     let pending = (1..=prefix.len())
         .rev()
@@ -52,7 +64,26 @@ pub fn decided_output(prefix: &[u8], variants: &[Vec<u8>]) -> Vec<u8> {
     while cut < prefix.len() && masked[cut] {
         cut += 1;
     }
-    render(&prefix[..cut], &masked[..cut], b"***")
+    render(&prefix[..cut], &masked[..cut], replacement)
+}
+
+/// The one feed-at-cuts harness: writes `input` to `writer` in pieces cut
+/// at `cuts` (any order, duplicates allowed; 0 and the end are added), and
+/// after each write calls `after(writer, end)` with the number of input
+/// bytes written so far, for the caller's checks.
+pub fn feed_at_cuts<W: std::io::Write>(
+    writer: &mut W,
+    input: &[u8],
+    cuts: &[usize],
+    mut after: impl FnMut(&W, usize),
+) {
+    let mut cuts = cuts.to_vec();
+    cuts.extend([0, input.len()]);
+    cuts.sort();
+    for w in cuts.windows(2) {
+        writer.write_all(&input[w[0]..w[1]]).unwrap();
+        after(writer, w[1]);
+    }
 }
 
 /// The variants of one value under the default settings (every encoding

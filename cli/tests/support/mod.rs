@@ -1,5 +1,10 @@
-//! Running the logmask binary for the hostile tests: deadlines, peak
-//! memory with `wait4`, streamed input and counted output.
+//! Running the built `logmask` binary for every CLI test: deadlines,
+//! real pipes, streamed input and counted output, and peak memory with
+//! `wait4`. One module for `cli.rs`, `cli_exec.rs`, `hostile.rs` and
+//! `hostile_scale.rs`.
+//!
+//! Every run has a deadline: a hung child is killed and the test fails
+//! instead of hanging the suite.
 //!
 //! Peak RSS: `ru_maxrss` of a child also counts the memory its parent had
 //! when the child was spawned (at exec the kernel records the high-water
@@ -17,7 +22,7 @@
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -27,34 +32,49 @@ use memchr::memmem;
 pub const KIB: usize = 1024;
 pub const MIB: usize = 1024 * 1024;
 
-/// Longest a single run may take before it is killed and the test fails.
+/// Longest a single run may take before it is killed and the test fails
+/// (the scale tests' runs take seconds; this only catches hangs).
 pub const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Bound on the time of each adversarial run: "a few seconds" is the
 /// goal, this only catches minutes.
 pub const SLOW: Duration = Duration::from_secs(60);
 
-/// `logmask ARGS`.
-pub fn logmask<S: AsRef<OsStr>>(args: &[S]) -> Command {
+/// The binary under test, with nothing set up but this: variables the
+/// default `--env-match` GLOBs would take from the test's own environment
+/// (a CI runner's `*_TOKEN`) are removed, so outputs, counts and
+/// measurements do not depend on where the suite runs. A test sets its
+/// own with `.env()`.
+pub fn logmask() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_logmask"));
-    // Variables the default --env-match GLOBs would take from the test's
-    // own environment (a CI runner's `*_TOKEN`) stay out of measurements.
     for (name, _) in std::env::vars_os() {
-        let upper = name.as_encoded_bytes().to_ascii_uppercase();
-        let suffixes: [&[u8]; 8] = [
-            b"_TOKEN",
-            b"_SECRET",
-            b"_PASSWORD",
-            b"_API_KEY",
-            b"_ACCESS_KEY",
-            b"_SECRET_KEY",
-            b"_PRIVATE_KEY",
-            b"_CONNECTION_STRING",
-        ];
-        if suffixes.iter().any(|s| upper.ends_with(s)) {
+        if matches_default_glob(name.as_encoded_bytes()) {
             command.env_remove(name);
         }
     }
+    command
+}
+
+/// Whether a default GLOB of SPEC 5 matches `name` (all of them are
+/// `*SUFFIX`, ASCII case ignored).
+pub fn matches_default_glob(name: &[u8]) -> bool {
+    const SUFFIXES: [&str; 8] = [
+        "_TOKEN",
+        "_SECRET",
+        "_PASSWORD",
+        "_API_KEY",
+        "_ACCESS_KEY",
+        "_SECRET_KEY",
+        "_PRIVATE_KEY",
+        "_CONNECTION_STRING",
+    ];
+    let upper = name.to_ascii_uppercase();
+    SUFFIXES.iter().any(|s| upper.ends_with(s.as_bytes()))
+}
+
+/// `logmask ARGS`.
+pub fn logmask_with<S: AsRef<OsStr>>(args: &[S]) -> Command {
+    let mut command = logmask();
     command.args(args);
     command
 }
@@ -164,8 +184,16 @@ impl Run {
             .unwrap_or_else(|| panic!("killed by signal {:?}", self.finished.signal))
     }
 
+    /// Asserts exit 0 and an empty stderr, and returns stdout.
+    pub fn ok(&self) -> String {
+        assert_eq!(self.code(), 0, "stderr: {}", self.stderr());
+        assert_eq!(self.stderr(), "", "unexpected stderr");
+        self.stdout()
+    }
+
     /// Asserts that `secret` is in neither stream.
-    pub fn leaks_nothing(&self, secret: &[u8]) -> &Run {
+    pub fn leaks_nothing(&self, secret: impl AsRef<[u8]>) -> &Run {
+        let secret = secret.as_ref();
         for (name, bytes) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             assert!(
                 memmem::find(bytes, secret).is_none(),
@@ -180,7 +208,8 @@ impl Run {
 
 /// Runs `command` with `input` written to its stdin from a thread (then
 /// closed), collecting stdout and stderr.
-pub fn run_with(mut command: Command, input: Vec<u8>) -> Run {
+pub fn run_command(mut command: Command, input: &[u8]) -> Run {
+    let input = input.to_vec();
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -203,8 +232,8 @@ pub fn run_with(mut command: Command, input: Vec<u8>) -> Run {
 }
 
 /// `logmask ARGS` with `input` on stdin.
-pub fn run_args<S: AsRef<OsStr>>(args: &[S], input: &[u8]) -> Run {
-    run_with(logmask(args), input.to_vec())
+pub fn run<S: AsRef<OsStr>>(args: &[S], input: &[u8]) -> Run {
+    run_command(logmask_with(args), input)
 }
 
 /// Reads a pipe to its end on its own thread.
@@ -271,7 +300,7 @@ pub fn run_streamed<S: AsRef<OsStr>>(
     produce: impl FnMut(&mut Vec<u8>) -> bool + Send + 'static,
     needles: Vec<Vec<u8>>,
 ) -> Streamed {
-    let mut command = logmask(args);
+    let mut command = logmask_with(args);
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -306,6 +335,75 @@ fn feed(
     })
 }
 
+/// Waits for `child`, killing it and failing the test past the deadline.
+pub fn wait_with_deadline(child: &mut Child, deadline: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("logmask did not exit within {deadline:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Reads from `pipe` until the bytes read contain `needle` or the time is
+/// up; returns everything read. The pipe is read on a helper thread, so a
+/// read that never returns cannot hang the test.
+pub struct LineReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    pub seen: Vec<u8>,
+}
+
+impl LineReader {
+    pub fn new(mut pipe: impl Read + Send + 'static) -> LineReader {
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        LineReader {
+            chunks: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Whether `needle` arrived within `timeout`.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            if String::from_utf8_lossy(&self.seen).contains(needle) {
+                return true;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.seen.extend_from_slice(&chunk),
+                Err(_) => return String::from_utf8_lossy(&self.seen).contains(needle),
+            }
+        }
+    }
+
+    /// Everything up to the end of the pipe (or the deadline).
+    pub fn rest(mut self) -> String {
+        let end = Instant::now() + DEADLINE;
+        while let Ok(chunk) = self
+            .chunks
+            .recv_timeout(end.saturating_duration_since(Instant::now()))
+        {
+            self.seen.extend_from_slice(&chunk);
+        }
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
+}
+
 /// A deterministic generator (xorshift), so every run sees the same data.
 pub struct Rng(pub u64);
 
@@ -334,7 +432,7 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "logmask-hostile-{tag}-{}-{}",
+            "logmask-{tag}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
