@@ -200,33 +200,49 @@ impl Trie {
     }
 }
 
-impl Automaton {
-    /// Builds the automaton and its tables. `patterns` must be non-empty,
-    /// hold no empty pattern, and no pattern longer than `u32::MAX`.
-    pub(crate) fn build<P: AsRef<[u8]>>(patterns: &[P]) -> Automaton {
-        Self::build_with_budget(patterns, DENSE_CELLS)
-    }
+/// The trie's states ranked breadth-first (stage 2). Children of one
+/// state are ranked together, sorted by byte, so state `u`'s children are
+/// the ranks `first_child[u]..first_child[u + 1]`, and the ranks of depth
+/// `d` are `levels[d]..levels[d + 1]`.
+struct Ranked {
+    first_child: Vec<u32>,
+    byte_of: Vec<u8>,
+    /// The state's own variant's length, or 0; after
+    /// [`Ranked::fail_links_and_dense_rows`], the longest variant ending
+    /// there.
+    longest: Vec<u32>,
+    levels: Vec<u32>,
+    /// Bytes that occur in some variant.
+    used: [bool; 256],
+}
 
-    /// [`Automaton::build`] with a given dense budget (tests shrink it to reach
-    /// the sparse paths with small inputs).
-    fn build_with_budget<P: AsRef<[u8]>>(patterns: &[P], dense_cells: usize) -> Automaton {
-        let total: usize = patterns.iter().map(|p| p.as_ref().len()).sum();
-        let mut trie = Trie::new(total + 1);
-        for pattern in patterns {
-            let pattern = pattern.as_ref();
-            assert!(!pattern.is_empty(), "a variant is never empty");
-            trie.insert(pattern);
-        }
+/// Where each state goes (stage 3): byte classes, the dense row stride,
+/// and which ranks are dense, shallow sparse or deep sparse.
+struct Layout {
+    classes: [u8; 256],
+    shift: u32,
+    dense_states: u32,
+    dense_end: u32,
+    /// Ranks below this (and at or above `dense_states`) are sparse states
+    /// laid out breadth-first; the rest depth-first.
+    shallow_end: u32,
+}
 
-        // Rank the states breadth-first. Children of one state are enqueued
-        // together, sorted by byte, so state `u`'s children are the ranks
-        // `first_child[u]..first_child[u + 1]`, and the ranks of depth `d`
-        // are `levels[d]..levels[d + 1]`. `longest` starts as the state's
-        // own variant's length, or 0.
-        //
-        // Per-state tables live side by side until the end, so each is
-        // kept only as long as needed: the peak is what bounds the build's
-        // memory (about 40 bytes per state).
+/// The sparse states' records in identifier order (stage 6).
+struct SparseRecords {
+    records: Vec<Sparse>,
+    depth: Vec<u32>,
+    labels: Vec<u8>,
+    targets: Vec<u32>,
+}
+
+/// The flag a stored transition to a state with this `longest` carries.
+fn flag(longest: u32) -> u32 {
+    if longest != 0 { MATCH } else { 0 }
+}
+
+impl Ranked {
+    fn breadth_first(trie: Trie) -> Ranked {
         let n = trie.nodes.len();
         let mut order: Vec<u32> = Vec::with_capacity(n);
         let mut first_child: Vec<u32> = Vec::with_capacity(n + 1);
@@ -277,16 +293,156 @@ impl Automaton {
         }
         first_child.push(n as u32);
         levels.push(n as u32);
-        drop(trie);
-        drop(order);
-        let depth_of = |u: u32| (levels.partition_point(|&start| start <= u) - 1) as u32;
+        Ranked {
+            first_child,
+            byte_of,
+            longest,
+            levels,
+            used,
+        }
+    }
 
-        // Byte classes: each byte in some variant is its own class; the
-        // others behave alike everywhere (back to the start) and share one.
+    fn states(&self) -> usize {
+        self.byte_of.len()
+    }
+
+    fn children(&self, u: u32) -> std::ops::Range<u32> {
+        self.first_child[u as usize]..self.first_child[u as usize + 1]
+    }
+
+    fn depth_of(&self, u: u32) -> u32 {
+        (self.levels.partition_point(|&start| start <= u) - 1) as u32
+    }
+
+    fn child_by(&self, state: u32, byte: u8) -> Option<u32> {
+        let range = self.children(state);
+        self.byte_of[range.start as usize..range.end as usize]
+            .binary_search(&byte)
+            .ok()
+            .map(|k| range.start + k as u32)
+    }
+
+    /// Stage 4: failure links, longest matches and dense rows,
+    /// breadth-first: everything a state needs lies at smaller depth, so
+    /// is done. Dense cells hold breadth-first ranks for now.
+    fn fail_links_and_dense_rows(&mut self, layout: &Layout) -> (Vec<u32>, Vec<u32>) {
+        let n = self.states();
+        let (shift, dense_states) = (layout.shift, layout.dense_states);
+        let stride = 1usize << shift;
+        let mut fail = vec![START; n];
+        let mut dense = vec![0u32; layout.dense_end as usize];
+        for u in 0..n as u32 {
+            for c in self.children(u) {
+                let byte = self.byte_of[c as usize];
+                let f = if u == START {
+                    START
+                } else {
+                    // The usual failure walk: amortised over each
+                    // pattern's path, it is linear in the pattern's length.
+                    let mut f = fail[u as usize];
+                    loop {
+                        if f < dense_states {
+                            let class = u32::from(layout.classes[byte as usize]);
+                            break dense[((f << shift) + class) as usize] & !MATCH;
+                        }
+                        if let Some(next) = self.child_by(f, byte) {
+                            break next;
+                        }
+                        f = fail[f as usize];
+                    }
+                };
+                fail[c as usize] = f;
+                if self.longest[c as usize] == 0 {
+                    self.longest[c as usize] = self.longest[f as usize];
+                }
+            }
+            if u < dense_states {
+                let row = (u << shift) as usize;
+                if u != START {
+                    let from = (fail[u as usize] << shift) as usize;
+                    dense.copy_within(from..from + stride, row);
+                }
+                for c in self.children(u) {
+                    let class = layout.classes[self.byte_of[c as usize] as usize] as usize;
+                    dense[row + class] = c | flag(self.longest[c as usize]);
+                }
+            }
+        }
+        (fail, dense)
+    }
+
+    /// Stage 5: the identifier of each rank. Shallow sparse states keep
+    /// breadth-first order, deeper ones are ranked depth-first (children
+    /// in byte order).
+    fn identifiers(&self, layout: &Layout) -> Vec<u32> {
+        let (dense_states, shallow_end) = (layout.dense_states, layout.shallow_end);
+        let mut ident = vec![0u32; self.states()];
+        let mut deep = layout.dense_end + (shallow_end - dense_states);
+        let mut stack = vec![START];
+        while let Some(u) = stack.pop() {
+            ident[u as usize] = if u < dense_states {
+                u << layout.shift
+            } else if u < shallow_end {
+                layout.dense_end + (u - dense_states)
+            } else {
+                deep += 1;
+                deep - 1
+            };
+            stack.extend(self.children(u).rev());
+        }
+        ident
+    }
+
+    /// Stage 6: the sparse records in identifier order, by the same walk.
+    fn sparse_records(&self, layout: &Layout, fail: &[u32], ident: &[u32]) -> SparseRecords {
+        let sparse_states = self.states() - layout.dense_states as usize;
+        let mut out = SparseRecords {
+            records: Vec::with_capacity(sparse_states + 1),
+            depth: Vec::with_capacity(sparse_states),
+            labels: Vec::with_capacity(sparse_states),
+            targets: Vec::with_capacity(sparse_states),
+        };
+        let mut emit = |u: u32| {
+            out.records.push(Sparse {
+                edges: out.targets.len() as u32,
+                fail: ident[fail[u as usize] as usize],
+                longest: self.longest[u as usize],
+            });
+            out.depth.push(self.depth_of(u));
+            for c in self.children(u) {
+                out.labels.push(self.byte_of[c as usize]);
+                out.targets
+                    .push(ident[c as usize] | flag(self.longest[c as usize]));
+            }
+        };
+        (layout.dense_states..layout.shallow_end).for_each(&mut emit);
+        let mut stack = vec![START];
+        while let Some(u) = stack.pop() {
+            if u >= layout.shallow_end {
+                emit(u);
+            }
+            stack.extend(self.children(u).rev());
+        }
+        out.records.push(Sparse {
+            edges: out.targets.len() as u32,
+            fail: START,
+            longest: 0,
+        });
+        out
+    }
+}
+
+impl Layout {
+    /// Stage 3: byte classes (each byte in some variant is its own class;
+    /// the others behave alike everywhere, back to the start, and share
+    /// one), the row stride, and the dense states: the shallowest, within
+    /// `dense_cells`.
+    fn choose(ranked: &Ranked, dense_cells: usize) -> Layout {
+        let n = ranked.states();
         let mut classes = [0u8; 256];
-        let distinct = used.iter().filter(|&&u| u).count();
+        let distinct = ranked.used.iter().filter(|&&u| u).count();
         let mut next = usize::from(distinct < 256);
-        for (byte, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+        for (byte, _) in ranked.used.iter().enumerate().filter(|(_, u)| **u) {
             classes[byte] = next as u8;
             next += 1;
         }
@@ -300,132 +456,75 @@ impl Automaton {
             "variant automaton within 2^31 states"
         );
         let (dense_states, dense_end) = (dense_states as u32, dense_end as u32);
-        let shallow_end = levels
+        let shallow_end = ranked
+            .levels
             .get(SHALLOW as usize + 1)
             .map_or(n as u32, |&end| end)
             .max(dense_states);
-        let children = |u: u32| first_child[u as usize]..first_child[u as usize + 1];
-
-        // Failure links, longest matches and dense rows, breadth-first:
-        // everything a state needs lies at smaller depth, so is done. Dense
-        // cells hold breadth-first ranks for now.
-        let mut fail = vec![START; n];
-        let mut dense = vec![0u32; dense_end as usize];
-        let child_by = |state: u32, byte: u8| {
-            let range = children(state);
-            byte_of[range.start as usize..range.end as usize]
-                .binary_search(&byte)
-                .ok()
-                .map(|k| range.start + k as u32)
-        };
-        let flag = |longest: u32| if longest != 0 { MATCH } else { 0 };
-        for u in 0..n as u32 {
-            for c in children(u) {
-                let byte = byte_of[c as usize];
-                let f = if u == START {
-                    START
-                } else {
-                    // The usual failure walk: amortised over each
-                    // pattern's path, it is linear in the pattern's length.
-                    let mut f = fail[u as usize];
-                    loop {
-                        if f < dense_states {
-                            let class = u32::from(classes[byte as usize]);
-                            break dense[((f << shift) + class) as usize] & !MATCH;
-                        }
-                        if let Some(next) = child_by(f, byte) {
-                            break next;
-                        }
-                        f = fail[f as usize];
-                    }
-                };
-                fail[c as usize] = f;
-                if longest[c as usize] == 0 {
-                    longest[c as usize] = longest[f as usize];
-                }
-            }
-            if u < dense_states {
-                let row = (u << shift) as usize;
-                if u != START {
-                    let from = (fail[u as usize] << shift) as usize;
-                    dense.copy_within(from..from + stride, row);
-                }
-                for c in children(u) {
-                    let cell = row + classes[byte_of[c as usize] as usize] as usize;
-                    dense[cell] = c | flag(longest[c as usize]);
-                }
-            }
+        Layout {
+            classes,
+            shift,
+            dense_states,
+            dense_end,
+            shallow_end,
         }
+    }
+}
 
-        // Identifiers: shallow sparse states keep breadth-first order,
-        // deeper ones are ranked depth-first (children in byte order).
-        let mut ident = vec![0u32; n];
-        let mut deep = dense_end + (shallow_end - dense_states);
-        let mut stack = vec![START];
-        while let Some(u) = stack.pop() {
-            ident[u as usize] = if u < dense_states {
-                u << shift
-            } else if u < shallow_end {
-                dense_end + (u - dense_states)
-            } else {
-                deep += 1;
-                deep - 1
-            };
-            stack.extend(children(u).rev());
+impl Automaton {
+    /// Builds the automaton and its tables. `patterns` must be non-empty,
+    /// hold no empty pattern, and no pattern longer than `u32::MAX`.
+    pub(crate) fn build<P: AsRef<[u8]>>(patterns: &[P]) -> Automaton {
+        Self::build_with_budget(patterns, DENSE_CELLS)
+    }
+
+    /// [`Automaton::build`] with a given dense budget (tests shrink it to reach
+    /// the sparse paths with small inputs).
+    ///
+    /// The build runs in stages, each a function below, each linear in the
+    /// variants' total length: the trie, its breadth-first ranking, byte
+    /// classes and the dense/sparse split, failure links with the dense
+    /// rows, the identifiers (the memory layout), and the sparse records.
+    /// Per-state tables live side by side, so each is dropped as soon as
+    /// the stages after it no longer need it: the peak is what bounds the
+    /// build's memory (about 40 bytes per state).
+    fn build_with_budget<P: AsRef<[u8]>>(patterns: &[P], dense_cells: usize) -> Automaton {
+        let total: usize = patterns.iter().map(|p| p.as_ref().len()).sum();
+        let mut trie = Trie::new(total + 1);
+        for pattern in patterns {
+            let pattern = pattern.as_ref();
+            assert!(!pattern.is_empty(), "a variant is never empty");
+            trie.insert(pattern);
         }
+        let mut ranked = Ranked::breadth_first(trie);
+        let layout = Layout::choose(&ranked, dense_cells);
+        let (fail, dense) = ranked.fail_links_and_dense_rows(&layout);
+        let ident = ranked.identifiers(&layout);
+        let mut dense = dense;
         for cell in &mut dense {
             *cell = ident[(*cell & !MATCH) as usize] | (*cell & MATCH);
         }
-
-        // Sparse records in identifier order: the same walk again.
-        let dense_longest = longest[..dense_states as usize].to_vec();
-        let dense_depth: Vec<u32> = (0..dense_states).map(depth_of).collect();
-        let sparse_states = n - dense_states as usize;
-        let mut sparse = Vec::with_capacity(sparse_states + 1);
-        let mut sparse_depth = Vec::with_capacity(sparse_states);
-        let mut labels = Vec::with_capacity(sparse_states);
-        let mut targets = Vec::with_capacity(sparse_states);
-        let mut emit = |u: u32| {
-            sparse.push(Sparse {
-                edges: targets.len() as u32,
-                fail: ident[fail[u as usize] as usize],
-                longest: longest[u as usize],
-            });
-            sparse_depth.push(depth_of(u));
-            for c in children(u) {
-                labels.push(byte_of[c as usize]);
-                targets.push(ident[c as usize] | flag(longest[c as usize]));
-            }
-        };
-        (dense_states..shallow_end).for_each(&mut emit);
-        stack.push(START);
-        while let Some(u) = stack.pop() {
-            if u >= shallow_end {
-                emit(u);
-            }
-            stack.extend(children(u).rev());
-        }
-        sparse.push(Sparse {
-            edges: targets.len() as u32,
-            fail: START,
-            longest: 0,
-        });
+        let sparse = ranked.sparse_records(&layout, &fail, &ident);
+        drop((fail, ident));
 
         let max_len = patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(1);
-        let first_bytes = &byte_of[first_child[0] as usize..first_child[1] as usize];
+        let root_children = ranked.children(START);
+        let first_bytes = &ranked.byte_of[root_children.start as usize..root_children.end as usize];
         let skip = Self::choose_skip(patterns, max_len, first_bytes);
-
+        let dense_states = layout.dense_states as usize;
         Automaton {
-            classes,
-            shift,
+            classes: layout.classes,
+            shift: layout.shift,
             dense,
-            dense_end,
-            dense_longest,
-            dense_depth,
-            sparse,
-            sparse_depth,
-            labels,
-            targets,
+            dense_end: layout.dense_end,
+            dense_longest: ranked.longest[..dense_states].to_vec(),
+            dense_depth: (0..layout.dense_states)
+                .map(|u| ranked.depth_of(u))
+                .collect(),
+            sparse: sparse.records,
+            sparse_depth: sparse.depth,
+            labels: sparse.labels,
+            targets: sparse.targets,
             skip,
             patterns: patterns.len(),
             max_len,

@@ -1,4 +1,5 @@
-//! An exact two-level q-gram skip filter for long variants.
+//! An exact two-level q-gram skip filter for varied variants of 16 bytes
+//! to 4 KiB (longer ones have their own searcher, `long_search`).
 //!
 //! Searching every byte with an automaton costs the same whatever the text;
 //! this filter looks at one 8-byte gram every `stride` bytes instead. With
@@ -19,30 +20,82 @@
 //!   [`GramSearcher::build_partitioned`]); repetitive ones go to the automaton.
 //! - Stateless across writes: a probe needs the bytes of the whole
 //!   candidate, so the stream re-probes its held tail on each write.
+//! - Keyed: the bitmap, the slot table and the maps hash grams with keys
+//!   drawn at random for each searcher ([`GramKeys`]), so values chosen to
+//!   collide under some fixed hash do not collide here.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, Hasher, RandomState};
 
-/// Grams are already 8 well-spread bytes: one multiply mixes them enough,
-/// and SipHash would dominate the build time.
-#[derive(Default)]
-struct GramHasher(u64);
+/// The keys of every hash a searcher computes, drawn afresh for each
+/// searcher from the process's random source (SPEC 1.6): grams come from
+/// values the stream and files supply, and a fixed, invertible mix let
+/// such values be chosen to share one slot (40,000 of them made the build
+/// quadratic and masking ten times slower). SipHash would dominate the
+/// build time; a folded multiply of the gram, offset by a secret key, by a
+/// secret odd factor costs what the fixed mix did, and without the keys
+/// its collisions cannot be predicted from the grams.
+#[derive(Clone, Copy)]
+struct GramKeys {
+    /// Offset and factor of the hash behind the bitmap and fingerprints.
+    bitmap: (u64, u64),
+    /// Offset and factor of the hash behind the home slot (independent of
+    /// the other, so that grams sharing a slot rarely share a
+    /// fingerprint).
+    slot: (u64, u64),
+}
 
-impl Hasher for GramHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = mix(self.0 ^ u64::from(b));
+impl GramKeys {
+    fn random() -> GramKeys {
+        let seed = RandomState::new();
+        let key = |n: u64| seed.hash_one(n);
+        GramKeys {
+            bitmap: (key(1), key(2) | 1),
+            slot: (key(3), key(4) | 1),
         }
-    }
-    fn write_u64(&mut self, gram: u64) {
-        self.0 = mix(gram);
     }
 }
 
-type GramMap<V> = HashMap<u64, V, BuildHasherDefault<GramHasher>>;
+/// The upper and lower halves of the 128-bit product of `gram ^ key.0`
+/// and `key.1`, folded together: every output bit depends on every input
+/// bit and on the keys.
+#[inline(always)]
+fn keyed(gram: u64, key: (u64, u64)) -> u64 {
+    let product = u128::from(gram ^ key.0) * u128::from(key.1);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// A hasher of grams for the searcher's maps, with the searcher's keys.
+struct GramHasher {
+    keys: GramKeys,
+    state: u64,
+}
+
+impl Hasher for GramHasher {
+    fn finish(&self) -> u64 {
+        self.state
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.state = keyed(self.state ^ u64::from(b), self.keys.slot);
+        }
+    }
+    fn write_u64(&mut self, gram: u64) {
+        self.state = keyed(self.state ^ gram, self.keys.slot);
+    }
+}
+
+impl BuildHasher for GramKeys {
+    type Hasher = GramHasher;
+    fn build_hasher(&self) -> GramHasher {
+        GramHasher {
+            keys: *self,
+            state: 0,
+        }
+    }
+}
+
+type GramMap<V> = HashMap<u64, V, GramKeys>;
 
 /// Gram length in bytes.
 const Q: usize = 8;
@@ -102,16 +155,12 @@ pub(crate) struct GramSearcher {
     head_prefixes: Vec<u64>,
     /// Patterns whose entries are disabled (left to the automaton).
     disabled: usize,
+    keys: GramKeys,
 }
 
 #[inline(always)]
 fn gram_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + Q].try_into().expect("8 bytes"))
-}
-
-#[inline(always)]
-fn mix(gram: u64) -> u64 {
-    (gram ^ (gram >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl GramSearcher {
@@ -123,8 +172,8 @@ impl GramSearcher {
     /// Builds the filter and returns the grams that would have had more
     /// than MAX_ENTRIES_PER_GRAM entries (or may have: entries are told
     /// apart by fingerprint, so a few others can be listed too). If any
-    /// is listed, the filter lacks their extra entries and must not be
-    /// used. Every pattern must be within MIN_LEN..=MAX_LEN; `patterns`
+    /// is listed, the filter lacks their extra entries: the patterns
+    /// holding them must be disabled before it is used. Every pattern must be within MIN_LEN..=MAX_LEN; `patterns`
     /// must be non-empty.
     fn build(patterns: &[&[u8]]) -> (GramSearcher, Vec<u64>) {
         let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
@@ -136,6 +185,7 @@ impl GramSearcher {
         // secrets), beyond which every probe misses the cache anyway.
         let bitmap_bits = (entries * 16).next_power_of_two().clamp(1 << 12, 1 << 24);
         let slot_count = (entries * 3 / 2).next_power_of_two().max(16);
+        let keys = GramKeys::random();
         let mut filter = GramSearcher {
             arena: Vec::with_capacity(patterns.iter().map(|p| p.len()).sum()),
             spans: Vec::with_capacity(patterns.len()),
@@ -152,10 +202,11 @@ impl GramSearcher {
                 },
             ),
             slot_shift: 64 - slot_count.trailing_zeros(),
-            heads: GramMap::default(),
+            heads: GramMap::with_hasher(keys),
             head_ids: Vec::new(),
             head_prefixes: Vec::with_capacity(patterns.len()),
             disabled: 0,
+            keys,
         };
         let mut crowded = Vec::new();
         for (id, p) in patterns.iter().enumerate() {
@@ -205,13 +256,14 @@ impl GramSearcher {
     /// fingerprint are already there (an upper bound on those with the
     /// same gram: they all lie on the probe path from the gram's home
     /// slot); returns whether it was added. Refusing keeps the probe paths
-    /// short while the build goes on: a build that refuses an entry is
-    /// thrown away and done again without the crowded patterns, and
-    /// without the limit, a family of thousands of variants sharing a
-    /// gram would make every insert walk all of them.
+    /// short while the build goes on: the patterns holding a refused gram
+    /// are disabled once the build is done (see
+    /// [`GramSearcher::build_partitioned`]), and without the limit, a
+    /// family of thousands of variants sharing a gram would make every
+    /// insert walk all of them.
     fn insert(&mut self, gram: u64, pattern: u32, offset: u16) -> bool {
         let mask = self.slots.len() - 1;
-        let fp = fingerprint(gram);
+        let fp = self.fingerprint(gram);
         let mut same = 0;
         let mut i = self.slot_index(gram);
         while self.slots[i].pattern != EMPTY {
@@ -253,7 +305,9 @@ impl GramSearcher {
         if crowded.is_empty() {
             return (Some(filter), rest);
         }
-        let crowded: GramMap<()> = crowded.into_iter().map(|g| (g, ())).collect();
+        let mut crowded_set: GramMap<()> = GramMap::with_hasher(filter.keys);
+        crowded_set.extend(crowded.into_iter().map(|g| (g, ())));
+        let crowded = crowded_set;
         let stride = filter.stride;
         let hot: Vec<bool> = long
             .iter()
@@ -272,7 +326,7 @@ impl GramSearcher {
 
     #[inline(always)]
     fn slot_index(&self, gram: u64) -> usize {
-        (gram.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> self.slot_shift) as usize
+        (keyed(gram, self.keys.slot) >> self.slot_shift) as usize
     }
 
     /// Asks for the bitmap word of a probe a few rounds ahead, so that
@@ -288,7 +342,7 @@ impl GramSearcher {
     /// rate of false hits.
     #[inline(always)]
     fn bitmap_word(&self, gram: u64) -> (usize, u64) {
-        let h = mix(gram);
+        let h = keyed(gram, self.keys.bitmap);
         let word = (h >> self.bitmap_shift) as usize;
         (word, (1 << ((h >> 20) & 63)) | (1 << ((h >> 26) & 63)))
     }
@@ -327,6 +381,14 @@ impl GramSearcher {
             + self.heads.len() * 24
             + self.head_ids.len() * 4
             + self.head_prefixes.len() * 8
+    }
+
+    /// 16 bits of the gram's bitmap hash that neither its bitmap word
+    /// nor its home slot is chosen by: most entries sharing a slot path
+    /// are told apart without loading the pattern.
+    #[inline(always)]
+    fn fingerprint(&self, gram: u64) -> u16 {
+        (keyed(gram, self.keys.bitmap) >> 8) as u16
     }
 
     fn pattern(&self, id: u32) -> &[u8] {
@@ -423,7 +485,7 @@ impl GramSearcher {
         on_match: &mut impl FnMut(usize, usize),
     ) {
         let mask = self.slots.len() - 1;
-        let fp = fingerprint(gram);
+        let fp = self.fingerprint(gram);
         let mut i = self.slot_index(gram);
         loop {
             let slot = self.slots[i];
@@ -537,11 +599,6 @@ fn prefetch<T>(at: *const T) {
     // its cache misses.
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
     let _ = at;
-}
-
-#[inline(always)]
-fn fingerprint(gram: u64) -> u16 {
-    (mix(gram) >> 8) as u16
 }
 
 #[cfg(test)]

@@ -13,11 +13,13 @@
 //!    the minimum length and expanded into *variants*
 //!    ([`encoding`]). The registry is shared (`Arc<Registry>`) and takes new
 //!    secrets at any time.
-//! 2. [`Matcher`]: an immutable snapshot of the variants. Long, varied
-//!    variants are found by an exact q-gram skip filter that probes one
-//!    8-byte gram every few bytes; the rest by Aho-Corasick automata walked
-//!    by hand, so that each position yields its longest match and each
-//!    state tells how much of the text may still begin a variant.
+//! 2. [`Matcher`]: an immutable snapshot of the variants. Varied variants
+//!    of up to 4 KiB are found by an exact q-gram skip filter that probes
+//!    one 8-byte gram every few bytes; longer ones by a gram index and a
+//!    linear sweep that cost little more memory than their bytes; the rest
+//!    by Aho-Corasick automata walked by hand, so that each position yields
+//!    its longest match and each state tells how much of the text may
+//!    still begin a variant.
 //! 3. The streaming masker marks the union of all occurrences (overlapping
 //!    ones included) and writes each maximal masked run as one
 //!    replacement.
@@ -38,8 +40,9 @@
 //!   recalled. An occurrence of a new secret that began in text already
 //!   written is not masked.
 //! - **Bounded memory**: apart from the registry, memory is bounded by the
-//!   longest variant (and 64 KiB for a possible command line), whatever the
-//!   input.
+//!   longest variant (and 64 KiB for a possible command line, and 8 MiB per
+//!   thread of cached tables for the long-variant searcher), whatever the
+//!   input. The registry's own memory is linear in its variants' bytes.
 //! - **No leaks**: no value is ever formatted. `Debug` shows counts,
 //!   refusals and warnings name the reason, never the value.
 //!
@@ -101,6 +104,7 @@ mod candidate_lines;
 pub mod decoded;
 pub mod encoding;
 mod gram_search;
+mod long_search;
 mod matcher;
 pub mod origin;
 mod protocol;

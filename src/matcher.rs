@@ -5,19 +5,29 @@
 //! that a burst of in-band additions does not rebuild the large one each
 //! time). Each batch splits its variants by what searches them cheaply:
 //!
-//! - long, varied variants go to the q-gram skip filter
+//! - variants longer than the gram searcher's limit (4 KiB) go to the
+//!   long-variant searcher ([`LongSearcher`]), whose memory is their bytes
+//!   (shared with the registry) and a bounded index per variant, whatever
+//!   the bytes: an automaton would take 20 to 40 bytes per byte, and a few
+//!   long in-band values would cost hundreds of MiB;
+//! - other long, varied variants go to the q-gram skip filter
 //!   ([`GramSearcher`]), which looks at one gram every `stride` bytes;
-//! - short ones, huge ones and repetitive ones (whose grams many entries
-//!   share) go to an Aho-Corasick automaton ([`Automaton`]), which costs the same
-//!   on every byte whatever the text.
+//! - short ones and repetitive ones (whose grams many entries share) go to
+//!   an Aho-Corasick automaton ([`Automaton`]), which costs the same on
+//!   every byte whatever the text; their states are at most their bytes,
+//!   each at most 4 KiB.
 //!
 //! Invariants:
 //! - A matcher never changes; the registry swaps in a new one (a new
 //!   generation) when secrets arrive.
 //! - `walk` and `probe` report, for every position where any variant
 //!   ends, an occurrence at least as long as every other one ending there
-//!   (the automata) or every occurrence (the filters), so marking the
-//!   reported intervals marks exactly the union of all occurrences.
+//!   (the automata) or every occurrence (the filters; the long-variant
+//!   searcher merges overlapping ones of a variant into their union), so
+//!   marking the reported intervals marks exactly the union of all
+//!   occurrences.
+//! - Memory is linear in the variants' bytes: every searcher's tables are
+//!   bounded per byte of the variants it holds.
 //! - `pending_start` is exact: the earliest position from which the text
 //!   is a proper prefix of some variant.
 
@@ -27,32 +37,43 @@ use std::sync::Arc;
 use aho_corasick::automaton::StateID;
 
 use crate::automaton::Automaton;
-use crate::gram_search::GramSearcher;
+use crate::gram_search::{self, GramSearcher};
+use crate::long_search::{LongScan, LongSearcher};
 
-/// The variants of one registry batch, split between the two searchers.
+/// The variants of one registry batch, split between the three searchers.
 pub(crate) struct Batch {
     automaton: Option<Automaton>,
     grams: Option<GramSearcher>,
+    long: Option<LongSearcher>,
 }
+
+/// Variants longer than this go to the [`LongSearcher`].
+const LONG_ABOVE: usize = gram_search::MAX_LEN;
+const _: () = assert!(LONG_ABOVE >= crate::long_search::MIN_LEN);
 
 impl Batch {
     pub(crate) fn build(variants: &[Arc<[u8]>]) -> Batch {
-        let all: Vec<&[u8]> = variants.iter().map(|v| &v[..]).collect();
-        let (filter, rest) = GramSearcher::build_partitioned(&all);
+        let (long, others): (Vec<&Arc<[u8]>>, Vec<&Arc<[u8]>>) =
+            variants.iter().partition(|v| v.len() > LONG_ABOVE);
+        let others: Vec<&[u8]> = others.iter().map(|v| &v[..]).collect();
+        let (filter, rest) = GramSearcher::build_partitioned(&others);
         Batch {
             automaton: (!rest.is_empty()).then(|| Automaton::build(&rest)),
             grams: filter,
+            long: LongSearcher::build(long.into_iter().cloned().collect()),
         }
     }
 
     fn variants(&self) -> usize {
         self.automaton.as_ref().map_or(0, |t| t.patterns())
             + self.grams.as_ref().map_or(0, |f| f.patterns())
+            + self.long.as_ref().map_or(0, |l| l.patterns())
     }
 
     fn memory_usage(&self) -> usize {
         self.automaton.as_ref().map_or(0, |t| t.memory_usage())
             + self.grams.as_ref().map_or(0, |f| f.memory_usage())
+            + self.long.as_ref().map_or(0, |l| l.memory_usage())
     }
 }
 
@@ -62,9 +83,11 @@ pub struct Matcher {
     generation: u64,
 }
 
-/// Where a stream is in each automaton of a matcher.
+/// Where a stream is in each automaton of a matcher, and what it knows of
+/// partial matches of each batch's long variants.
 pub(crate) struct ScanState {
     states: Vec<Option<StateID>>,
+    long: Vec<LongScan>,
 }
 
 impl Matcher {
@@ -98,6 +121,7 @@ impl Matcher {
                 .iter()
                 .map(|b| b.automaton.as_ref().map(|t| t.start()))
                 .collect(),
+            long: self.batches.iter().map(|_| LongScan::default()).collect(),
         }
     }
 
@@ -128,15 +152,21 @@ impl Matcher {
     /// after `hay[from]`.
     pub(crate) fn probe(
         &self,
+        state: &mut ScanState,
         hay: &[u8],
         hay_offset: u64,
         from: usize,
         mut on_match: impl FnMut(u64, u64),
     ) {
-        for filter in self.batches.iter().filter_map(|b| b.grams.as_ref()) {
-            filter.scan(hay, hay_offset, from, |start, end| {
-                on_match(hay_offset + start as u64, hay_offset + end as u64)
-            });
+        for (batch, known) in self.batches.iter().zip(&mut state.long) {
+            let mut report =
+                |start, end| on_match(hay_offset + start as u64, hay_offset + end as u64);
+            if let Some(filter) = &batch.grams {
+                filter.scan(hay, hay_offset, from, &mut report);
+            }
+            if let Some(long) = &batch.long {
+                long.scan(known, hay, hay_offset, from, &mut report);
+            }
         }
     }
 
@@ -145,8 +175,12 @@ impl Matcher {
     pub(crate) fn gram_search_max_len(&self) -> usize {
         self.batches
             .iter()
-            .filter_map(|b| b.grams.as_ref())
-            .map(|f| f.max_len())
+            .flat_map(|b| {
+                let grams = b.grams.as_ref().map(|f| f.max_len());
+                grams
+                    .into_iter()
+                    .chain(b.long.as_ref().map(|l| l.max_len()))
+            })
             .max()
             .unwrap_or(0)
     }
@@ -158,19 +192,24 @@ impl Matcher {
     /// the previous answer lies, or 0).
     pub(crate) fn pending_start(
         &self,
-        state: &ScanState,
+        state: &mut ScanState,
         hay: &[u8],
         hay_offset: u64,
         from: usize,
     ) -> u64 {
         let end = hay_offset + hay.len() as u64;
         let mut pending = end;
-        for (batch, sid) in self.batches.iter().zip(&state.states) {
+        let states = state.states.iter().zip(&mut state.long);
+        for (batch, (sid, known)) in self.batches.iter().zip(states) {
             if let (Some(tier), Some(sid)) = (&batch.automaton, sid) {
                 pending = pending.min(end - tier.depth(*sid) as u64);
             }
             if let Some(filter) = &batch.grams {
                 pending = pending.min(hay_offset + filter.pending_start(hay, from) as u64);
+            }
+            if let Some(long) = &batch.long {
+                let start = long.pending_start(known, hay, hay_offset, from);
+                pending = pending.min(hay_offset + start as u64);
             }
         }
         pending

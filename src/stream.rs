@@ -102,7 +102,10 @@ impl Masker {
         self.refresh(out)?;
         for piece in data.chunks(PIECE) {
             self.stats.bytes_in += piece.len() as u64;
-            if piece.len() >= IN_PLACE_MIN {
+            // In place only when the piece is longer than every variant
+            // the filters search for (see `search_in_place`); long
+            // variants can exceed a piece.
+            if piece.len() >= IN_PLACE_MIN && piece.len() > self.matcher.gram_search_max_len() {
                 self.search_in_place(piece, out)?;
             } else {
                 let new_from = self.buf.len();
@@ -169,10 +172,11 @@ impl Masker {
             base + new_from as u64,
             &mut mark,
         );
-        self.matcher.probe(&self.buf, base, rescan_from, &mut mark);
-        self.pending_start = self
-            .matcher
-            .pending_start(&self.scan, &self.buf, base, rescan_from);
+        self.matcher
+            .probe(&mut self.scan, &self.buf, base, rescan_from, &mut mark);
+        self.pending_start =
+            self.matcher
+                .pending_start(&mut self.scan, &self.buf, base, rescan_from);
         let written = self.emit(&[], out);
         self.retain(&[]);
         written
@@ -195,15 +199,17 @@ impl Masker {
         if rescan_from < held {
             let reach = self.matcher.gram_search_max_len().min(piece.len());
             self.buf.extend_from_slice(&piece[..reach]);
-            self.matcher.probe(&self.buf, base, rescan_from, &mut mark);
+            self.matcher
+                .probe(&mut self.scan, &self.buf, base, rescan_from, &mut mark);
             self.buf.truncate(held);
         }
-        self.matcher.probe(piece, piece_start, 0, &mut mark);
+        self.matcher
+            .probe(&mut self.scan, piece, piece_start, 0, &mut mark);
         // The piece is longer than any filtered variant, so its end holds
         // every byte the filters need to decide the pending start.
         self.pending_start = self
             .matcher
-            .pending_start(&self.scan, piece, piece_start, 0);
+            .pending_start(&mut self.scan, piece, piece_start, 0);
         let written = self.emit(piece, out);
         self.retain(piece);
         written

@@ -4,6 +4,8 @@
 //! Each prints its time; the bounds are generous and only catch
 //! quadratic behaviour.
 
+mod common;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -200,4 +202,178 @@ fn expand_with_min_length_zero_has_no_empty_variant() {
     };
     let variants = logmask::expand(b"ab\n\ncd", &config).unwrap();
     assert!(variants.iter().all(|v| !v.is_empty()), "{variants:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Long secrets: their own searcher, exact in every split
+
+/// A small deterministic generator, so that failures reproduce.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as usize % n
+    }
+
+    fn word(&mut self, alphabet: &[u8], len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| alphabet[self.below(alphabet.len())])
+            .collect()
+    }
+}
+
+/// Printable bytes whose every default variant `common::naive_variants`
+/// spells out: no `&<>` (Go's JSON form), `/` (PHP's), `!'()*` (the
+/// JavaScript URL form), no leading or trailing space.
+const PRINTABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \"%-._~";
+
+/// Text made of the secrets' variants (whole, cut short at either end,
+/// with one byte changed, back to back so that they overlap and touch)
+/// and filler, `len` bytes or a little more.
+fn text_of(rng: &mut Lcg, variants: &[Vec<u8>], len: usize) -> Vec<u8> {
+    let mut text = Vec::new();
+    while text.len() < len {
+        let v = &variants[rng.below(variants.len())];
+        match rng.below(6) {
+            0 | 1 => text.extend_from_slice(v),
+            2 => text.extend_from_slice(&v[rng.below(v.len())..]),
+            3 => text.extend_from_slice(&v[..rng.below(v.len())]),
+            4 => {
+                let at = text.len() + rng.below(v.len());
+                text.extend_from_slice(v);
+                text[at] ^= 1;
+            }
+            _ => {
+                let n = 1 + rng.below(30);
+                text.extend(rng.word(b"xyz \n", n));
+            }
+        }
+    }
+    text
+}
+
+/// Masks `text` writing it in `pieces` (each a length; the rest whole).
+fn mask_in_pieces(
+    registry: &Arc<Registry>,
+    text: &[u8],
+    pieces: &mut dyn FnMut() -> usize,
+) -> Vec<u8> {
+    let mut writer = MaskWriter::builder(registry.clone())
+        .commands(false)
+        .build(Vec::new());
+    let mut at = 0;
+    while at < text.len() {
+        let n = pieces().clamp(1, text.len() - at);
+        writer.write_all(&text[at..at + n]).unwrap();
+        at += n;
+    }
+    writer.finish().unwrap()
+}
+
+/// Secrets of 5,000 to 65,000 bytes in every default encoding (their
+/// variants reach 200 KB), random, periodic, and nested in each other,
+/// against the naive oracle: whole, in random pieces from one byte to
+/// beyond the 256 KiB pieces the masker searches in place, and for the
+/// smaller cases one byte at a time.
+#[test]
+fn long_secrets_agree_with_the_naive_oracle_in_every_split() {
+    let mut rng = Lcg(0x1096);
+    let random_5k = rng.word(PRINTABLE, 5_000);
+    let random_65k = rng.word(PRINTABLE, 65_000);
+    let unit = rng.word(b"abcdefg", 7);
+    let cases: Vec<(&str, Vec<Vec<u8>>, usize, bool)> = vec![
+        (
+            "one random 5,000-byte secret",
+            vec![random_5k.clone()],
+            40_000,
+            true,
+        ),
+        (
+            "nested: a secret, its halves, and a longer one around it",
+            vec![
+                random_5k.clone(),
+                random_5k[..4_800].to_vec(),
+                random_5k[200..].to_vec(),
+                [&b"Q"[..], &random_5k, b"Q"].concat(),
+            ],
+            40_000,
+            true,
+        ),
+        (
+            "periodic: (ab) x 3,000 and a 7-byte unit x 1,000",
+            vec![b"ab".repeat(3_000), unit.repeat(1_000)],
+            60_000,
+            true,
+        ),
+        (
+            "a run of one letter with a different last byte",
+            vec![[vec![b'a'; 6_000], vec![b'b']].concat(), vec![b'a'; 5_000]],
+            60_000,
+            true,
+        ),
+        (
+            "65,000 random bytes beside 5,000",
+            vec![random_65k.clone(), random_5k.clone()],
+            700_000,
+            false,
+        ),
+    ];
+    for (name, secrets, len, byte_by_byte) in &cases {
+        let registry = Arc::new(Registry::new());
+        let mut variants = Vec::new();
+        for s in secrets {
+            registry.add(s).unwrap();
+            variants.extend(common::naive_variants(s, 4));
+        }
+        assert!(variants.iter().any(|v| v.len() > 4096), "{name}");
+        let text = text_of(&mut rng, &variants, *len);
+        let want = common::mask(&text, &variants);
+        let (got, elapsed) = timed(&format!("{name}: whole"), || {
+            mask_in_pieces(&registry, &text, &mut || usize::MAX)
+        });
+        assert!(got == want, "{name}: whole");
+        assert!(elapsed < Duration::from_secs(10), "{name}: {elapsed:?}");
+        for max in [64, 5_000, 300_000] {
+            let mut split = Lcg(max as u64);
+            let got = mask_in_pieces(&registry, &text, &mut || 1 + split.below(max));
+            assert!(got == want, "{name}: random pieces up to {max}");
+        }
+        if *byte_by_byte {
+            let (got, elapsed) = timed(&format!("{name}: one byte at a time"), || {
+                mask_in_pieces(&registry, &text, &mut || 1)
+            });
+            assert!(got == want, "{name}: one byte at a time");
+            assert!(elapsed < Duration::from_secs(20), "{name}: {elapsed:?}");
+        }
+    }
+}
+
+/// A new matcher (another secret registered) while a long secret's
+/// occurrence is half written: the held bytes are searched again with it
+/// and the long secret is still found (SPEC 1.5).
+#[test]
+fn a_new_matcher_mid_occurrence_of_a_long_secret() {
+    let mut rng = Lcg(0x1097);
+    let secret = rng.word(PRINTABLE, 9_000);
+    let registry = Arc::new(Registry::new());
+    registry.add(&secret).unwrap();
+    let mut writer = MaskWriter::builder(registry.clone())
+        .commands(false)
+        .build(Vec::new());
+    writer.write_all(b"before\n").unwrap();
+    writer.write_all(&secret[..4_000]).unwrap();
+    assert_eq!(
+        writer.get_ref().as_slice(),
+        b"before\n",
+        "the prefix is held"
+    );
+    registry.add(b"other-secret-value").unwrap();
+    writer.write_all(&secret[4_000..]).unwrap();
+    writer.write_all(b" other-secret-value after\n").unwrap();
+    let out = writer.finish().unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "before\n*** *** after\n");
 }

@@ -33,6 +33,9 @@ Examples:
   # Run a command with its stdout and stderr masked
   logmask --env API_TOKEN -- ./deploy.sh --verbose
 
+  # Run it on a pseudo-terminal: colours and live output, both streams merged
+  logmask --pty --env API_TOKEN -- make test
+
   # From inside a masked step: mask a value from the next line on
   echo \"::add-mask::$SESSION_TOKEN\"
 
@@ -75,6 +78,9 @@ struct Cli {
     /// variants registered (never a value)
     #[arg(long = "stats")]
     stats: bool,
+
+    #[command(flatten)]
+    terminal: TerminalArgs,
 
     /// The command to run, its output masked
     #[arg(last = true, value_name = "COMMAND", num_args = 1..)]
@@ -136,6 +142,25 @@ pub struct MatchArgs {
     pub encodings: Vec<OsString>,
 }
 
+/// How a wrapped command runs: shared with `agent -- COMMAND`.
+#[derive(clap::Args, Debug, PartialEq, Eq)]
+pub struct TerminalArgs {
+    /// With COMMAND: run it on a new pseudo-terminal (colours, live output; its stdout and
+    /// stderr arrive merged on stdout)
+    #[arg(long = "pty")]
+    pub pty: bool,
+}
+
+impl TerminalArgs {
+    /// `--pty` is only meaningful with a command to run.
+    pub fn check(&self, has_command: bool) -> Result<(), UsageError> {
+        if self.pty && !has_command {
+            return Err(UsageError("--pty needs a command to run after '--'".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Validated options.
 #[derive(Debug)]
 pub struct Options {
@@ -151,6 +176,8 @@ pub struct Options {
     pub stats: bool,
     /// `-- COMMAND [ARG]...`, never empty when present.
     pub command: Option<Vec<OsString>>,
+    /// Run the command on a new pseudo-terminal (only with a command).
+    pub pty: bool,
 }
 
 /// What the command line asks for.
@@ -183,6 +210,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageEr
             "'--' must be followed by a command to run".into(),
         ));
     }
+    cli.terminal.check(!cli.command.is_empty())?;
     let mut sources = sources_in_order(&cli.secrets, &matches);
     // Filter and exec mode take the default GLOBs too (SPEC 5).
     sources.extend(default_env_sources(&cli.secrets));
@@ -195,6 +223,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageEr
         pass_commands: cli.pass_commands,
         stats: cli.stats,
         command: (!cli.command.is_empty()).then_some(cli.command),
+        pty: cli.terminal.pty,
     }))
 }
 
@@ -494,6 +523,25 @@ mod tests {
         let o = options(&["-s", "--", "--no-default-env"]);
         assert!(o.command.is_none());
         assert!(matches!(&o.sources[..], [Source::Secret { number: 1, .. }]));
+    }
+
+    #[test]
+    fn pty_needs_a_command() {
+        for args in [
+            &["--pty"][..],
+            &["--pty", "-s", "abcd"],
+            &["-s", "abcd", "--pty"],
+        ] {
+            assert_eq!(
+                error(args),
+                "--pty needs a command to run after '--'",
+                "{args:?}"
+            );
+        }
+        assert!(error(&["--pty", "--"]).contains("'--' must be followed"));
+        assert!(options(&["--pty", "--", "true"]).pty);
+        assert!(!options(&["--", "true"]).pty);
+        assert!(!options(&["--", "--pty"]).pty);
     }
 
     #[test]

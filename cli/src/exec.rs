@@ -17,12 +17,12 @@
 //!   it could not be started; 1 if an I/O error lost output of a command
 //!   that succeeded (a failing command's own status is kept).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{ChildStderr, ChildStdout, Command, Stdio};
+use std::process::{ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
@@ -34,6 +34,9 @@ use super::pump::{Outcome, mask_stream};
 use super::{messages, print_stats, signals, status, writer_builder};
 
 pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) -> u8 {
+    if options.pty {
+        return super::pty::run(options, registry, command);
+    }
     // Before spawning, so that no signal sent to logmask is missed.
     let signals = match signals::install() {
         Ok(signals) => signals,
@@ -51,17 +54,7 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     signals::keep_sigpipe(&mut spawn);
     let mut child = match spawn.spawn() {
         Ok(child) => child,
-        Err(err) => {
-            // The command line may hold a secret: the name is masked as
-            // bytes, like output, before anything makes it text (a lossy
-            // conversion would turn a non-UTF-8 secret into another
-            // string that no longer matches).
-            let mut text = b"cannot run '".to_vec();
-            text.extend_from_slice(command[0].as_bytes());
-            text.extend_from_slice(format!("': {err}").as_bytes());
-            messages::error_bytes(&text);
-            return status::CANNOT_RUN;
-        }
+        Err(err) => return cannot_run(&command[0], &err),
     };
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
@@ -78,23 +71,53 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     signals.forward_to(tracked.clone());
     let waited = tracked.wait(&mut child);
 
-    let outcomes = [("stdout", join(out)), ("stderr", join(err))];
+    let outcomes = [
+        ("stdout", "stdout", join(out)),
+        ("stderr", "stderr", join(err)),
+    ];
+    conclude(options, registry, &outcomes, waited)
+}
+
+/// Reports that `program` could not be started; the status for it.
+pub fn cannot_run(program: &OsStr, err: &io::Error) -> u8 {
+    // The command line may hold a secret: the name is masked as bytes,
+    // like output, before anything makes it text (a lossy conversion
+    // would turn a non-UTF-8 secret into another string that no longer
+    // matches).
+    let mut text = b"cannot run '".to_vec();
+    text.extend_from_slice(program.as_bytes());
+    text.extend_from_slice(format!("': {err}").as_bytes());
+    messages::error_bytes(&text);
+    status::CANNOT_RUN
+}
+
+/// The end of a wrapped command (exec mode, `--pty`): `--stats`, the
+/// errors of each stream (what was read, where it was written, how it
+/// ended), and the exit status of the module docs.
+pub fn conclude(
+    options: &Options,
+    registry: &Registry,
+    outcomes: &[(&str, &str, Outcome)],
+    waited: io::Result<ExitStatus>,
+) -> u8 {
     if options.stats {
-        let total = outcomes.iter().fold(Stats::default(), |sum, (_, o)| Stats {
-            bytes_in: sum.bytes_in + o.stats.bytes_in,
-            bytes_out: sum.bytes_out + o.stats.bytes_out,
-            regions: sum.regions + o.stats.regions,
-        });
+        let total = outcomes
+            .iter()
+            .fold(Stats::default(), |sum, (_, _, o)| Stats {
+                bytes_in: sum.bytes_in + o.stats.bytes_in,
+                bytes_out: sum.bytes_out + o.stats.bytes_out,
+                regions: sum.regions + o.stats.regions,
+            });
         print_stats(total, registry);
     }
     let mut io_failed = false;
-    for (name, outcome) in &outcomes {
+    for (input, output, outcome) in outcomes {
         if let Some(err) = &outcome.read_error {
-            messages::error(&format!("cannot read the command's {name}: {err}"));
+            messages::error(&format!("cannot read the command's {input}: {err}"));
             io_failed = true;
         }
         if let State::Failed(err) = &outcome.downstream {
-            messages::error(&format!("cannot write to {name}: {err}"));
+            messages::error(&format!("cannot write to {output}: {err}"));
             io_failed = true;
         }
     }
@@ -127,7 +150,7 @@ fn pump(mut pipe: impl Pipe, writer: logmask::MaskWriter<Downstream>) -> JoinHan
     thread::spawn(move || mask_stream(&mut pipe, writer, false))
 }
 
-fn join(handle: JoinHandle<Outcome>) -> Outcome {
+pub fn join(handle: JoinHandle<Outcome>) -> Outcome {
     handle
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))

@@ -17,6 +17,7 @@ mod exec;
 mod filter;
 mod messages;
 mod output;
+mod pty;
 mod pump;
 mod secrets;
 mod signals;

@@ -314,3 +314,156 @@ fn secrets_that_are_prefixes_and_suffixes_of_each_other() {
         assert!(run.finished.elapsed < SLOW, "{:?}", run.finished.elapsed);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Registry memory and keyed tables (SPEC 1.6)
+
+/// Printable ASCII without `%`, which `::add-mask::` would unescape.
+const PRINTABLE: &[u8] = b"!\"#$&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
+/// Ten and thirty `::add-mask::` lines of 65,000 printable bytes, then
+/// each value raw, in Base64 and percent-encoded: every default variant is
+/// tens of KiB. Peak memory stays under 256 and 768 MiB (it was 520 MiB
+/// and 1.9 GiB) and each run under 10 s (it was 7 and 33 s), and every
+/// form is masked.
+#[test]
+fn long_in_band_values_cost_memory_in_proportion_to_their_bytes() {
+    for (lines, limit_mib) in [(10, 256), (30, 768)] {
+        let mut rng = Rng(0x5eed_1000 + lines as u64);
+        let values: Vec<Vec<u8>> = (0..lines).map(|_| rng.word(PRINTABLE, 65_000)).collect();
+        let mut input = Vec::new();
+        for v in &values {
+            input.extend_from_slice(b"::add-mask::");
+            input.extend_from_slice(v);
+            input.push(b'\n');
+        }
+        for v in &values {
+            input.extend_from_slice(b"raw ");
+            input.extend_from_slice(v);
+            input.extend_from_slice(b" b64 ");
+            // 65,000 bytes: 86,666 characters from the value alone, then
+            // one mixed character and `=`.
+            input.extend_from_slice(STANDARD.encode(v).as_bytes());
+            input.extend_from_slice(b" url ");
+            // RFC 3986: every byte outside `A-Z a-z 0-9 - . _ ~` as %XX.
+            for &b in v {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    input.push(b);
+                } else {
+                    input.extend_from_slice(format!("%{b:02X}").as_bytes());
+                }
+            }
+            input.extend_from_slice(b" end\n");
+        }
+        let run = support::run::<&str>(&[], &input);
+        report(
+            &format!("{lines} ::add-mask:: lines of 65,000 bytes"),
+            &run.finished,
+            input.len(),
+        );
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+        assert_eq!(run.stderr(), "");
+        let out = run.stdout();
+        assert_eq!(out.lines().count(), lines, "{}", &out[..out.len().min(300)]);
+        for line in out.lines() {
+            assert!(
+                line.starts_with("raw *** b64 ***")
+                    && line.ends_with(" url *** end")
+                    && line.len() < 40,
+                "{}",
+                &line[..line.len().min(300)]
+            );
+        }
+        for v in &values {
+            run.leaks_nothing(&v[30_000..30_016]);
+        }
+        assert!(
+            run.finished.max_rss_kib < limit_mib * 1024,
+            "{} KiB",
+            run.finished.max_rss_kib
+        );
+        assert!(
+            run.finished.elapsed < std::time::Duration::from_secs(10),
+            "{:?}",
+            run.finished.elapsed
+        );
+    }
+}
+
+/// 100,000 16-byte values whose first 8 bytes all have the same home slot
+/// under the gram searcher's old fixed multiplicative hash (`gram * C`
+/// with its top bits zero), against as many random ones: registering and
+/// masking them costs about the same. With the fixed hash the crafted set
+/// took ten times longer and more (one probe chain of 100,000 slots).
+#[test]
+fn values_built_to_collide_under_a_fixed_hash_cost_no_more() {
+    const N: usize = 100_000;
+    const OLD_SLOT_FACTOR: u64 = 0xD6E8_FEB8_6659_FD93;
+    // The inverse of the factor modulo 2^64 (Newton's iteration).
+    let mut inverse: u64 = 1;
+    for _ in 0..7 {
+        inverse = inverse.wrapping_mul(2u64.wrapping_sub(OLD_SLOT_FACTOR.wrapping_mul(inverse)));
+    }
+    assert_eq!(OLD_SLOT_FACTOR.wrapping_mul(inverse), 1);
+    let usable = |head: &[u8]| {
+        !head.contains(&b'\n') && !head.contains(&b'\r') && !b" \t\xEF".contains(&head[0])
+    };
+    let mut crafted = Vec::with_capacity(N);
+    let mut k: u64 = 1;
+    while crafted.len() < N {
+        let head = k.wrapping_mul(inverse).to_le_bytes();
+        k += 1;
+        if usable(&head) {
+            let mut value = head.to_vec();
+            value.extend_from_slice(format!("{:08}", crafted.len()).as_bytes());
+            crafted.push(value);
+        }
+    }
+    let mut rng = Rng(0x5eed_1001);
+    let mut random = Vec::with_capacity(N);
+    while random.len() < N {
+        let head = rng.next().to_le_bytes();
+        if usable(&head) {
+            let mut value = head.to_vec();
+            value.extend_from_slice(format!("{:08}", random.len()).as_bytes());
+            random.push(value);
+        }
+    }
+    let mut times = Vec::new();
+    for (name, values) in [("random", &random), ("crafted", &crafted)] {
+        let dir = TempDir::new("flood");
+        let file = dir.secrets_file(values);
+        let mut input = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            if i % 10 == 0 {
+                input.extend_from_slice(b"line ");
+                input.extend_from_slice(v);
+                input.extend_from_slice(b" end\n");
+            } else {
+                input.extend_from_slice(b"the quick brown fox jumps over the lazy dog\n");
+            }
+        }
+        let input = input.repeat(4);
+        let args = [
+            "-f".as_ref(),
+            file.as_os_str(),
+            "--encodings".as_ref(),
+            "raw".as_ref(),
+        ];
+        let run = support::run(&args, &input);
+        report(
+            &format!("{N} {name} 16-byte values"),
+            &run.finished,
+            input.len(),
+        );
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+        let out = run.stdout();
+        assert_eq!(out.matches("line *** end\n").count(), 4 * N / 10, "{name}");
+        times.push(run.finished.elapsed);
+    }
+    let (random, crafted) = (times[0], times[1]);
+    assert!(
+        crafted < random * 3 + std::time::Duration::from_secs(1),
+        "crafted {crafted:?}, random {random:?}"
+    );
+}
