@@ -80,6 +80,9 @@ struct Cli {
     stats: bool,
 
     #[command(flatten)]
+    agent: AgentArgs,
+
+    #[command(flatten)]
     terminal: TerminalArgs,
 
     /// The command to run, its output masked
@@ -127,6 +130,34 @@ pub struct SecretArgs {
         allow_hyphen_values = true
     )]
     pub secret: Vec<OsString>,
+}
+
+/// Which agent to use (SPEC 9); the last of `--agent` and `--no-agent`
+/// wins.
+#[derive(clap::Args, Debug, PartialEq, Eq)]
+pub struct AgentArgs {
+    /// Use the agent at PATH [default: $LOGMASK_AGENT]
+    #[arg(long = "agent", value_name = "PATH", overrides_with = "no_agent")]
+    pub agent: Option<PathBuf>,
+
+    /// Use no agent, whatever $LOGMASK_AGENT says
+    #[arg(long = "no-agent", overrides_with = "agent")]
+    pub no_agent: bool,
+}
+
+impl AgentArgs {
+    /// The agent to use: `--agent PATH`, else a non-empty `$LOGMASK_AGENT`,
+    /// unless `--no-agent` came last.
+    pub fn resolve(&self) -> Option<PathBuf> {
+        if self.no_agent {
+            return None;
+        }
+        self.agent.clone().or_else(|| {
+            std::env::var_os(crate::agent::ENV)
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from)
+        })
+    }
 }
 
 /// How values are matched: shared like [`SecretArgs`].
@@ -178,6 +209,10 @@ pub struct Options {
     pub command: Option<Vec<OsString>>,
     /// Run the command on a new pseudo-terminal (only with a command).
     pub pty: bool,
+    /// The agent to connect to (SPEC 9), if any.
+    pub agent: Option<PathBuf>,
+    /// Variables set for COMMAND on top of logmask's environment.
+    pub command_env: Vec<(OsString, OsString)>,
 }
 
 /// What the command line asks for.
@@ -201,20 +236,102 @@ impl fmt::Display for UsageError {
 /// Parses and validates `argv` (program name first).
 pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageError> {
     let argv: Vec<OsString> = argv.into_iter().collect();
-    let (cli, matches) = match parse_cli(&argv) {
-        Ok(parsed) => parsed,
-        Err(err) => return handle_clap_error_in(&err, &argv),
+    parse_with(&argv, &argv, &|command| command).map(|(parsed, _)| parsed)
+}
+
+/// What `logmask agent` is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentMode {
+    /// `logmask agent [OPTIONS] -- COMMAND`.
+    Command,
+    /// `logmask agent --daemon [OPTIONS]`.
+    Daemon,
+    /// `logmask agent --stop`.
+    Stop,
+}
+
+/// Parses `logmask agent ...` (program name first, then `agent`): the
+/// options of exec mode plus `--daemon` and `--stop`. `Ok(None)` when
+/// `--help` or `--version` was printed.
+pub fn parse_agent(argv: Vec<OsString>) -> Result<Option<(AgentMode, Options)>, UsageError> {
+    use clap::Arg;
+    let extend = |command: clap::Command| {
+        command
+            .name("logmask agent")
+            .bin_name("logmask agent")
+            .override_usage(
+                "logmask agent [OPTIONS] -- COMMAND [ARG]...\n       \
+                 eval \"$(logmask agent --daemon [OPTIONS])\"\n       \
+                 logmask agent --stop [--agent PATH]",
+            )
+            .about(
+                "Hold the masks of a whole job: every logmask run that names the agent \
+                 (LOGMASK_AGENT) masks what the others registered.",
+            )
+            .after_help("")
+            .arg(
+                Arg::new("daemon")
+                    .long("daemon")
+                    .action(ArgAction::SetTrue)
+                    .help("Start the agent in the background and print the eval line"),
+            )
+            .arg(
+                Arg::new("stop")
+                    .long("stop")
+                    .action(ArgAction::SetTrue)
+                    .conflicts_with("daemon")
+                    .help("Stop the agent that LOGMASK_AGENT (or --agent) names"),
+            )
     };
-    if cli.command.is_empty() && ends_with_separator(&argv, &cli) {
+    // `logmask agent`: clap sees `agent` as the program name; positions in
+    // messages count in the whole command line.
+    let (parsed, matches) = parse_with(&argv[1..], &argv, &extend)?;
+    let Parsed::Run(options) = parsed else {
+        return Ok(None);
+    };
+    let flag = |id: &str| matches.get_flag(id);
+    let mode = match (flag("daemon"), flag("stop"), options.command.is_some()) {
+        (true, _, true) => {
+            return Err(UsageError("--daemon takes no command".into()));
+        }
+        (_, true, true) => return Err(UsageError("--stop takes no command".into())),
+        (true, _, false) => AgentMode::Daemon,
+        (_, true, false) => AgentMode::Stop,
+        (false, false, true) => AgentMode::Command,
+        (false, false, false) => {
+            return Err(UsageError(
+                "logmask agent needs '-- COMMAND', --daemon or --stop".into(),
+            ));
+        }
+    };
+    Ok(Some((mode, options)))
+}
+
+type Extend<'a> = &'a dyn Fn(clap::Command) -> clap::Command;
+
+/// Parses `argv` with the command `extend` makes of logmask's own;
+/// `whole` is the command line that positions in messages count in.
+fn parse_with(
+    argv: &[OsString],
+    whole: &[OsString],
+    extend: Extend,
+) -> Result<(Parsed, ArgMatches), UsageError> {
+    let (cli, matches) = match parse_cli(argv, extend) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            return handle_clap_error_in(&err, whole).map(|parsed| (parsed, ArgMatches::default()));
+        }
+    };
+    if cli.command.is_empty() && ends_with_separator(argv, &cli, extend) {
         return Err(UsageError(
             "'--' must be followed by a command to run".into(),
         ));
     }
     cli.terminal.check(!cli.command.is_empty())?;
     let mut sources = sources_in_order(&cli.secrets, &matches);
-    // Filter and exec mode take the default GLOBs too (SPEC 5).
+    // Filter, exec and agent mode take the default GLOBs too (SPEC 5).
     sources.extend(default_env_sources(&cli.secrets));
-    Ok(Parsed::Run(Options {
+    let options = Options {
         sources,
         min_length: min_length(cli.matching.min_length.as_deref())?,
         encodings: encodings(&cli.matching.encodings)?,
@@ -224,11 +341,22 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageEr
         stats: cli.stats,
         command: (!cli.command.is_empty()).then_some(cli.command),
         pty: cli.terminal.pty,
-    }))
+        agent: cli.agent.resolve(),
+        // Steps inside COMMAND find the agent named by `--agent` too.
+        command_env: match (&cli.agent.agent, cli.agent.no_agent) {
+            // Absolute, so that a COMMAND that changes directory finds it.
+            (Some(path), false) => {
+                let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                vec![(crate::agent::ENV.into(), path.into())]
+            }
+            _ => Vec::new(),
+        },
+    };
+    Ok((Parsed::Run(options), matches))
 }
 
-fn parse_cli(argv: &[OsString]) -> Result<(Cli, ArgMatches), clap::Error> {
-    let matches = Cli::command().try_get_matches_from(argv)?;
+fn parse_cli(argv: &[OsString], extend: Extend) -> Result<(Cli, ArgMatches), clap::Error> {
+    let matches = extend(Cli::command()).try_get_matches_from(argv)?;
     let cli = Cli::from_arg_matches(&matches)?;
     Ok((cli, matches))
 }
@@ -238,11 +366,11 @@ fn parse_cli(argv: &[OsString]) -> Result<(Cli, ArgMatches), clap::Error> {
 /// clap reports `logmask --` and `logmask` alike, and a final `--` may also
 /// be a value (`--secret --`). Parsing again without it tells them apart:
 /// a separator changes nothing, a value does.
-fn ends_with_separator(argv: &[OsString], cli: &Cli) -> bool {
+fn ends_with_separator(argv: &[OsString], cli: &Cli, extend: Extend) -> bool {
     if argv.len() < 2 || argv.last().map(|a| a.as_os_str()) != Some(OsStr::new("--")) {
         return false;
     }
-    matches!(parse_cli(&argv[..argv.len() - 1]), Ok((shorter, _)) if shorter == *cli)
+    matches!(parse_cli(&argv[..argv.len() - 1], extend), Ok((shorter, _)) if shorter == *cli)
 }
 
 /// The secret sources, sorted by their position on the command line.

@@ -48,6 +48,7 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     let mut spawn = Command::new(&command[0]);
     spawn
         .args(&command[1..])
+        .envs(options.command_env.iter().cloned())
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

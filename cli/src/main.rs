@@ -10,8 +10,14 @@
 //! 3. [`filter`] (stdin to stdout) or [`exec`] (a wrapped command) moves
 //!    the bytes through the engine.
 //!
+//! The subcommands `agent` and `add` ([`agent`], [`add`]: SPEC 9) are
+//! recognised by the first argument, before the normal parse; filter and
+//! exec mode join the agent the options name, if any.
+//!
 //! Invariant: no secret value is ever formatted into a message; sources are
 //! named (`--secret #2`, `--env NAME`, `--file PATH:LINE`), values never.
+mod add;
+mod agent;
 mod args;
 mod exec;
 mod filter;
@@ -43,7 +49,13 @@ pub mod status {
 
 /// Runs logmask with the process arguments and returns the exit status.
 fn run() -> u8 {
-    let options = match args::parse(std::env::args_os()) {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match argv.get(1).and_then(|arg| arg.to_str()) {
+        Some("agent") => return agent::main(argv),
+        Some("add") => return add::main(argv),
+        _ => {}
+    }
+    let options = match args::parse(argv) {
         Ok(args::Parsed::Run(options)) => options,
         Ok(args::Parsed::Exit(code)) => return code,
         Err(err) => return usage_error(&err),
@@ -56,32 +68,45 @@ fn run() -> u8 {
     if let Err(err) = secrets::gather(&options.sources).map(|values| values.register(&registry)) {
         return usage_error(&err);
     }
-    let code = match &options.command {
-        None => filter::run(&options, &registry),
-        Some(command) => exec::run(&options, &registry, command),
-    };
+    agent::join(&options, &registry);
+    let code = run_mode(&options, &registry);
+    agent::leave();
     // Freeing every variant one by one takes longer than the exit that
     // returns the memory at once (a tenth of a second at 100,000 secrets).
     std::mem::forget(registry);
     code
 }
 
+/// Filter or exec mode, once the secrets are registered.
+fn run_mode(options: &Options, registry: &Arc<Registry>) -> u8 {
+    match &options.command {
+        None => filter::run(options, registry),
+        Some(command) => exec::run(options, registry, command),
+    }
+}
+
 fn usage_error(err: &args::UsageError) -> u8 {
+    usage_error_in("logmask", err)
+}
+
+/// A usage error of `command` (`logmask`, `logmask agent`, ...).
+fn usage_error_in(command: &str, err: &args::UsageError) -> u8 {
     messages::error(&err.to_string());
-    messages::hint("try 'logmask --help' for more information");
+    messages::hint(&format!("try '{command} --help' for more information"));
     status::USAGE
 }
 
 /// A writer builder with the stream settings of `options`.
 fn writer_builder(options: &Options, registry: &Arc<Registry>, source: &str) -> WriterBuilder {
-    MaskWriter::builder(registry.clone())
+    let builder = MaskWriter::builder(registry.clone())
         .replacement(options.replacement.clone())
         // Checked when the options were parsed.
         .expect("replacement validated by args::parse")
         .commands(options.commands)
         .pass_commands(options.pass_commands)
         .source(source)
-        .on_warning(|warning| messages::warning_line(&warning.to_string()))
+        .on_warning(|warning| messages::warning_line(&warning.to_string()));
+    agent::attach(builder)
 }
 
 /// Prints the `--stats` line: counters and counts, never a value.

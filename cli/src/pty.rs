@@ -80,7 +80,9 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
         );
     }
     let mut builder = Command::new(&command[0]);
-    builder.args(&command[1..]);
+    builder
+        .args(&command[1..])
+        .envs(options.command_env.iter().cloned());
     signals::keep_sigpipe(&mut builder);
     if std::env::var_os("TERM").is_none_or(|name| name.is_empty()) {
         // A terminal with no type: most tools then print no colour, and

@@ -215,6 +215,12 @@ pub const MIN_GLOB_VALUE_LEN: usize = 8;
 impl Gathered {
     /// Registers every value and prints every warning, in order.
     pub fn register(self, registry: &Registry) {
+        self.register_and_keep(registry);
+    }
+
+    /// Like [`register`](Self::register), and returns the values the
+    /// registry accepted with their source labels (an agent holds them).
+    pub fn register_and_keep(self, registry: &Registry) -> Vec<(Vec<u8>, String)> {
         let floor = registry.config().min_length.max(MIN_GLOB_VALUE_LEN);
         let mut items = Vec::with_capacity(self.items.len());
         for item in self.items {
@@ -254,17 +260,24 @@ impl Gathered {
             .zip(labels.iter().map(String::as_str))
             .collect();
         let mut results = registry.add_all_from(&values).into_iter();
-        for item in &items {
+        drop(values);
+        let mut labels = labels.into_iter();
+        let mut accepted = Vec::new();
+        for item in items {
             match item {
-                Item::Value(origin, _) => {
-                    if let Some(Err(refusal)) = results.next() {
-                        messages::warning(origin, &refusal);
+                Item::Value(origin, value) => {
+                    let label = labels.next().unwrap_or_default();
+                    match results.next() {
+                        Some(Err(refusal)) => messages::warning(&origin, &refusal),
+                        Some(Ok(_)) => accepted.push((value, label)),
+                        None => {}
                     }
                 }
-                Item::Warning(source, reason) => messages::warning(source, reason),
+                Item::Warning(source, reason) => messages::warning(&source, &reason),
                 Item::Matched { .. } => unreachable!("resolved above"),
             }
         }
+        accepted
     }
 }
 
