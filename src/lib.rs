@@ -102,6 +102,7 @@
 mod automaton;
 mod candidate_lines;
 pub mod decoded;
+mod detect;
 pub mod encoding;
 mod gram_search;
 mod long_search;
@@ -114,6 +115,7 @@ mod writer;
 
 use std::sync::Arc;
 
+pub use detect::{Detector, DetectorSet, UnknownDetector};
 pub use encoding::{Encoding, EncodingSet};
 pub use matcher::Matcher;
 pub use origin::Origin;

@@ -31,8 +31,12 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 
+use crate::detect::{Detector, DetectorSet, Detectors, Found};
 use crate::matcher::{Matcher, ScanState};
 use crate::registry::Registry;
+
+/// At most this many detected parts are registered per stream (SPEC 7).
+pub const MAX_DETECTED_REGISTRATIONS: u64 = 10_000;
 
 /// Writes larger than this are processed in pieces, so that the interval
 /// list stays small whatever the caller's buffer size.
@@ -44,6 +48,14 @@ const PIECE: usize = 256 * 1024;
 const IN_PLACE_MIN: usize = 16 * 1024;
 const _: () = assert!(IN_PLACE_MIN > crate::gram_search::MAX_LEN);
 
+/// What detection did that the writer passes on.
+pub(crate) enum DetectNote {
+    /// A detected part was registered with this source label.
+    Registered(Vec<u8>, String),
+    /// The cap of registered detected parts was reached.
+    CapReached,
+}
+
 /// Counters of one stream, safe to print: no value in them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -53,6 +65,15 @@ pub struct Stats {
     pub bytes_out: u64,
     /// Maximal masked runs replaced.
     pub regions: u64,
+    /// Credentials detected, by [`Detector::index`].
+    pub detected: [u64; 17],
+}
+
+impl Stats {
+    /// Credentials detected in total.
+    pub fn detected_total(&self) -> u64 {
+        self.detected.iter().sum()
+    }
 }
 
 /// The masking state of one stream.
@@ -68,6 +89,14 @@ pub(crate) struct Masker {
     runs: Vec<(u64, u64)>,
     in_run: bool,
     stats: Stats,
+    /// Detection, when any detector is chosen.
+    detectors: Option<Detectors>,
+    /// Whether detected parts are registered (not for one-shot masking,
+    /// which registers nothing in the caller's registry).
+    register_detected: bool,
+    registered_detected: u64,
+    /// What detection registered, for the writer to pass on.
+    notes: Vec<DetectNote>,
 }
 
 impl Masker {
@@ -86,6 +115,75 @@ impl Masker {
             runs: Vec::new(),
             in_run: false,
             stats: Stats::default(),
+            detectors: None,
+            register_detected: true,
+            registered_detected: 0,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Chooses the detectors (none: detection off) and whether detected
+    /// parts are registered.
+    pub(crate) fn set_detection(&mut self, set: DetectorSet, register: bool) {
+        self.detectors = (!set.is_empty()).then(|| Detectors::new(set));
+        self.register_detected = register;
+    }
+
+    /// What detection registered since the last call.
+    pub(crate) fn take_notes(&mut self) -> Vec<DetectNote> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Records one detected interval: every detected byte is masked
+    /// through here (the hook for attributing runs to detectors).
+    fn mark_detected(&mut self, start: u64, end: u64, _detector: Detector) {
+        insert_run(&mut self.runs, start, end);
+    }
+
+    /// The earliest undecided byte: the matcher's or the detectors'.
+    fn hold_from(&self) -> u64 {
+        match &self.detectors {
+            Some(d) => self.pending_start.min(d.pending()),
+            None => self.pending_start,
+        }
+    }
+
+    /// Acts on what the detectors found: marks, counts, and detected parts
+    /// to register at their offsets (returned, in order).
+    fn take_found(&mut self, found: Found) -> Vec<(u64, Vec<u8>, Detector)> {
+        for (a, b, d) in found.marks {
+            self.mark_detected(a, b, d);
+        }
+        for (total, n) in self.stats.detected.iter_mut().zip(found.counts) {
+            *total += n;
+        }
+        let mut regs: Vec<_> = found
+            .detected
+            .into_iter()
+            .map(|d| (d.from, d.value, d.detector))
+            .collect();
+        regs.sort_by_key(|r| r.0);
+        regs
+    }
+
+    /// Registers detected parts (silently; at most the cap per stream).
+    fn register(&mut self, value: &[u8], detector: Detector) {
+        if !self.register_detected || self.registered_detected > MAX_DETECTED_REGISTRATIONS {
+            return;
+        }
+        if !self.registry.origins(value).is_empty() {
+            return;
+        }
+        if self.registered_detected == MAX_DETECTED_REGISTRATIONS {
+            self.registered_detected += 1;
+            self.notes.push(DetectNote::CapReached);
+            return;
+        }
+        self.registered_detected += 1;
+        let label = detector.source();
+        if self.registry.add_from(value, &label).is_ok() {
+            self.notes
+                .push(DetectNote::Registered(value.to_vec(), label));
         }
     }
 
@@ -101,6 +199,37 @@ impl Masker {
     pub(crate) fn write<W: Write>(&mut self, data: &[u8], out: &mut W) -> io::Result<()> {
         self.refresh(out)?;
         for piece in data.chunks(PIECE) {
+            let Some(detectors) = &mut self.detectors else {
+                self.write_piece(piece, out)?;
+                continue;
+            };
+            let mut found = Found::default();
+            detectors.feed(piece, &mut found);
+            let regs = self.take_found(found);
+            // Split the piece where detected parts start to apply, so that
+            // they do exactly there, whatever the write sizes.
+            let mut rest = piece;
+            let mut at = self.end();
+            let mut regs = regs.into_iter().peekable();
+            while let Some((from, _, _)) = regs.peek() {
+                let cut = ((*from).max(at) - at).min(rest.len() as u64) as usize;
+                let (head, tail) = rest.split_at(cut);
+                self.write_piece(head, out)?;
+                at += cut as u64;
+                rest = tail;
+                while let Some((from, value, d)) = regs.next_if(|r| r.0 <= at) {
+                    let _ = from;
+                    self.register(&value, d);
+                }
+                self.refresh(out)?;
+            }
+            self.write_piece(rest, out)?;
+        }
+        Ok(())
+    }
+
+    fn write_piece<W: Write>(&mut self, piece: &[u8], out: &mut W) -> io::Result<()> {
+        {
             self.stats.bytes_in += piece.len() as u64;
             // In place only when the piece is longer than every variant
             // the filters search for (see `search_in_place`); long
@@ -120,6 +249,15 @@ impl Masker {
     /// is decided and written.
     pub(crate) fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         self.refresh(out)?;
+        if let Some(detectors) = &mut self.detectors {
+            let mut found = Found::default();
+            detectors.finish(&mut found);
+            let regs = self.take_found(found);
+            for (_, value, d) in regs {
+                self.register(&value, d);
+            }
+            self.detectors = None;
+        }
         self.pending_start = self.end();
         let written = self.emit(&[], out);
         self.retain(&[]);
@@ -219,7 +357,7 @@ impl Masker {
     /// bytes. The stream's bytes are the held ones in `buf`, followed by
     /// `piece` when it is searched in place.
     fn emit<W: Write>(&mut self, piece: &[u8], out: &mut W) -> io::Result<()> {
-        let limit = self.pending_start;
+        let limit = self.hold_from();
         let mut cur = self.emitted;
         let mut idx = self.runs.partition_point(|r| r.1 <= cur);
         let result = loop {
@@ -279,7 +417,7 @@ impl Masker {
     /// Keeps the bytes from `min(pending_start, emitted)` on, taking them
     /// from `buf` and then from `piece`, which follows it.
     fn retain(&mut self, piece: &[u8]) {
-        let keep_from = self.pending_start.min(self.emitted);
+        let keep_from = self.hold_from().min(self.emitted);
         let piece_start = self.end();
         let drop = (keep_from.min(piece_start) - self.buf_start) as usize;
         self.buf.drain(..drop);

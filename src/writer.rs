@@ -23,9 +23,11 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 
+use crate::detect::DetectorSet;
+
 use crate::protocol::{Command, Event, Protocol, Warning};
 use crate::registry::{Refusal, Registry};
-use crate::stream::{Masker, Stats};
+use crate::stream::{DetectNote, Masker, Stats};
 
 /// The replacement held a line break (SPEC 2 forbids it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub struct WriterBuilder {
     pass_commands: bool,
     source: String,
     on_warning: Option<Box<dyn FnMut(Warning) + Send>>,
+    detectors: DetectorSet,
+    register_detected: bool,
     on_register: Option<RegisterHook>,
 }
 
@@ -64,8 +68,17 @@ impl WriterBuilder {
             pass_commands: false,
             source: "stdin".to_string(),
             on_warning: None,
+            detectors: DetectorSet::all(),
+            register_detected: true,
             on_register: None,
         }
+    }
+
+    /// The detectors of SPEC 7 to run (all by default; an empty set turns
+    /// detection off).
+    pub fn detect(mut self, detectors: DetectorSet) -> Self {
+        self.detectors = detectors;
+        self
     }
 
     /// The text written once for each masked run. May be empty.
@@ -115,7 +128,8 @@ impl WriterBuilder {
 
     /// A writer that masks into `inner`.
     pub fn build<W: Write>(self, inner: W) -> MaskWriter<W> {
-        let masker = Masker::new(self.registry.clone(), &self.replacement);
+        let mut masker = Masker::new(self.registry.clone(), &self.replacement);
+        masker.set_detection(self.detectors, self.register_detected);
         let protocol = self.commands.then(|| Protocol::new(self.pass_commands));
         MaskWriter {
             inner: Some(inner),
@@ -132,7 +146,9 @@ impl WriterBuilder {
     }
 
     /// Masks one complete buffer.
-    pub fn mask(self, input: &[u8]) -> Vec<u8> {
+    pub fn mask(mut self, input: &[u8]) -> Vec<u8> {
+        // Registers nothing in the caller's registry (SPEC 6).
+        self.register_detected = false;
         let mut writer = self.build(Vec::with_capacity(input.len()));
         writer
             .write_all(input)
@@ -168,6 +184,27 @@ impl Actions {
                 line,
                 reason,
             });
+        }
+    }
+
+    /// Passes on what detection did: values it registered (to the hook),
+    /// and the warning when its cap is reached.
+    fn detected(&mut self, masker: &mut Masker) {
+        for note in masker.take_notes() {
+            match note {
+                DetectNote::Registered(value, label) => {
+                    if let Some(hook) = &mut self.on_register {
+                        hook(&value, &label);
+                    }
+                }
+                DetectNote::CapReached => self.warn(
+                    0,
+                    format!(
+                        "more than {} detected credentials: no more are registered",
+                        crate::stream::MAX_DETECTED_REGISTRATIONS
+                    ),
+                ),
+            }
         }
     }
 
@@ -263,7 +300,9 @@ impl<W: Write> MaskWriter<W> {
                 let (masker, actions) = (&mut this.masker, &mut this.actions);
                 protocol.finish(&mut |event| act(event, masker, actions, out))?;
             }
-            this.masker.finish(out)?;
+            let finished = this.masker.finish(out);
+            this.actions.detected(&mut this.masker);
+            finished?;
             out.flush()
         })
     }
@@ -299,6 +338,7 @@ impl<W: Write> Write for MaskWriter<W> {
                 }
                 None => this.masker.write(buf, out)?,
             }
+            this.actions.detected(&mut this.masker);
             Ok(buf.len())
         })
     }

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
-use logmask::{DEFAULT_MIN_LENGTH, Encoding, EncodingSet};
+use logmask::{DEFAULT_MIN_LENGTH, DetectorSet, Encoding, EncodingSet};
 
 use super::secrets::Source;
 
@@ -171,6 +171,16 @@ pub struct MatchArgs {
     /// [default: all]
     #[arg(long = "encodings", value_name = "LIST", action = ArgAction::Append)]
     pub encodings: Vec<OsString>,
+
+    /// Comma-separated subset of the credential detectors (github, gitlab, npm, pypi, aws,
+    /// slack, stripe, google, dockerhub, vault, atlassian, openai, anthropic, jwt,
+    /// private-key, url-credentials, authorization) [default: all]
+    #[arg(long = "detect", value_name = "LIST", action = ArgAction::Append)]
+    pub detect: Vec<OsString>,
+
+    /// Detect nothing: mask registered secrets only
+    #[arg(long = "no-detect", conflicts_with = "detect")]
+    pub no_detect: bool,
 }
 
 /// How a wrapped command runs: shared with `agent -- COMMAND`.
@@ -199,6 +209,8 @@ pub struct Options {
     pub sources: Vec<Source>,
     pub min_length: usize,
     pub encodings: EncodingSet,
+    /// Credential detectors (SPEC 7); empty with `--no-detect`.
+    pub detectors: DetectorSet,
     pub replacement: Vec<u8>,
     /// Interpret `::add-mask::` and `::stop-commands::`.
     pub commands: bool,
@@ -335,6 +347,7 @@ fn parse_with(
         sources,
         min_length: min_length(cli.matching.min_length.as_deref())?,
         encodings: encodings(&cli.matching.encodings)?,
+        detectors: detectors(&cli.matching)?,
         replacement: replacement(cli.replacement.as_deref())?,
         commands: !cli.no_commands,
         pass_commands: cli.pass_commands,
@@ -460,6 +473,29 @@ pub fn encodings(lists: &[OsString]) -> Result<EncodingSet, UsageError> {
         return Err(UsageError(
             "--encodings: 'decoded' needs at least one other encoding".into(),
         ));
+    }
+    Ok(set)
+}
+
+/// The union of every `--detect` list (the first replaces the default,
+/// all); none with `--no-detect`.
+pub fn detectors(matching: &MatchArgs) -> Result<DetectorSet, UsageError> {
+    if matching.no_detect {
+        return Ok(DetectorSet::empty());
+    }
+    if matching.detect.is_empty() {
+        return Ok(DetectorSet::all());
+    }
+    let mut set = DetectorSet::empty();
+    for list in &matching.detect {
+        let list = list
+            .to_str()
+            .ok_or_else(|| UsageError("--detect: the list is not valid UTF-8".into()))?;
+        let more =
+            DetectorSet::parse(list).map_err(|reason| UsageError(format!("--detect: {reason}")))?;
+        for d in more.iter() {
+            set.insert(d);
+        }
     }
     Ok(set)
 }

@@ -108,6 +108,7 @@ pub fn conclude(
                 bytes_in: sum.bytes_in + o.stats.bytes_in,
                 bytes_out: sum.bytes_out + o.stats.bytes_out,
                 regions: sum.regions + o.stats.regions,
+                detected: std::array::from_fn(|i| sum.detected[i] + o.stats.detected[i]),
             });
         print_stats(total, registry);
     }

@@ -104,6 +104,7 @@ fn writer_builder(options: &Options, registry: &Arc<Registry>, source: &str) -> 
         .expect("replacement validated by args::parse")
         .commands(options.commands)
         .pass_commands(options.pass_commands)
+        .detect(options.detectors)
         .source(source)
         .on_warning(|warning| messages::warning_line(&warning.to_string()));
     agent::attach(builder)
@@ -111,13 +112,21 @@ fn writer_builder(options: &Options, registry: &Arc<Registry>, source: &str) -> 
 
 /// Prints the `--stats` line: counters and counts, never a value.
 fn print_stats(stats: Stats, registry: &Registry) {
+    // Detected totals by detector, only those that found something.
+    let by_detector: String = logmask::Detector::ALL
+        .iter()
+        .filter(|d| stats.detected[d.index()] > 0)
+        .map(|d| format!(" detected.{}={}", d.name(), stats.detected[d.index()]))
+        .collect();
     messages::stats(&format!(
-        "bytes_in={} bytes_out={} regions={} secrets={} variants={}",
+        "bytes_in={} bytes_out={} regions={} secrets={} variants={} detected={}{}",
         stats.bytes_in,
         stats.bytes_out,
         stats.regions,
         registry.secrets(),
-        registry.variants()
+        registry.variants(),
+        stats.detected_total(),
+        by_detector
     ));
 }
 

@@ -80,6 +80,7 @@ pub fn mask_stream(
             bytes_in,
             bytes_out: received,
             regions: engine.regions,
+            detected: engine.detected,
         },
         read_error,
         downstream: state,

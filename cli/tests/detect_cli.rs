@@ -1,0 +1,111 @@
+//! `--detect`, `--no-detect` and detected counts in `--stats`, through the
+//! real binary.
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::{LineReader, logmask, run};
+
+/// The public vector (a valid checksum, not a live token).
+const GH: &str = "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";
+const BEARER: &str = "abcdefgh12345678";
+
+fn input() -> String {
+    format!(
+        "token {GH}\n> Authorization: Bearer {BEARER}\ngit clone https://x-access-token:pw123456@github.com/o/r\n"
+    )
+}
+
+#[test]
+fn detector_choices() {
+    let all = "token ghp_***\n> Authorization: Bearer ***\ngit clone https://x-access-token:***@github.com/o/r\n";
+    let cases: &[(&[&str], String)] = &[
+        (&[], all.to_string()),
+        (&["--no-detect"], input()),
+        (&["--detect", "github"], input().replace(&GH[4..], "***")),
+        (
+            &["--detect", "github", "--detect", "authorization"],
+            input().replace(&GH[4..], "***").replace(BEARER, "***"),
+        ),
+        (
+            &["--detect=url-credentials,authorization"],
+            input().replace("pw123456", "***").replace(BEARER, "***"),
+        ),
+    ];
+    for (args, want) in cases {
+        let out = run(args, input().as_bytes());
+        assert_eq!(out.ok(), *want, "{args:?}");
+    }
+}
+
+#[test]
+fn usage_errors_name_no_value() {
+    let cases: &[&[&str]] = &[
+        &["--detect", "github", "--no-detect"],
+        &["--no-detect", "--detect", "jwt"],
+        &["--detect", "hunter22secret"],
+        &["--detect", ""],
+        &["--detect", "github,"],
+        &["--detect", "GitHub"],
+    ];
+    for args in cases {
+        let out = run(args, b"x\n");
+        assert_eq!(out.code(), 2, "{args:?}: {}", out.stderr());
+        assert!(out.stdout.is_empty());
+        out.leaks_nothing("hunter22secret");
+        assert!(out.stderr().contains("--detect"), "{}", out.stderr());
+    }
+}
+
+#[test]
+fn stats_count_detected_by_detector() {
+    let out = run(&["--stats"], input().as_bytes());
+    assert_eq!(out.code(), 0);
+    let err = out.stderr();
+    assert!(
+        err.contains(
+            " detected=3 detected.github=1 detected.url-credentials=1 detected.authorization=1"
+        ),
+        "{err}"
+    );
+    out.leaks_nothing(&GH[4..])
+        .leaks_nothing(BEARER)
+        .leaks_nothing("pw123456");
+    let out = run(&["--stats", "--no-detect"], input().as_bytes());
+    assert!(out.stderr().contains(" detected=0"), "{}", out.stderr());
+}
+
+#[test]
+fn wrapped_command_output_is_detected_on_both_streams() {
+    let script = format!("printf 'out {GH}\\n'; printf 'Authorization: token {BEARER}\\n' >&2");
+    let out = run(&["--", "sh", "-c", &script], b"");
+    assert_eq!(out.code(), 0);
+    assert_eq!(out.stdout(), "out ghp_***\n");
+    assert_eq!(out.stderr(), "Authorization: token ***\n");
+}
+
+#[test]
+fn key_parts_go_out_at_once_and_values_wait() {
+    let mut child = logmask()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut reader = LineReader::new(child.stdout.take().unwrap());
+    stdin
+        .write_all(b"> Authorization: Bearer abcdefgh")
+        .unwrap();
+    stdin.flush().unwrap();
+    assert!(reader.wait_for("> Authorization: Bearer ", Duration::from_secs(20)));
+    stdin.write_all(b"12345678\nnext\n").unwrap();
+    drop(stdin);
+    let rest = reader.rest();
+    assert!(rest.ends_with("Bearer ***\nnext\n"), "{rest:?}");
+    assert!(!rest.contains("abcdefgh"));
+    child.wait().unwrap();
+}

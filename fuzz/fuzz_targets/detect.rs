@@ -1,0 +1,48 @@
+//! Arbitrary bytes and splits through the detectors: never a panic, held
+//! bytes within the longest format's bound, and the output of the naive
+//! detector and masker (`tests/common/naive_detect.rs`).
+//!
+//! The first byte chooses the write size (1 to 64); the rest is the log.
+
+#![no_main]
+
+use std::io::Write;
+use std::sync::Arc;
+
+use libfuzzer_sys::fuzz_target;
+use logmask::{MaskWriter, Registry};
+
+#[path = "../../tests/common/naive_detect.rs"]
+mod naive;
+
+/// More than any hold allows: a private-key line (4 KiB), a `jwt` (16
+/// KiB), a PEM block's escaped run (64 KiB) and the lookback.
+const MAX_HELD: usize = 64 * 1024 + 4096 + 64;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, input)) = data.split_first() else {
+        return;
+    };
+    // The naive detector is quadratic: keep cases small.
+    if input.len() > 4096 {
+        return;
+    }
+    let size = usize::from(first % 64) + 1;
+    let registry = Arc::new(Registry::new());
+    let mut writer = MaskWriter::builder(registry).commands(false).build(Vec::new());
+    for piece in input.chunks(size) {
+        writer.write_all(piece).unwrap();
+        let written = writer.stats().bytes_out as usize;
+        let _ = written;
+        let debug = format!("{writer:?}");
+        let held: usize = debug
+            .split("held_bytes: ")
+            .nth(1)
+            .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(held <= MAX_HELD, "held {held}");
+    }
+    let got = writer.finish().unwrap();
+    assert_eq!(got, naive::mask(input, b"***"));
+});

@@ -1,0 +1,681 @@
+//! Credentials nobody registered (SPEC 7): well-known token formats, JWTs,
+//! private keys, URL passwords and `Authorization` values, found in the
+//! stream and masked like registered secrets.
+//!
+//! Two stages: [`anchors`] finds a few short literals with one packed
+//! search, and at each hit a small validator ([`rows`], [`jwt`],
+//! [`context`], [`url`], [`private_key`]) decides. A validator is a pure
+//! function of the candidate's bytes (see [`verdict`]); [`Detectors`] keeps
+//! each undecided candidate with what its validator waits for, so a held
+//! candidate is looked at again only when a byte it does not ignore
+//! arrives.
+//!
+//! Invariants (positions are absolute stream offsets, as the masker's):
+//! - Every candidate start that the SPEC's rows allow is found: the
+//!   anchors are searched again across write boundaries, and the bytes
+//!   from `LOOKBACK` before the end are kept for scheme and prefix starts.
+//! - [`Detectors::pending`] is the earliest byte that an undecided
+//!   candidate may still mask; every byte before it is decided. Holds are
+//!   bounded by each format's longest length.
+//! - No detected value is formatted: `Debug` shows counts.
+
+mod alphabet;
+mod anchors;
+mod checksum;
+mod context;
+mod jwt;
+mod private_key;
+mod rows;
+mod url;
+mod verdict;
+
+use std::fmt;
+
+use alphabet::{B64, B64U, Class};
+use anchors::{Anchors, Hit, Kind, Trigger, UNDERSCORE};
+use verdict::Verdict;
+
+/// One row group of SPEC 7's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Detector {
+    /// GitHub tokens.
+    Github,
+    /// GitLab tokens.
+    Gitlab,
+    /// npm tokens.
+    Npm,
+    /// PyPI upload tokens.
+    Pypi,
+    /// AWS key ids and secret keys after their key names.
+    Aws,
+    /// Slack tokens and webhooks.
+    Slack,
+    /// Stripe keys.
+    Stripe,
+    /// Google API keys, OAuth client secrets and access tokens.
+    Google,
+    /// Docker Hub tokens.
+    Dockerhub,
+    /// HashiCorp Vault tokens.
+    Vault,
+    /// Atlassian API tokens.
+    Atlassian,
+    /// OpenAI keys.
+    Openai,
+    /// Anthropic keys.
+    Anthropic,
+    /// JSON Web Tokens.
+    Jwt,
+    /// PEM private keys, escaped or Base64-encoded too.
+    PrivateKey,
+    /// URL passwords and credential query parameters.
+    UrlCredentials,
+    /// `Authorization` header values.
+    Authorization,
+}
+
+impl Detector {
+    /// Every detector, in SPEC order.
+    pub const ALL: [Detector; 17] = [
+        Detector::Github,
+        Detector::Gitlab,
+        Detector::Npm,
+        Detector::Pypi,
+        Detector::Aws,
+        Detector::Slack,
+        Detector::Stripe,
+        Detector::Google,
+        Detector::Dockerhub,
+        Detector::Vault,
+        Detector::Atlassian,
+        Detector::Openai,
+        Detector::Anthropic,
+        Detector::Jwt,
+        Detector::PrivateKey,
+        Detector::UrlCredentials,
+        Detector::Authorization,
+    ];
+
+    /// The name on the command line and in `detected:NAME`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Detector::Github => "github",
+            Detector::Gitlab => "gitlab",
+            Detector::Npm => "npm",
+            Detector::Pypi => "pypi",
+            Detector::Aws => "aws",
+            Detector::Slack => "slack",
+            Detector::Stripe => "stripe",
+            Detector::Google => "google",
+            Detector::Dockerhub => "dockerhub",
+            Detector::Vault => "vault",
+            Detector::Atlassian => "atlassian",
+            Detector::Openai => "openai",
+            Detector::Anthropic => "anthropic",
+            Detector::Jwt => "jwt",
+            Detector::PrivateKey => "private-key",
+            Detector::UrlCredentials => "url-credentials",
+            Detector::Authorization => "authorization",
+        }
+    }
+
+    /// The detector of an exact lower-case name.
+    pub fn from_name(name: &str) -> Option<Detector> {
+        Detector::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Index in [`Detector::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The source label of values it registers: `detected:NAME`.
+    pub fn source(self) -> String {
+        format!("detected:{}", self.name())
+    }
+}
+
+impl fmt::Display for Detector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A choice of detectors. The default is all of them; an empty set turns
+/// detection off.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DetectorSet(u32);
+
+/// A detector name that is not one (never echoed: it may be a typo'd
+/// secret).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownDetector;
+
+impl fmt::Display for UnknownDetector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = Detector::ALL.iter().map(|d| d.name()).collect();
+        write!(
+            f,
+            "unknown or empty detector name (known: {})",
+            names.join(",")
+        )
+    }
+}
+
+impl std::error::Error for UnknownDetector {}
+
+impl DetectorSet {
+    /// Every detector.
+    pub fn all() -> DetectorSet {
+        DetectorSet((1 << Detector::ALL.len()) - 1)
+    }
+
+    /// No detector.
+    pub fn empty() -> DetectorSet {
+        DetectorSet(0)
+    }
+
+    /// Parses a comma-separated list of exact lower-case names.
+    pub fn parse(list: &str) -> Result<DetectorSet, UnknownDetector> {
+        let mut set = DetectorSet::empty();
+        for name in list.split(',') {
+            set.insert(Detector::from_name(name).ok_or(UnknownDetector)?);
+        }
+        Ok(set)
+    }
+
+    /// Adds one detector.
+    pub fn insert(&mut self, d: Detector) {
+        self.0 |= 1 << d.index();
+    }
+
+    /// Whether `d` is chosen.
+    pub fn contains(self, d: Detector) -> bool {
+        self.0 & (1 << d.index()) != 0
+    }
+
+    /// Whether no detector is chosen.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The chosen detectors, in SPEC order.
+    pub fn iter(self) -> impl Iterator<Item = Detector> {
+        Detector::ALL.into_iter().filter(move |&d| self.contains(d))
+    }
+}
+
+impl Default for DetectorSet {
+    fn default() -> Self {
+        DetectorSet::all()
+    }
+}
+
+impl fmt::Debug for DetectorSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.iter().map(Detector::name))
+            .finish()
+    }
+}
+
+/// Bytes kept before the end for starts found behind their anchor (a
+/// scheme of up to 32 bytes, prefixes, the byte before a start).
+const LOOKBACK: usize = 64;
+
+/// An undecided candidate and what its validator waits for.
+struct Candidate {
+    start: u64,
+    kind: Kind,
+    detector: Detector,
+    /// Bytes up to here have been looked at.
+    scanned: u64,
+    hold: u64,
+    core: &'static Class,
+    /// Look again once the candidate is longer than this.
+    limit: u64,
+    /// Masked up to here already (escaped and Base64 keys).
+    sure_end: u64,
+    /// Where its PEM block began (PEM lines).
+    block_start: u64,
+    /// The width of a wrapped Base64 PEM key's lines.
+    width: usize,
+}
+
+/// A detected credential's secret part, to register from the next line.
+pub(crate) struct Detected {
+    pub(crate) value: Vec<u8>,
+    pub(crate) detector: Detector,
+    /// The offset from which it applies: the start of the line after the
+    /// one holding its last byte (`u64::MAX` while that line has not ended).
+    pub(crate) from: u64,
+}
+
+/// What one feed found: masked intervals, and values to register.
+#[derive(Default)]
+pub(crate) struct Found {
+    pub(crate) marks: Vec<(u64, u64, Detector)>,
+    pub(crate) detected: Vec<Detected>,
+    /// Credentials found, by detector index.
+    pub(crate) counts: [u64; 17],
+}
+
+/// The detection state of one stream.
+pub(crate) struct Detectors {
+    set: DetectorSet,
+    anchors: Anchors,
+    buf: Vec<u8>,
+    buf_start: u64,
+    candidates: Vec<Candidate>,
+    /// Detected parts whose line has not ended yet.
+    awaiting_line_end: Vec<(Detected, u64)>,
+}
+
+impl Detectors {
+    pub(crate) fn new(set: DetectorSet) -> Detectors {
+        Detectors {
+            set,
+            anchors: Anchors::new(set),
+            buf: Vec::new(),
+            buf_start: 0,
+            candidates: Vec::new(),
+            awaiting_line_end: Vec::new(),
+        }
+    }
+
+    fn end(&self) -> u64 {
+        self.buf_start + self.buf.len() as u64
+    }
+
+    /// The earliest byte an undecided candidate may still mask (or the
+    /// end: nothing held).
+    pub(crate) fn pending(&self) -> u64 {
+        let end = self.end();
+        let mut p = end;
+        for c in &self.candidates {
+            p = p.min(c.hold.min(end));
+        }
+        p.min(self.tail_hold())
+    }
+
+    /// A trailing partial start of a credential whose masked part begins
+    /// inside its prefix is held from there: `eyJ` and the Base64 of a PEM
+    /// key are masked whole, a PyPI token after `pypi-`.
+    fn tail_hold(&self) -> u64 {
+        const PARTIAL: [(&[u8], usize, Detector); 4] = [
+            (b"eyJ", 0, Detector::Jwt),
+            (private_key::BASE64_START, 0, Detector::PrivateKey),
+            (b"pypi-AgEIcHlwaS5vcmc", 5, Detector::Pypi),
+            (b"pypi-AgENdGVzdC5weXBpLm9yZw", 5, Detector::Pypi),
+        ];
+        let end = self.end();
+        let buf = &self.buf;
+        let mut hold = end;
+        for (word, mask_from, det) in PARTIAL {
+            if !self.set.contains(det) {
+                continue;
+            }
+            for k in mask_from + 1..word.len().min(buf.len() + 1) {
+                let at = buf.len() - k;
+                if buf[at..] != word[..k] {
+                    continue;
+                }
+                let kind = match det {
+                    Detector::Jwt => Kind::Jwt,
+                    Detector::PrivateKey => Kind::PemBase64,
+                    _ => Kind::Token,
+                };
+                if start_ok(buf, at, kind) {
+                    hold = hold.min(end - (k - mask_from) as u64);
+                }
+            }
+        }
+        hold
+    }
+
+    /// Reads the next bytes of the stream.
+    pub(crate) fn feed(&mut self, data: &[u8], found: &mut Found) {
+        let new_from = self.buf.len();
+        self.buf.extend_from_slice(data);
+        self.advance(new_from, false, found);
+        self.ready_lines(new_from, found);
+        self.retain();
+    }
+
+    /// Ends the stream: every candidate is decided, and every detected
+    /// part applies from here (the end of input ends its line).
+    pub(crate) fn finish(&mut self, found: &mut Found) {
+        let len = self.buf.len();
+        self.advance(len, true, found);
+        let end = self.end();
+        for (mut d, _) in self.awaiting_line_end.drain(..) {
+            d.from = end;
+            found.detected.push(d);
+        }
+        self.retain();
+    }
+
+    fn advance(&mut self, new_from: usize, eof: bool, found: &mut Found) {
+        // Candidates already waiting: look again only where they said.
+        let waiting = std::mem::take(&mut self.candidates);
+        let end = self.end();
+        for mut c in waiting {
+            let from = (c.scanned - self.buf_start) as usize;
+            let stop = self.buf[from..]
+                .iter()
+                .position(|&b| !c.core[b as usize])
+                .map(|i| from + i);
+            let too_long = end - c.start > c.limit;
+            if stop.is_none() && !too_long && !eof {
+                c.scanned = end;
+                self.candidates.push(c);
+                continue;
+            }
+            self.evaluate(c, eof, found);
+        }
+        // New candidates at the anchors in the new bytes.
+        let mut starts: Vec<(u64, Kind, Detector)> = Vec::new();
+        let base = self.buf_start;
+        let buf = &self.buf;
+        let set = self.set;
+        let mut add = |s: usize, trig: &Trigger| {
+            if set.contains(trig.detector) {
+                starts.push((base + s as u64, trig.kind, trig.detector));
+            }
+        };
+        self.anchors.find(buf, new_from, |hit| match hit {
+            Hit::Packed(p, triggers) => {
+                for trig in triggers {
+                    if trig.kind == Kind::Url {
+                        if let Some(s) = scheme_start(buf, p) {
+                            let https = buf[s..].starts_with(b"https://");
+                            if trig.detector == Detector::UrlCredentials {
+                                add(s, trig);
+                            } else if https && token_start_ok(buf, s) {
+                                let webhook = anchors::Trigger {
+                                    prefix: b"",
+                                    back: 0,
+                                    kind: Kind::Webhook,
+                                    detector: Detector::Slack,
+                                };
+                                add(s, &webhook);
+                            }
+                        }
+                    } else if start_ok(buf, p, trig.kind) {
+                        add(p, trig);
+                    }
+                }
+            }
+            Hit::Authorization(p) => {
+                if p >= 6 && start_ok(buf, p - 6, Kind::Authorization) {
+                    let trig = anchors::Trigger {
+                        prefix: b"",
+                        back: 6,
+                        kind: Kind::Authorization,
+                        detector: Detector::Authorization,
+                    };
+                    add(p - 6, &trig);
+                }
+            }
+            Hit::Byte(p, b'_') => {
+                for trig in UNDERSCORE {
+                    if p >= trig.back
+                        && buf[p - trig.back] == trig.prefix[0]
+                        && buf[p - trig.back..=p] == trig.prefix[..=trig.back]
+                        && start_ok(buf, p - trig.back, trig.kind)
+                    {
+                        add(p - trig.back, trig);
+                    }
+                }
+            }
+            Hit::Byte(p, _) => {
+                let trig = anchors::Trigger {
+                    prefix: b"",
+                    back: 0,
+                    kind: Kind::Param,
+                    detector: Detector::UrlCredentials,
+                };
+                add(p, &trig);
+            }
+        });
+        starts.sort_unstable_by_key(|s| (s.0, s.1 as u8, s.2));
+        starts.dedup();
+        for (start, kind, detector) in starts {
+            let c = Candidate {
+                start,
+                kind,
+                detector,
+                scanned: start,
+                hold: start,
+                core: &alphabet::NOTHING,
+                limit: 0,
+                sure_end: start,
+                block_start: start,
+                width: 0,
+            };
+            self.evaluate(c, eof, found);
+        }
+    }
+
+    /// Runs a candidate's validator on its bytes so far and acts on the
+    /// answer; a PEM line chains to the next.
+    fn evaluate(&mut self, mut c: Candidate, eof: bool, found: &mut Found) {
+        loop {
+            let text = &self.buf[(c.start - self.buf_start) as usize..];
+            let verdict = match c.kind {
+                Kind::Token => rows::tokens(text, eof),
+                Kind::Webhook => rows::slack_webhook(text, eof),
+                Kind::Jwt => jwt::jwt(text, eof),
+                Kind::Url => url::credentials(text, eof),
+                Kind::Param => url::param(text, eof),
+                Kind::AwsSecret => context::aws_secret(text, eof),
+                Kind::Authorization => context::authorization(text, eof),
+                Kind::PemHeader => private_key::at_header(text, eof),
+                Kind::PemLine => private_key::block_line(text, eof),
+                Kind::PemBase64 => private_key::base64_pem(text, eof),
+                Kind::PemBase64Line => private_key::base64_line(text, eof, c.width),
+            };
+            match verdict {
+                Verdict::No => return,
+                Verdict::Wait {
+                    hold,
+                    core,
+                    limit,
+                    sure,
+                } => {
+                    let len = text.len();
+                    if let Some((a, b)) = sure {
+                        let (from, to) = (c.start + a as u64, c.start + b as u64);
+                        self.mark(&mut c, from, to, found);
+                    }
+                    c.hold = c.start + hold.min(len) as u64;
+                    c.core = core;
+                    c.limit = limit as u64;
+                    c.scanned = self.end();
+                    self.candidates.push(c);
+                    return;
+                }
+                Verdict::Found {
+                    detector,
+                    masked,
+                    end,
+                } => {
+                    // Token rows report their own detector; some may be off.
+                    if !self.set.contains(detector) {
+                        return;
+                    }
+                    let (a, b) = (c.start + masked.0 as u64, c.start + masked.1 as u64);
+                    if a < b {
+                        if !matches!(c.kind, Kind::PemLine | Kind::PemBase64Line) {
+                            found.counts[detector.index()] += 1;
+                        }
+                        let already = c.sure_end.max(a);
+                        c.sure_end = already;
+                        self.mark_interval(already, b, detector, found);
+                        let value = self.buf
+                            [(a - self.buf_start) as usize..(b - self.buf_start) as usize]
+                            .to_vec();
+                        if value.len() >= 8 {
+                            self.awaiting_line_end.push((
+                                Detected {
+                                    value,
+                                    detector,
+                                    from: u64::MAX,
+                                },
+                                b - 1,
+                            ));
+                        }
+                    }
+                    let next_line = c.start + end as u64;
+                    // A wrapped Base64 key: its first line of 64 or 76,
+                    // then each line as long, and the first shorter one.
+                    let width = (b - a) as usize;
+                    let wrapped = match c.kind {
+                        Kind::PemBase64 if width == 64 || width == 76 => Some(width),
+                        Kind::PemBase64Line if width == c.width => Some(width),
+                        _ => None,
+                    };
+                    if let Some(width) = wrapped {
+                        c = Candidate {
+                            start: next_line,
+                            kind: Kind::PemBase64Line,
+                            detector,
+                            scanned: next_line,
+                            hold: next_line,
+                            core: &alphabet::NOTHING,
+                            limit: 0,
+                            sure_end: next_line,
+                            block_start: next_line,
+                            width,
+                        };
+                        continue;
+                    }
+                    let chained = match c.kind {
+                        Kind::PemHeader if a == b => {
+                            found.counts[detector.index()] += 1;
+                            Some(next_line)
+                        }
+                        Kind::PemLine
+                            if next_line - c.block_start < private_key::MAX_BLOCK as u64 =>
+                        {
+                            Some(next_line)
+                        }
+                        _ => None,
+                    };
+                    let Some(line) = chained else { return };
+                    c = Candidate {
+                        start: line,
+                        kind: Kind::PemLine,
+                        detector,
+                        scanned: line,
+                        hold: line,
+                        core: &alphabet::NOTHING,
+                        limit: 0,
+                        sure_end: line,
+                        block_start: if c.kind == Kind::PemHeader {
+                            line
+                        } else {
+                            c.block_start
+                        },
+                        width: 0,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Masks a candidate's part known so far (masked as it arrives).
+    fn mark(&self, c: &mut Candidate, from: u64, to: u64, found: &mut Found) {
+        if to > c.sure_end {
+            let from = c.sure_end.max(from);
+            self.mark_interval(from, to, c.detector, found);
+            c.sure_end = to;
+        }
+    }
+
+    fn mark_interval(&self, a: u64, b: u64, d: Detector, found: &mut Found) {
+        if a < b {
+            found.marks.push((a, b, d));
+        }
+    }
+
+    /// Detected parts whose line has now ended are ready to register.
+    fn ready_lines(&mut self, new_from: usize, found: &mut Found) {
+        if self.awaiting_line_end.is_empty() {
+            return;
+        }
+        let base = self.buf_start;
+        let buf = &self.buf;
+        let mut still = Vec::new();
+        for (mut d, last) in self.awaiting_line_end.drain(..) {
+            let from = ((last - base) as usize).max(new_from.min((last - base) as usize));
+            match memchr::memchr(b'\n', &buf[from..]) {
+                Some(i) => {
+                    d.from = base + (from + i) as u64 + 1;
+                    found.detected.push(d);
+                }
+                None => still.push((d, last)),
+            }
+        }
+        self.awaiting_line_end = still;
+    }
+
+    /// Keeps the bytes undecided candidates and detected parts still need,
+    /// and the lookback.
+    fn retain(&mut self) {
+        let end = self.end();
+        let mut keep = end.saturating_sub(LOOKBACK as u64).max(self.buf_start);
+        for c in &self.candidates {
+            keep = keep.min(c.start);
+        }
+        for (_, last) in &self.awaiting_line_end {
+            keep = keep.min(*last);
+        }
+        let drop = (keep - self.buf_start) as usize;
+        self.buf.drain(..drop);
+        self.buf_start = keep;
+    }
+}
+
+impl fmt::Debug for Detectors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Detectors")
+            .field("set", &self.set)
+            .field("candidates", &self.candidates.len())
+            .field("held_bytes", &self.buf.len())
+            .finish()
+    }
+}
+
+/// The start rule of each kind, judged on the byte before `s`.
+fn start_ok(buf: &[u8], s: usize, kind: Kind) -> bool {
+    let Some(&prev) = s.checked_sub(1).and_then(|i| buf.get(i)) else {
+        return true;
+    };
+    match kind {
+        Kind::Token | Kind::Webhook => !B64U[prev as usize],
+        Kind::Jwt => !B64U[prev as usize] && prev != b'.',
+        Kind::AwsSecret | Kind::Authorization => !prev.is_ascii_alphanumeric(),
+        Kind::PemBase64 => !B64[prev as usize],
+        Kind::Url | Kind::Param | Kind::PemHeader | Kind::PemLine | Kind::PemBase64Line => true,
+    }
+}
+
+fn token_start_ok(buf: &[u8], s: usize) -> bool {
+    start_ok(buf, s, Kind::Token)
+}
+
+/// The start of the scheme before `://` at `p`: the maximal run of SCHEME
+/// bytes, which must start with a letter and be at most 32 bytes long.
+fn scheme_start(buf: &[u8], p: usize) -> Option<usize> {
+    let mut s = p;
+    while s > 0 && url::SCHEME[buf[s - 1] as usize] && p - s <= 32 {
+        s -= 1;
+    }
+    let n = p - s;
+    ((1..=32).contains(&n)
+        && buf[s].is_ascii_alphabetic()
+        && !(s > 0 && url::SCHEME[buf[s - 1] as usize]))
+        .then_some(s)
+}

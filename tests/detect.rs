@@ -1,0 +1,552 @@
+//! Detection (SPEC 7) against the naive detector, in every split; table
+//! tests per row in realistic context; known vectors; no leaks.
+
+#[path = "common/naive_detect.rs"]
+mod naive;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use logmask::{Detector, DetectorSet, MaskWriter, Registry, WriterBuilder};
+use proptest::prelude::*;
+
+use naive::{B36_DIGITS, B62_DIGITS, HEX_UPPER, crc32, render};
+
+/// Deterministic filler over an alphabet (no live-looking literals are
+/// committed: tokens are built here, checksums computed).
+fn fill(alphabet: &[u8], n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            alphabet[(x % alphabet.len() as u64) as usize]
+        })
+        .collect()
+}
+
+const B62: &[u8] = B62_DIGITS;
+const B64U: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// A GitHub-style token with a valid CRC32/base62 checksum.
+fn github_token(prefix: &str, body_len: usize, seed: u64) -> Vec<u8> {
+    let data = fill(B62, body_len - 6, seed);
+    let mut t = prefix.as_bytes().to_vec();
+    t.extend_from_slice(&data);
+    t.extend_from_slice(&render(crc32(&data) as u64, B62_DIGITS, 6));
+    t
+}
+
+fn gitlab_routable(seed: u64, version: bool) -> Vec<u8> {
+    let p = fill(B64U, 40, seed);
+    let mut t = b"glpat-".to_vec();
+    t.extend_from_slice(&p);
+    t.push(b'.');
+    if version {
+        t.extend_from_slice(b"01.");
+    }
+    t.extend_from_slice(&render(p.len() as u64, B36_DIGITS, 2));
+    let c = render(crc32(&t) as u64, B36_DIGITS, 7);
+    t.extend_from_slice(&c);
+    t
+}
+
+fn atlassian(seed: u64) -> Vec<u8> {
+    let mut t = b"ATATT3".to_vec();
+    t.extend_from_slice(&fill(B64U, 178, seed));
+    let c = render(crc32(&t) as u64, HEX_UPPER, 8);
+    t.extend_from_slice(&c);
+    t
+}
+
+fn b64url(data: &[u8]) -> Vec<u8> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(data)
+        .into_bytes()
+}
+
+fn jwt(seed: u64, alg: &str, signature: bool) -> Vec<u8> {
+    let mut t = b64url(format!("{{\"alg\":\"{alg}\",\"typ\":\"JWT\"}}").as_bytes());
+    t.push(b'.');
+    t.extend_from_slice(&b64url(
+        format!(
+            "{{\"sub\":\"{}\"}}",
+            String::from_utf8(fill(B62, 12, seed)).unwrap()
+        )
+        .as_bytes(),
+    ));
+    t.push(b'.');
+    if signature {
+        t.extend_from_slice(&fill(B64U, 43, seed + 1));
+    }
+    t
+}
+
+fn join(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+fn pem_body(seed: u64) -> Vec<Vec<u8>> {
+    (0..4)
+        .map(|i| {
+            fill(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                64,
+                seed + i,
+            )
+        })
+        .collect()
+}
+
+/// Masks through a writer in pieces of the given sizes (cycled), commands
+/// off, all detectors on.
+fn mask_split(input: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let registry = Arc::new(Registry::new());
+    let mut w = MaskWriter::builder(registry)
+        .commands(false)
+        .build(Vec::new());
+    let mut at = 0;
+    let mut k = 0;
+    while at < input.len() {
+        let n = sizes[k % sizes.len()].max(1).min(input.len() - at);
+        w.write_all(&input[at..at + n]).unwrap();
+        at += n;
+        k += 1;
+    }
+    w.finish().unwrap()
+}
+
+fn check_all_splits(input: &[u8]) {
+    let want = naive::mask(input, b"***");
+    for sizes in [&[usize::MAX][..], &[1], &[2, 3], &[7, 1, 64], &[4096]] {
+        let got = mask_split(input, sizes);
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "splits {sizes:?}"
+        );
+    }
+}
+
+#[test]
+fn known_public_vectors() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "token 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\n",
+            "token ghp_***\n",
+        ),
+        (
+            "token gho_16C7e42F292c6912E7710c838347Ae178B4a\n",
+            "token gho_16C7e42F292c6912E7710c838347Ae178B4a\n",
+        ),
+        (
+            "glpat-bzox79Of-KE9FD2LjoXXF4CvyxA.0r03gxo7s end\n",
+            "glpat-*** end\n",
+        ),
+    ];
+    for (input, want) in cases {
+        assert_eq!(
+            mask_split(input.as_bytes(), &[usize::MAX]),
+            want.as_bytes(),
+            "{input}"
+        );
+        check_all_splits(input.as_bytes());
+    }
+}
+
+/// Each row in realistic context: (input, expected output).
+fn row_cases() -> Vec<(Vec<u8>, Vec<u8>)> {
+    let gh = github_token("ghp_", 36, 1);
+    let ghr = github_token("ghr_", 76, 2);
+    let npm = github_token("npm_", 36, 3);
+    let pat = join(&[b"github_pat_", &fill(B62, 22, 4), b"_", &fill(B62, 59, 5)]);
+    let gl = gitlab_routable(6, false);
+    let glv = gitlab_routable(7, true);
+    let at = atlassian(8);
+    let j = jwt(9, "RS256", true);
+    let jnone = jwt(10, "none", false);
+    let ghs_jwt = join(&[b"ghs_12345_", &j]);
+    let aws_id = join(&[b"AKIA", &fill(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16, 11)]);
+    let aws_secret = fill(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        40,
+        12,
+    );
+    let slack = join(&[b"xoxb-", &fill(B62, 12, 13), b"-", &fill(B62, 24, 14)]);
+    let hook_key = fill(B62, 24, 15);
+    let hook = join(&[
+        b"https://hooks.slack.com/services/T",
+        &fill(b"ABCDEFGHIJ0123456789", 9, 16),
+        b"/B",
+        &fill(b"ABCDEFGHIJ0123456789", 9, 17),
+        b"/",
+        &hook_key,
+    ]);
+    let stripe = join(&[b"sk_live_", &fill(B62, 24, 18)]);
+    let google = join(&[b"AIza", &fill(B64U, 35, 19)]);
+    let docker = join(&[b"dckr_pat_", &fill(B64U, 27, 20)]);
+    let vault = join(&[b"hvs.", &fill(B64U, 90, 21)]);
+    let openai = join(&[
+        b"sk-proj-",
+        &fill(B64U, 20, 22),
+        b"T3BlbkFJ",
+        &fill(B64U, 20, 23),
+    ]);
+    let anthropic = join(&[b"sk-ant-api03-", &fill(B64U, 93, 24), b"AA"]);
+    let pypi = join(&[b"pypi-AgEIcHlwaS5vcmc", &fill(B64U, 60, 25)]);
+    let pw = b"pa55-w0rd!x";
+    let lines = pem_body(26);
+    let pem: Vec<u8> = join(&[
+        b"$ cat key.pem\n-----BEGIN PRIVATE KEY-----\n",
+        &lines.join(&b"\n"[..]),
+        b"\n-----END PRIVATE KEY-----\ndone\n",
+    ]);
+    let pem_want: Vec<u8> = join(&[
+        b"$ cat key.pem\n-----BEGIN PRIVATE KEY-----\n",
+        &[&b"***"[..]; 4].join(&b"\n"[..]),
+        b"\n-----END PRIVATE KEY-----\ndone\n",
+    ]);
+    let escaped = join(&[
+        br#"{"private_key": "-----BEGIN PRIVATE KEY-----\n"#,
+        &lines.join(&b"\\n"[..]),
+        br#"\n-----END PRIVATE KEY-----\n", "x": 1}"#,
+        b"\n",
+    ]);
+    let pem_text = join(&[
+        b"-----BEGIN RSA PRIVATE KEY-----\n",
+        &lines.join(&b"\n"[..]),
+        b"\n-----END RSA PRIVATE KEY-----\n",
+    ]);
+    let b64pem = base64::engine::general_purpose::STANDARD
+        .encode(&pem_text)
+        .into_bytes();
+    // `base64 key.pem`: lines of 76, the last one shorter.
+    let wrapped: Vec<u8> = b64pem[..5 * 76 - 10]
+        .chunks(76)
+        .flat_map(|l| [l, &b"\n"[..]].concat())
+        .collect();
+    let r = |s: &[u8]| s.to_vec();
+    vec![
+        (join(&[b"token ", &gh, b"\n"]), r(b"token ghp_***\n")),
+        (join(&[b"x ", &ghr, b" y\n"]), r(b"x ghr_*** y\n")),
+        (join(&[b"//registry.npmjs.org/:_authToken=", &npm, b"\n"]), r(b"//registry.npmjs.org/:_authToken=npm_***\n")),
+        (join(&[b"GH=", &pat, b"\n"]), r(b"GH=github_pat_***\n")),
+        (join(&[b"t: ", &gl, b"\n"]), r(b"t: glpat-***\n")),
+        (join(&[b"t: ", &glv, b"\n"]), r(b"t: glpat-***\n")),
+        (join(&[b"ATLASSIAN=", &at, b"\n"]), r(b"ATLASSIAN=ATATT3***\n")),
+        (join(&[b"id_token=", &j, b"\n"]), r(b"id_token=***\n")),
+        (join(&[b"t ", &jnone, b" x\n"]), r(b"t *** x\n")),
+        (join(&[b"token ", &ghs_jwt, b"\n"]), r(b"token ghs_***\n")),
+        (join(&[b"[default]\naws_access_key_id = ", &aws_id, b"\naws_secret_access_key = ", &aws_secret, b"\n"]),
+         r(b"[default]\naws_access_key_id = AKIA***\naws_secret_access_key = ***\n")),
+        (join(&[br#"{"SecretAccessKey": ""#, &aws_secret, br#""}"#, b"\n"]), r(br#"{"SecretAccessKey": "***"}"#).into_iter().chain(*b"\n").collect()),
+        (join(&[b"SLACK=", &slack, b"\n"]), r(b"SLACK=xoxb-***\n")),
+        (join(&[b"POST ", &hook, b"\n"]), join(&[b"POST ", &hook[..hook.len() - 24], b"***\n"])),
+        (join(&[b"key ", &stripe, b"\n"]), r(b"key sk_live_***\n")),
+        (join(&[b"?key=", &google, b"\n"]), r(b"?key=AIza***\n")),
+        (join(&[b"docker login -u me -p ", &docker, b"\n"]), r(b"docker login -u me -p dckr_pat_***\n")),
+        (join(&[b"VAULT_TOKEN=", &vault, b"\n"]), r(b"VAULT_TOKEN=hvs.***\n")),
+        (join(&[b"OPENAI_API_KEY=", &openai, b"\n"]), r(b"OPENAI_API_KEY=sk-***\n")),
+        (join(&[b"x-api-key: ", &anthropic, b"\n"]), r(b"x-api-key: sk-ant-***\n")),
+        (join(&[b"twine upload --repository-url https://upload.pypi.org/legacy/ -p ", &pypi, b"\n"]),
+         r(b"twine upload --repository-url https://upload.pypi.org/legacy/ -p pypi-***\n")),
+        (join(&[b"fatal: unable to access 'https://x-access-token:", pw, b"@github.com/org/repo/'\n"]),
+         r(b"fatal: unable to access 'https://x-access-token:***@github.com/org/repo/'\n")),
+        (r(b"git clone https://user@host:8080/repo\n"), r(b"git clone https://user@host:8080/repo\n")),
+        (r(b"https://u:****@example.com/\n"), r(b"https://u:****@example.com/\n")),
+        (r(b"GET /a?x=1&access_token=abc123&y=2 HTTP/1.1\n"), r(b"GET /a?x=1&access_token=***&y=2 HTTP/1.1\n")),
+        (r(b"> Authorization: Bearer abcdefgh12345678\n"), r(b"> Authorization: Bearer ***\n")),
+        (r(b"> authorization: bearer abcdefgh12345678\n"), r(b"> authorization: bearer ***\n")),
+        (r(b"AUTHORIZATION: basic dXNlcjpwYXNzd29yZA==\n"), r(b"AUTHORIZATION: basic ***\n")),
+        (r(b"\"AuThOrIzAtIoN\" = \"Token abcdefgh12345678\",\n"), r(b"\"AuThOrIzAtIoN\" = \"Token ***\",\n")),
+        (r(b"authorization: Bearer short\n"), r(b"authorization: Bearer short\n")),
+        (r(b"xauthorization: Bearer abcdefgh12345678\n"), r(b"xauthorization: Bearer abcdefgh12345678\n")),
+        (pem, pem_want),
+        (escaped, r(br#"{"private_key": "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----\n", "x": 1}"#).into_iter().chain(*b"\n").collect()),
+        (join(&[b"  tls.key: ", &b64pem, b"\n"]), r(b"  tls.key: ***\n")),
+        (join(&[b"$ base64 key.pem\n", &wrapped, b"$ next\n"]), r(b"$ base64 key.pem\n***\n***\n***\n***\n***\n$ next\n")),
+    ]
+}
+
+#[test]
+fn rows_in_realistic_context() {
+    for (input, want) in row_cases() {
+        let got = mask_split(&input, &[usize::MAX]);
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "input {:?}",
+            String::from_utf8_lossy(&input)
+        );
+        check_all_splits(&input);
+    }
+}
+
+#[test]
+fn off_by_one_tokens_are_not_detected() {
+    let gh = github_token("ghp_", 36, 30);
+    let mut wrong_sum = gh.clone();
+    let last = wrong_sum.len() - 1;
+    wrong_sum[last] = if wrong_sum[last] == b'a' { b'b' } else { b'a' };
+    let cases: Vec<Vec<u8>> = vec![
+        wrong_sum,
+        gh[..gh.len() - 1].to_vec(),
+        join(&[&gh, b"x"]),
+        join(&[b"x", &gh]),
+        join(&[&gh, b"_"]),
+        join(&[&gh, b"-"]),
+        join(&[b"AKIA", &fill(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 15, 1)]),
+        join(&[b"AKIA", &fill(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17, 1)]),
+        join(&[b"aws_secret_access_key=", &fill(b"0123456789abcdef", 40, 2)]),
+        jwt(31, "RS256", false),
+        join(&[b".", &jwt(32, "RS256", true)]),
+    ];
+    for input in cases {
+        let line = join(&[b"v ", &input, b"\n"]);
+        assert_eq!(
+            mask_split(&line, &[usize::MAX]),
+            line,
+            "{:?}",
+            String::from_utf8_lossy(&line)
+        );
+        check_all_splits(&line);
+    }
+}
+
+#[test]
+fn detected_parts_are_registered_from_the_next_line() {
+    let gh = github_token("ghp_", 36, 40);
+    let body = &gh[4..];
+    let b64 = base64::engine::general_purpose::STANDARD.encode(body);
+    let input = join(&[
+        b"a ",
+        &gh,
+        b" ",
+        body,
+        b"\n",
+        body,
+        b" ",
+        b64.as_bytes(),
+        b"\n",
+    ]);
+    let want = join(&[b"a ghp_*** ", body, b"\n*** ***\n"]);
+    assert_eq!(mask_split(&input, &[usize::MAX]), want);
+    check_all_splits(&input);
+    // The registry gets it with the detected:NAME source.
+    let registry = Arc::new(Registry::new());
+    let mut w = MaskWriter::new(registry.clone(), Vec::new());
+    w.write_all(&input).unwrap();
+    w.finish().unwrap();
+    let origins = registry.origins(body);
+    assert_eq!(&*origins[0].source, "detected:github");
+    assert!(!format!("{registry:?}").contains(std::str::from_utf8(body).unwrap()));
+}
+
+#[test]
+fn one_buffer_mask_registers_nothing_and_detects() {
+    let gh = github_token("ghp_", 36, 41);
+    let registry = Arc::new(Registry::new());
+    let out = logmask::mask(&registry, &join(&[b"t ", &gh, b"\n"]));
+    assert_eq!(out, b"t ghp_***\n");
+    assert_eq!(registry.secrets(), 0);
+}
+
+#[test]
+fn library_switch_and_names() {
+    let gh = github_token("ghp_", 36, 42);
+    let input = join(&[b"t ", &gh, b" Authorization: Bearer abcdefgh12345678\n"]);
+    let registry = Arc::new(Registry::new());
+    let off = WriterBuilder::new(registry.clone())
+        .detect(DetectorSet::empty())
+        .mask(&input);
+    assert_eq!(off, input);
+    let only = WriterBuilder::new(registry.clone())
+        .detect(DetectorSet::parse("authorization").unwrap())
+        .mask(&input);
+    assert_eq!(only, join(&[b"t ", &gh, b" Authorization: Bearer ***\n"]));
+    for d in Detector::ALL {
+        assert_eq!(Detector::from_name(d.name()), Some(d));
+    }
+    for bad in ["", "GitHub", "github,", "nope", " github"] {
+        assert!(DetectorSet::parse(bad).is_err(), "{bad:?}");
+        assert!(
+            !DetectorSet::parse(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("nope")
+        );
+    }
+}
+
+#[test]
+fn stats_count_by_detector_and_hold_no_values() {
+    let gh = github_token("ghp_", 36, 43);
+    let input = join(&[b"t ", &gh, b"\nAuthorization: Bearer abcdefgh12345678\n"]);
+    let registry = Arc::new(Registry::new());
+    let warnings = Arc::new(Mutex::new(Vec::new()));
+    let sink = warnings.clone();
+    let mut w = MaskWriter::builder(registry.clone())
+        .on_warning(move |x| sink.lock().unwrap().push(x.to_string()))
+        .build(Vec::new());
+    w.write_all(&input).unwrap();
+    let debug = format!("{w:?}");
+    let (_, stats) = w.finish_with_stats().unwrap();
+    assert_eq!(stats.detected[Detector::Github.index()], 1);
+    assert_eq!(stats.detected[Detector::Authorization.index()], 1);
+    assert_eq!(stats.detected_total(), 2);
+    let printed = format!(
+        "{stats:?} {debug} {registry:?} {:?}",
+        warnings.lock().unwrap()
+    );
+    for secret in [&gh[4..], b"abcdefgh12345678"] {
+        assert!(
+            !printed.contains(std::str::from_utf8(secret).unwrap()),
+            "{printed}"
+        );
+    }
+}
+
+#[test]
+fn a_held_jwt_is_not_rescanned_per_byte() {
+    // 16 KiB of JWT written a byte at a time: linear, so well under a
+    // second even unoptimised.
+    let mut t = b64url(b"{\"alg\":\"HS256\"}");
+    t.push(b'.');
+    t.extend_from_slice(b"eyJ");
+    t.extend_from_slice(&fill(B64U, 16 * 1024 - 200, 50));
+    t.extend_from_slice(b".sig\n");
+    let started = std::time::Instant::now();
+    let out = mask_split(&t, &[1]);
+    assert_eq!(out, b"***\n");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// Pieces for random logs: noise, valid credentials and off-by-one ones.
+fn pieces() -> Vec<Vec<u8>> {
+    let gh = github_token("ghp_", 36, 60);
+    let mut bad = gh.clone();
+    bad[10] = if bad[10] == b'A' { b'B' } else { b'A' };
+    let j = jwt(61, "HS256", true);
+    let lines = pem_body(62);
+    let pem_text = [&b"-----BEGIN PRIVATE KEY-----\n"[..], &lines.concat()].concat();
+    let b64pem = base64::engine::general_purpose::STANDARD
+        .encode(&pem_text)
+        .into_bytes();
+    vec![
+        b64pem[..76].to_vec(),
+        b64pem[76..152].to_vec(),
+        b64pem[152..170].to_vec(),
+        b" ".to_vec(),
+        b"\n".to_vec(),
+        b"\r\n".to_vec(),
+        b"x".to_vec(),
+        b"_".to_vec(),
+        b".".to_vec(),
+        b"-".to_vec(),
+        b"=".to_vec(),
+        b"\"".to_vec(),
+        b"?".to_vec(),
+        b"&".to_vec(),
+        b"@".to_vec(),
+        b":".to_vec(),
+        b"/".to_vec(),
+        gh.clone(),
+        gh[4..].to_vec(),
+        bad,
+        gh[..30].to_vec(),
+        b"ghp_".to_vec(),
+        j.clone(),
+        j[..20].to_vec(),
+        b"eyJ".to_vec(),
+        gitlab_routable(63, false),
+        atlassian(64),
+        join(&[b"AKIA", &fill(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16, 65)]),
+        b"https://".to_vec(),
+        b"https://u:p4ss@h/".to_vec(),
+        b"sig=".to_vec(),
+        b"access_token=".to_vec(),
+        b"Authorization: Bearer ".to_vec(),
+        b"abcdefgh12".to_vec(),
+        b"aws_secret_access_key=".to_vec(),
+        fill(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+            40,
+            66,
+        ),
+        b"-----BEGIN PRIVATE KEY-----".to_vec(),
+        b"-----END PRIVATE KEY-----".to_vec(),
+        lines[0].clone(),
+        b"\\n".to_vec(),
+        b"xoxb-".to_vec(),
+        b"sk-".to_vec(),
+    ]
+}
+
+fn log() -> impl Strategy<Value = Vec<u8>> {
+    let pool = pieces();
+    prop::collection::vec(prop::sample::select(pool), 0..40).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn random_logs_match_the_naive_detector(input in log(), sizes in prop::collection::vec(1usize..40, 1..6)) {
+        let want = naive::mask(&input, b"***");
+        let got = mask_split(&input, &sizes);
+        prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want));
+        let one = mask_split(&input, &[1]);
+        prop_assert_eq!(String::from_utf8_lossy(&one), String::from_utf8_lossy(&want));
+    }
+
+    #[test]
+    fn random_bytes_match_the_naive_detector(input in prop::collection::vec(prop::sample::select(b"ghp_eyJ.-:/@?&=sig \n\rAKIAxTz09".to_vec()), 0..200), size in 1usize..9) {
+        let want = naive::mask(&input, b"***");
+        let got = mask_split(&input, &[size]);
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn look_alikes_are_not_detected() {
+    // Commit ids, UUIDs, integrity hashes, digests, Base64 cache keys,
+    // URLs without credentials, query strings without credential names.
+    let hex = b"0123456789abcdef";
+    let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut log = Vec::new();
+    for i in 0..2000u64 {
+        let sha = fill(hex, 40, i);
+        let uuid = fill(hex, 32, i + 7);
+        let line = [
+            &b"2026-11-25T00:00:01.1058756Z HEAD is now at "[..],
+            &sha,
+            b" id=",
+            &uuid[..8],
+            b"-",
+            &uuid[8..12],
+            b"-",
+            &uuid[12..16],
+            b"-",
+            &uuid[16..20],
+            b"-",
+            &uuid[20..],
+            b" integrity sha512-",
+            &fill(b64, 86, i + 1),
+            b"== digest sha256:",
+            &fill(hex, 64, i + 2),
+            b" key=",
+            &fill(b64, 88, i + 3),
+            b" GET https://example.com/a?id=1&q=x%20y&sort=asc -> 200 user@host:22 ",
+            &fill(B64U, 40, i + 4),
+            b" AWS_SECRET_ACCESS_KEY_ID=x Authorization: none\n",
+        ]
+        .concat();
+        log.extend_from_slice(&line);
+    }
+    assert_eq!(mask_split(&log, &[usize::MAX]), log);
+    assert_eq!(mask_split(&log, &[4093]), log);
+}
