@@ -35,11 +35,23 @@ pub enum Encoding {
     Xml,
     /// Workflow-command data escaping (`%25`, `%0D`, `%0A`).
     Command,
+    /// Every byte as two hex digits, lower and upper case, and `xxd -p`'s
+    /// 60-digit lines.
+    Hex,
+    /// Shell quoting in traces (`'\''`, `'"'"'`) and bash's `printf %q`.
+    Shell,
+    /// Not a form of the value but what the value encodes: a Base64 or hex
+    /// line's decoding, registered as a value of its own (see
+    /// [`crate::decoded`]). It has no forms here.
+    Decoded,
 }
 
 impl Encoding {
     /// Every encoding, in the order SPEC lists them.
-    pub const ALL: [Encoding; 7] = [
+    ///
+    /// The position of each encoding is its discriminant: reports store a
+    /// form as that index.
+    pub const ALL: [Encoding; 10] = [
         Encoding::Raw,
         Encoding::Base64,
         Encoding::Base64Url,
@@ -47,6 +59,9 @@ impl Encoding {
         Encoding::Json,
         Encoding::Xml,
         Encoding::Command,
+        Encoding::Hex,
+        Encoding::Shell,
+        Encoding::Decoded,
     ];
 
     /// The name used on the command line (`--encodings`).
@@ -59,6 +74,9 @@ impl Encoding {
             Encoding::Json => "json",
             Encoding::Xml => "xml",
             Encoding::Command => "command",
+            Encoding::Hex => "hex",
+            Encoding::Shell => "shell",
+            Encoding::Decoded => "decoded",
         }
     }
 
@@ -67,8 +85,8 @@ impl Encoding {
         Encoding::ALL.into_iter().find(|e| e.name() == name)
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 
     /// Whether some form of `value` in this encoding may differ from
@@ -77,19 +95,23 @@ impl Encoding {
     /// command form.
     pub fn changes(self, value: &[u8]) -> bool {
         match self {
-            Encoding::Raw => false,
-            Encoding::Base64 | Encoding::Base64Url => true,
+            // `decoded` has no forms: its variants come from the decoding.
+            Encoding::Raw | Encoding::Decoded => false,
+            // A hex form is twice as long as the value.
+            Encoding::Base64 | Encoding::Base64Url | Encoding::Hex => true,
             // The crate borrows the input when it has nothing to encode.
             Encoding::Url => matches!(
                 Cow::from(percent_encode(value, NOT_UNRESERVED)),
                 Cow::Owned(_)
             ),
-            // Both JSON forms keep printable ASCII but `"` and `\`.
+            // Every JSON form keeps printable ASCII but `"` and `\`, and
+            // Go's and PHP's forms also `< > & /`.
             Encoding::Json => value
                 .iter()
-                .any(|&b| matches!(b, b'"' | b'\\' | 0..0x20 | 0x7f..)),
+                .any(|&b| matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | b'/' | 0..0x20 | 0x7f..)),
             Encoding::Xml => holds_any(value, XML_ENTITIES),
             Encoding::Command => holds_any(value, COMMAND_ESCAPES),
+            Encoding::Shell => value.contains(&b'\'') || printf_q_applies(value),
         }
     }
 
@@ -97,12 +119,18 @@ impl Encoding {
     pub fn encode_into(self, value: &[u8], out: &mut Vec<Vec<u8>>) {
         match self {
             Encoding::Raw => out.push(value.to_vec()),
-            Encoding::Base64 => out.extend(base64_phases(value, false)),
+            Encoding::Base64 => {
+                out.extend(base64_phases(value, false));
+                out.extend(base64_wrapped_pieces(value));
+            }
             Encoding::Base64Url => out.extend(base64_phases(value, true)),
             Encoding::Url => out.extend(url_forms(value)),
             Encoding::Json => out.extend(json_forms(value)),
             Encoding::Xml => out.push(xml_escape(value)),
             Encoding::Command => out.push(command_escape(value)),
+            Encoding::Hex => out.extend(hex_forms(value)),
+            Encoding::Shell => out.extend(shell_forms(value)),
+            Encoding::Decoded => {}
         }
     }
 }
@@ -115,7 +143,7 @@ impl fmt::Display for Encoding {
 
 /// A set of encodings.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EncodingSet(u8);
+pub struct EncodingSet(u16);
 
 impl EncodingSet {
     /// No encoding at all.
@@ -131,6 +159,17 @@ impl EncodingSet {
     /// Adds one encoding.
     pub fn insert(&mut self, encoding: Encoding) {
         self.0 |= encoding.bit();
+    }
+
+    /// The set with `encoding` added.
+    pub fn with(mut self, encoding: Encoding) -> EncodingSet {
+        self.insert(encoding);
+        self
+    }
+
+    /// The set without `encoding`.
+    pub fn without(self, encoding: Encoding) -> EncodingSet {
+        EncodingSet(self.0 & !encoding.bit())
     }
 
     /// Whether `encoding` is in the set.
@@ -224,12 +263,25 @@ const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Percent-encoded forms: upper-case and lower-case hex, and, where the
-/// value holds a space, both again with `+` for space.
+/// What JavaScript's `encodeURIComponent` leaves as is besides the
+/// unreserved set: `! ' ( ) *`.
+const NOT_URI_COMPONENT: &AsciiSet = &NOT_UNRESERVED
+    .remove(b'!')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*');
+
+/// What Python's `urllib.parse.quote` leaves as is besides the unreserved
+/// set: its default safe character `/`.
+const NOT_PYTHON_QUOTE: &AsciiSet = &NOT_UNRESERVED.remove(b'/');
+
+/// Percent-encoded forms (SPEC 1.3): upper-case and lower-case hex; where
+/// the value holds a space, both again with `+` for space (HTML forms,
+/// Python's `quote_plus`); where they differ, the forms of JavaScript's
+/// `encodeURIComponent` and Python's `quote`, each in both cases.
 pub fn url_forms(value: &[u8]) -> Vec<Vec<u8>> {
-    let upper = percent_encode(value, NOT_UNRESERVED)
-        .to_string()
-        .into_bytes();
+    let upper = percent_upper(value, NOT_UNRESERVED);
     let lower = lowercase_percent_hex(&upper);
     let mut forms = vec![upper, lower];
     if value.contains(&b' ') {
@@ -238,7 +290,22 @@ pub fn url_forms(value: &[u8]) -> Vec<Vec<u8>> {
         let plus: Vec<Vec<u8>> = forms.iter().map(|f| replace(f, b"%20", b"+")).collect();
         forms.extend(plus);
     }
+    for (set, differs) in [
+        (NOT_URI_COMPONENT, holds_any_of(value, b"!'()*")),
+        (NOT_PYTHON_QUOTE, value.contains(&b'/')),
+    ] {
+        if differs {
+            let upper = percent_upper(value, set);
+            let lower = lowercase_percent_hex(&upper);
+            forms.push(upper);
+            forms.push(lower);
+        }
+    }
     forms
+}
+
+fn percent_upper(value: &[u8], set: &'static AsciiSet) -> Vec<u8> {
+    percent_encode(value, set).to_string().into_bytes()
 }
 
 fn lowercase_percent_hex(encoded: &[u8]) -> Vec<u8> {
@@ -256,15 +323,54 @@ fn lowercase_percent_hex(encoded: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The value inside a JSON string: serde_json's form and the ASCII-only form
-/// that Python's `json.dumps` writes. Values that are not UTF-8 have none.
+/// The value inside a JSON string (SPEC 1.3): serde_json's form; the
+/// ASCII-only form of Python's `json.dumps` (lower-case `\uxxxx`) and of
+/// .NET (upper-case); where the value holds `< > &` U+2028 or U+2029, Go's
+/// `encoding/json` form; where it holds `/`, PHP's `json_encode` form.
+/// Values that are not UTF-8 have none.
 pub fn json_forms(value: &[u8]) -> Vec<Vec<u8>> {
     let Ok(text) = std::str::from_utf8(value) else {
         return Vec::new();
     };
     let quoted = serde_json::to_string(text).expect("a str always serializes");
-    let serde_form = quoted.as_bytes()[1..quoted.len() - 1].to_vec();
-    vec![serde_form, json_ascii_escape(text)]
+    let serde_form = &quoted[1..quoted.len() - 1];
+    let ascii_lower = json_ascii_escape(text);
+    let ascii_upper = uppercase_unicode_escapes(&ascii_lower);
+    let mut forms = vec![serde_form.as_bytes().to_vec(), ascii_lower, ascii_upper];
+    if text.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        // serde_json writes none of these five escaped, and each of them
+        // only ever stands for itself in its output.
+        let go = serde_form
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029");
+        forms.push(go.into_bytes());
+    }
+    if text.contains('/') {
+        forms.push(serde_form.replace('/', "\\/").into_bytes());
+    }
+    forms
+}
+
+/// The ASCII-only JSON form with the hex digits of every `\uxxxx` in upper
+/// case (as .NET's encoders write it). Only escapes are touched: a `\\`
+/// is an escaped backslash, so the `u` after it is text.
+fn uppercase_unicode_escapes(escaped: &[u8]) -> Vec<u8> {
+    let mut out = escaped.to_vec();
+    let mut i = 0;
+    while i < out.len() {
+        if out[i] == b'\\' && out.get(i + 1) == Some(&b'u') {
+            out[i + 2..i + 6].make_ascii_uppercase();
+            i += 6;
+        } else if out[i] == b'\\' {
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 /// `json.dumps(text)` without the quotes: `\"`, `\\`, the short escapes,
@@ -292,6 +398,106 @@ fn json_ascii_escape(text: &str) -> Vec<u8> {
         }
     }
     out.into_bytes()
+}
+
+/// GNU `base64` wraps its output at 76 characters.
+pub const GNU_BASE64_COLUMNS: usize = 76;
+/// `openssl base64` and PEM bodies wrap at 64 characters.
+pub const PEM_BASE64_COLUMNS: usize = 64;
+/// `xxd -p` prints 60 hex digits (30 bytes) a line.
+pub const XXD_HEX_COLUMNS: usize = 60;
+/// The shortest last piece of a wrapped form kept as a variant: a shorter
+/// one would match ordinary Base64 or hex by chance.
+pub const MIN_LAST_PIECE: usize = 16;
+
+/// The lines of a wrapped Base64 dump of a long value (SPEC 1.3): the
+/// alignment-0 form cut at 76 columns when the value is longer than 57
+/// bytes (one full GNU line) and at 64 columns when it is longer than 48
+/// bytes (one full PEM line), each line a piece of its own.
+pub fn base64_wrapped_pieces(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut pieces = Vec::new();
+    if value.len() <= 48 {
+        return pieces;
+    }
+    let [aligned, _, _] = base64_phases(value, false);
+    for columns in [GNU_BASE64_COLUMNS, PEM_BASE64_COLUMNS] {
+        // Wrapping starts only past one full line of output.
+        if value.len() > columns / 4 * 3 {
+            pieces.extend(wrapped_pieces(&aligned, columns));
+        }
+    }
+    pieces
+}
+
+/// `text` cut into lines of `columns`, the last one dropped when it is
+/// shorter than [`MIN_LAST_PIECE`].
+fn wrapped_pieces(text: &[u8], columns: usize) -> impl Iterator<Item = Vec<u8>> + '_ {
+    text.chunks(columns)
+        .filter(move |piece| piece.len() == columns || piece.len() >= MIN_LAST_PIECE)
+        .map(<[u8]>::to_vec)
+}
+
+/// Hex forms (SPEC 1.3): every byte as two lower-case digits, the same in
+/// upper case, and for a value longer than 30 bytes the lower-case form cut
+/// into `xxd -p`'s lines of 60 digits.
+pub fn hex_forms(value: &[u8]) -> Vec<Vec<u8>> {
+    const LOWER: &[u8; 16] = b"0123456789abcdef";
+    let mut lower = Vec::with_capacity(value.len() * 2);
+    for &b in value {
+        lower.push(LOWER[usize::from(b >> 4)]);
+        lower.push(LOWER[usize::from(b & 0xf)]);
+    }
+    let upper = lower.to_ascii_uppercase();
+    let mut forms = Vec::new();
+    if value.len() > XXD_HEX_COLUMNS / 2 {
+        forms.extend(wrapped_pieces(&lower, XXD_HEX_COLUMNS));
+    }
+    forms.insert(0, upper);
+    forms.insert(0, lower);
+    forms
+}
+
+/// The bytes bash's `printf %q` puts a backslash before wherever they are.
+const PRINTF_Q_SPECIAL: &[u8] = b" !\"$&'()*,;<>?[\\]^`{|}";
+
+/// Whether bash's `printf %q` would write `value` differently, in the
+/// only case its form is a backslash before some bytes: UTF-8 with no
+/// control byte (others get `$'...'`).
+fn printf_q_applies(value: &[u8]) -> bool {
+    std::str::from_utf8(value).is_ok()
+        && !value.iter().any(|&b| b < 0x20 || b == 0x7f)
+        && (0..value.len()).any(|i| printf_q_escapes(value, i))
+}
+
+/// Whether `printf %q` puts a backslash before `value[i]`.
+fn printf_q_escapes(value: &[u8], i: usize) -> bool {
+    let b = value[i];
+    PRINTF_Q_SPECIAL.contains(&b)
+        || (i == 0 && (b == b'#' || b == b'~'))
+        || (b == b'~' && i > 0 && matches!(value[i - 1], b'=' | b':'))
+}
+
+/// How shells print the value in a trace or quote it (SPEC 1.3): where it
+/// holds `'`, with each `'` as `'\''` (bash, zsh, ksh traces) and as
+/// `'"'"'` (BusyBox ash traces, Python's `shlex.quote`); and bash's
+/// `printf %q` form where it applies.
+pub fn shell_forms(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut forms = Vec::new();
+    if value.contains(&b'\'') {
+        forms.push(replace(value, b"'", b"'\\''"));
+        forms.push(replace(value, b"'", b"'\"'\"'"));
+    }
+    if printf_q_applies(value) {
+        let mut quoted = Vec::with_capacity(value.len() * 2);
+        for (i, &b) in value.iter().enumerate() {
+            if printf_q_escapes(value, i) {
+                quoted.push(b'\\');
+            }
+            quoted.push(b);
+        }
+        forms.push(quoted);
+    }
+    forms
 }
 
 /// The five characters XML/HTML escapes, and their entities.
@@ -326,6 +532,11 @@ fn escape_with(value: &[u8], table: &[(u8, &[u8])]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Whether `value` holds any of `bytes`.
+fn holds_any_of(value: &[u8], bytes: &[u8]) -> bool {
+    value.iter().any(|b| bytes.contains(b))
 }
 
 /// Whether `value` holds a byte listed in `table`.
@@ -405,13 +616,30 @@ mod tests {
     }
 
     #[test]
-    fn url_forms_cover_both_cases_and_plus() {
+    fn url_forms_cover_both_cases_plus_javascript_and_python() {
         let cases: &[(&str, &[&str])] = &[
             ("abc-._~", &["abc-._~", "abc-._~"]),
-            ("a/b?", &["a%2Fb%3F", "a%2fb%3f"]),
-            ("a b/", &["a%20b%2F", "a%20b%2f", "a+b%2F", "a+b%2f"]),
+            ("a?b", &["a%3Fb", "a%3fb"]),
+            // Python's `quote` leaves `/`.
+            ("a/b?", &["a%2Fb%3F", "a%2fb%3f", "a/b%3F", "a/b%3f"]),
+            (
+                "a b/",
+                &[
+                    "a%20b%2F", "a%20b%2f", "a+b%2F", "a+b%2f", "a%20b/", "a%20b/",
+                ],
+            ),
             ("100%", &["100%25", "100%25"]),
             ("é", &["%C3%A9", "%c3%a9"]),
+            // `encodeURIComponent` leaves `! ' ( ) *`.
+            (
+                "it's(*)!=",
+                &[
+                    "it%27s%28%2A%29%21%3D",
+                    "it%27s%28%2a%29%21%3d",
+                    "it's(*)!%3D",
+                    "it's(*)!%3d",
+                ],
+            ),
         ];
         for (value, want) in cases {
             assert_eq!(s(&url_forms(value.as_bytes())), want.to_vec(), "{value:?}");
@@ -419,23 +647,125 @@ mod tests {
     }
 
     #[test]
-    fn json_forms_match_serde_and_python() {
-        let cases: &[(&str, &str, &str)] = &[
-            ("plain", "plain", "plain"),
-            ("a\"b\\c", "a\\\"b\\\\c", "a\\\"b\\\\c"),
-            ("t\tn\nr\r", "t\\tn\\nr\\r", "t\\tn\\nr\\r"),
-            ("\u{1}\u{7f}", "\\u0001\u{7f}", "\\u0001\\u007f"),
-            ("é😀", "é😀", "\\u00e9\\ud83d\\ude00"),
-            ("a/b", "a/b", "a/b"),
+    fn json_forms_match_serde_python_dotnet_go_and_php() {
+        // serde_json, Python (ASCII, lower hex), .NET (ASCII, upper hex),
+        // then Go's and PHP's where they apply.
+        let cases: &[(&str, &[&str])] = &[
+            ("plain", &["plain", "plain", "plain"]),
+            ("a\"b\\c", &["a\\\"b\\\\c", "a\\\"b\\\\c", "a\\\"b\\\\c"]),
+            (
+                "t\tn\nr\r",
+                &["t\\tn\\nr\\r", "t\\tn\\nr\\r", "t\\tn\\nr\\r"],
+            ),
+            (
+                "\u{1}\u{7f}\u{1f}",
+                &[
+                    "\\u0001\u{7f}\\u001f",
+                    "\\u0001\\u007f\\u001f",
+                    "\\u0001\\u007F\\u001F",
+                ],
+            ),
+            (
+                "é😀",
+                &["é😀", "\\u00e9\\ud83d\\ude00", "\\u00E9\\uD83D\\uDE00"],
+            ),
+            // A `\\` followed by `u` is text, not an escape.
+            ("\\ué", &["\\\\ué", "\\\\u\\u00e9", "\\\\u\\u00E9"]),
+            ("a/b", &["a/b", "a/b", "a/b", "a\\/b"]),
+            (
+                "<a&b>\u{2028}",
+                &[
+                    "<a&b>\u{2028}",
+                    "<a&b>\\u2028",
+                    "<a&b>\\u2028",
+                    "\\u003ca\\u0026b\\u003e\\u2028",
+                ],
+            ),
         ];
-        for (value, serde_form, ascii_form) in cases {
+        for (value, want) in cases {
+            assert_eq!(s(&json_forms(value.as_bytes())), want.to_vec(), "{value:?}");
+        }
+        assert!(json_forms(b"\xff\xfe").is_empty());
+    }
+
+    #[test]
+    fn hex_forms_and_xxd_pieces() {
+        assert_eq!(s(&hex_forms(b"ab/")), ["61622f", "61622F"]);
+        // 31 bytes: 62 digits, a last piece of 2 digits is dropped.
+        let value = [0xabu8; 31];
+        let forms = hex_forms(&value);
+        assert_eq!(forms.len(), 3);
+        assert_eq!(forms[2], "ab".repeat(30).into_bytes());
+        // 38 bytes: a last piece of exactly 16 digits is kept.
+        let forms = hex_forms(&[0xcd; 38]);
+        assert_eq!(
+            forms[2..].iter().map(Vec::len).collect::<Vec<_>>(),
+            [60, 16]
+        );
+        // 30 bytes fit one `xxd -p` line: no pieces.
+        assert_eq!(hex_forms(&[1; 30]).len(), 2);
+    }
+
+    #[test]
+    fn base64_pieces_follow_gnu_and_pem_lines() {
+        let lengths = |value_len: usize| -> Vec<usize> {
+            base64_wrapped_pieces(&vec![b'x'; value_len])
+                .iter()
+                .map(Vec::len)
+                .collect()
+        };
+        // 48 bytes: exactly one PEM line, nothing wrapped.
+        assert_eq!(lengths(48), Vec::<usize>::new());
+        // 49 bytes: 65 determined characters; PEM's last piece of 1 dropped.
+        assert_eq!(lengths(49), [64]);
+        // 57 bytes: one GNU line; PEM: 76 = 64 + 12, 12 dropped.
+        assert_eq!(lengths(57), [64]);
+        // 60 bytes: 80 characters: GNU 76 + 4 (dropped), PEM 64 + 16 (kept).
+        assert_eq!(lengths(60), [76, 64, 16]);
+        // 100 bytes: 133 determined characters.
+        assert_eq!(lengths(100), [76, 57, 64, 64]);
+        let value = b"0123456789".repeat(10);
+        let pieces = base64_wrapped_pieces(&value);
+        let full = STANDARD_NO_PAD.encode(&value);
+        assert_eq!(pieces[0], full.as_bytes()[..76].to_vec());
+        assert_eq!(pieces[1], full.as_bytes()[76..133].to_vec());
+    }
+
+    #[test]
+    fn shell_forms_match_bash_busybox_and_printf_q() {
+        let cases: &[(&str, &[&str])] = &[
+            ("plain-token_1", &[]),
+            ("it's", &["it'\\''s", "it'\"'\"'s", "it\\'s"]),
+            ("a b", &["a\\ b"]),
+            (
+                "a!b\"c$d&e(f)g*h,i;j<k>l?m[n\\o]p^q`r{s|t}u",
+                &[
+                    "a\\!b\\\"c\\$d\\&e\\(f\\)g\\*h\\,i\\;j\\<k\\>l\\?m\\[n\\\\o\\]p\\^q\\`r\\{s\\|t\\}u",
+                ],
+            ),
+            ("#ab", &["\\#ab"]),
+            ("a#b", &[]),
+            ("~ab", &["\\~ab"]),
+            ("a~b", &[]),
+            ("a=~b:~c", &["a=\\~b:\\~c"]),
+            ("é x", &["é\\ x"]),
+            // Control bytes make bash use $'...': no printf %q form.
+            ("a\tb c", &[]),
+            ("it's\u{1}", &["it'\\''s\u{1}", "it'\"'\"'s\u{1}"]),
+        ];
+        for (value, want) in cases {
             assert_eq!(
-                s(&json_forms(value.as_bytes())),
-                vec![serde_form.to_string(), ascii_form.to_string()],
+                s(&shell_forms(value.as_bytes())),
+                want.to_vec(),
+                "{value:?}"
+            );
+            assert_eq!(
+                Encoding::Shell.changes(value.as_bytes()),
+                !want.is_empty(),
                 "{value:?}"
             );
         }
-        assert!(json_forms(b"\xff\xfe").is_empty());
+        assert!(shell_forms(b"a b\xff").is_empty());
     }
 
     #[test]
@@ -456,6 +786,11 @@ mod tests {
             b"100%",
             b"a+b/c=d",
             b"ctrl\x01",
+            b"a<b>c",
+            b"a/b",
+            b"#x~y",
+            b"a=~b",
+            "line\u{2028}".as_bytes(),
         ];
         for &value in values {
             for encoding in Encoding::ALL {
@@ -493,8 +828,16 @@ mod tests {
         assert!(EncodingSet::parse_list("Raw").is_err());
         assert!(EncodingSet::parse_list("").is_err());
         assert_eq!(
-            EncodingSet::parse_list("raw,base64,base64url,url,json,xml,command").unwrap(),
+            EncodingSet::parse_list("raw,base64,base64url,url,json,xml,command,hex,shell,decoded")
+                .unwrap(),
             EncodingSet::all()
         );
+        assert_eq!(
+            EncodingSet::all().without(Encoding::Decoded).iter().last(),
+            Some(Encoding::Shell)
+        );
+        for (index, encoding) in Encoding::ALL.into_iter().enumerate() {
+            assert_eq!(encoding as usize, index, "{encoding}");
+        }
     }
 }

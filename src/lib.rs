@@ -2,8 +2,10 @@
 //!
 //! logmask replaces every registered secret in a byte stream, in its raw
 //! form and in the encodings it commonly appears in (Base64 at any
-//! alignment, URL encoding, JSON and XML escaping, workflow-command
-//! escaping), with a replacement (`***` by default).
+//! alignment and wrapped, URL encoding, JSON and XML escaping,
+//! workflow-command escaping, hex, shell quoting, and what a stored
+//! Base64 or hex value decodes to, see [`decoded`]), with a replacement
+//! (`***` by default).
 //!
 //! # The pipeline
 //!
@@ -99,6 +101,7 @@
 
 mod automaton;
 mod candidate_lines;
+pub mod decoded;
 mod detect;
 pub mod encoding;
 mod gram_search;

@@ -5,7 +5,14 @@
 //! variants (SPEC section 1). The registry keeps each variant once and
 //! hands streams an immutable [`Matcher`] for the current generation.
 //!
+//! With `decoded` chosen, each line that is wholly Base64 or hex and
+//! decodes to text (see [`crate::decoded`]) also registers its decoding,
+//! expanded like a value of its own in the other chosen encodings and
+//! never decoded again; those variants are tagged [`Encoding::Decoded`].
+//!
 //! Invariants:
+//! - Each variant is tagged with the first encoding, in SPEC 1.3 order,
+//!   that produced it from its line.
 //! - No variant is empty or holds `\n` or `\r`; a `raw` variant is at least
 //!   the minimum length and every other one at least max(minimum, 4).
 //! - A value is never formatted: [`Refusal`] says why, never what, and the
@@ -15,7 +22,7 @@
 //!   before it (a binary counter), so each variant is rebuilt O(log n)
 //!   times however the additions are spread.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::ops::Range;
@@ -498,7 +505,9 @@ pub fn expand(value: &[u8], config: &Config) -> Result<Vec<Vec<u8>>, Refusal> {
     expand_tagged(value, config).map(|variants| variants.into_iter().map(|(v, _)| v).collect())
 }
 
-/// [`expand`], each variant with the first encoding that produced it.
+/// [`expand`], each variant with the first encoding that produced it;
+/// every variant that comes from a decoding is tagged
+/// [`Encoding::Decoded`].
 fn expand_tagged(value: &[u8], config: &Config) -> Result<Vec<Tagged>, Refusal> {
     // A byte order mark is not part of the value (SPEC 1.1); JSON parsers
     // refuse one, so it must go before the value is opened.
@@ -522,13 +531,27 @@ fn expand_tagged(value: &[u8], config: &Config) -> Result<Vec<Tagged>, Refusal> 
         return Err(too_short);
     }
     let mut out = Vec::new();
-    let mut queue = vec![whole.to_vec()];
-    while let Some(value) = queue.pop() {
-        let value = trim_by(&value, is_blank_or_break);
-        if value.len() >= config.min_length {
-            expand_plain(value, config, &mut out);
+    let mut decodings = Decodings::default();
+    let decode = config.encodings.contains(Encoding::Decoded);
+    expand_value(
+        whole,
+        config,
+        None,
+        decode.then_some(&mut decodings),
+        &mut out,
+    );
+    // A decoding is a value of its own in every other chosen encoding,
+    // never decoded again (SPEC 1.3), and silently nothing when too short.
+    let others = Config {
+        encodings: config.encodings.without(Encoding::Decoded),
+        ..*config
+    };
+    for decoding in decodings.found {
+        let decoding = decoding.strip_prefix(BOM).unwrap_or(&decoding);
+        let decoding = trim_by(decoding, is_blank_or_break);
+        if decoding.len() >= config.min_length {
+            expand_value(decoding, &others, Some(Encoding::Decoded), None, &mut out);
         }
-        open_json(value, &mut queue);
     }
     if out.is_empty() {
         return Err(too_short);
@@ -536,12 +559,66 @@ fn expand_tagged(value: &[u8], config: &Config) -> Result<Vec<Tagged>, Refusal> 
     Ok(out)
 }
 
+/// Expands one trimmed value and every string inside it when it is JSON
+/// (SPEC 1.1 to 1.4), tagging each variant with `tag` when given, and
+/// collecting the decodings of its lines into `decodings` when given.
+fn expand_value(
+    whole: &[u8],
+    config: &Config,
+    tag: Option<Encoding>,
+    mut decodings: Option<&mut Decodings>,
+    out: &mut Vec<Tagged>,
+) {
+    let mut queue = vec![whole.to_vec()];
+    while let Some(value) = queue.pop() {
+        let value = trim_by(&value, is_blank_or_break);
+        if value.len() >= config.min_length {
+            expand_plain(value, config, tag, out);
+            if let Some(decodings) = decodings.as_deref_mut() {
+                for line in lines(value, config.min_length) {
+                    for decoding in crate::decoded::decodings(line, config.min_length) {
+                        decodings.add(decoding);
+                    }
+                }
+            }
+        }
+        open_json(value, &mut queue);
+    }
+}
+
+/// The distinct decodings of a value's lines, in the order found.
+#[derive(Default)]
+struct Decodings {
+    found: Vec<Vec<u8>>,
+    /// Keyed (SipHash): a value of thousands of Base64 lines stays linear.
+    seen: HashSet<Vec<u8>>,
+}
+
+impl Decodings {
+    fn add(&mut self, decoding: Vec<u8>) {
+        if self.seen.insert(decoding.clone()) {
+            self.found.push(decoding);
+        }
+    }
+}
+
+/// The trimmed lines of `whole` that reach the minimum length.
+fn lines(whole: &[u8], min_length: usize) -> impl Iterator<Item = &[u8]> {
+    whole
+        .split(|&b| b == b'\n' || b == b'\r')
+        .map(|line| trim_by(line, is_blank))
+        .filter(move |line| line.len() >= min_length)
+}
+
 /// Variants of a trimmed value that is at least the minimum length: each
 /// long-enough line in every encoding, and the multi-line whole in every
-/// encoding but `raw`.
-fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Tagged>) {
+/// encoding but `raw`. Each is tagged with `tag` when given, else with
+/// the encoding that produced it.
+fn expand_plain(whole: &[u8], config: &Config, tag: Option<Encoding>, out: &mut Vec<Tagged>) {
     let floor = config.min_length.max(4);
     let mut forms = Vec::new();
+    // `decoded` has no forms of its own: expand_value handles it.
+    let encodings = config.encodings.without(Encoding::Decoded);
     // Most encodings of a plain token are the token itself: dropping the
     // repeats among one line's forms spares the registry a hash and a copy
     // of each (comparing with other lines' forms could be quadratic).
@@ -553,18 +630,14 @@ fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Tagged>) {
                 && !form.iter().any(|&b| b == b'\n' || b == b'\r')
                 && !out[first..].iter().any(|(kept, _)| *kept == form)
             {
-                out.push((form, encoding));
+                out.push((form, tag.unwrap_or(encoding)));
             }
         }
     };
-    for line in whole.split(|&b| b == b'\n' || b == b'\r') {
-        let line = trim_by(line, is_blank);
-        if line.len() < config.min_length {
-            continue;
-        }
+    for line in lines(whole, config.min_length) {
         let first = out.len();
-        let raw_kept = config.encodings.contains(Encoding::Raw);
-        for encoding in config.encodings.iter() {
+        let raw_kept = encodings.contains(Encoding::Raw);
+        for encoding in encodings.iter() {
             if encoding != Encoding::Raw && raw_kept && !encoding.changes(line) {
                 // Every form would be the raw one, already kept.
                 continue;
@@ -572,7 +645,7 @@ fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Tagged>) {
             if encoding == Encoding::Raw {
                 // The raw form only has to reach the minimum length itself.
                 if !out[first..].iter().any(|(form, _)| form == line) {
-                    out.push((line.to_vec(), Encoding::Raw));
+                    out.push((line.to_vec(), tag.unwrap_or(Encoding::Raw)));
                 }
             } else {
                 encoding.encode_into(line, &mut forms);
@@ -582,7 +655,7 @@ fn expand_plain(whole: &[u8], config: &Config, out: &mut Vec<Tagged>) {
     }
     if whole.iter().any(|&b| b == b'\n' || b == b'\r') {
         let first = out.len();
-        for encoding in config.encodings.iter().filter(|e| *e != Encoding::Raw) {
+        for encoding in encodings.iter().filter(|e| *e != Encoding::Raw) {
             encoding.encode_into(whole, &mut forms);
             keep(&mut forms, out, first, encoding);
         }

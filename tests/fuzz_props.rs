@@ -41,7 +41,7 @@ proptest! {
     fn registry_structured(
         value in prop::collection::vec(prop::sample::select(b"ab \t\r\n{}[]\",:\\".to_vec()), 0..40),
         min_length in 1usize..8,
-        bits in any::<u8>(),
+        bits in any::<u16>(),
     ) {
         let encodings: EncodingSet = logmask::Encoding::ALL
             .into_iter()

@@ -106,6 +106,16 @@ pub struct SecretArgs {
     #[arg(long = "env-prefix", value_name = "P", action = ArgAction::Append)]
     pub env_prefix: Vec<OsString>,
 
+    /// Mask every variable whose whole name matches GLOB (only `*` is special; ASCII case
+    /// ignored); default GLOBs, on unless dropped: *_TOKEN *_SECRET *_PASSWORD *_API_KEY
+    /// *_ACCESS_KEY *_SECRET_KEY *_PRIVATE_KEY *_CONNECTION_STRING
+    #[arg(long = "env-match", value_name = "GLOB", action = ArgAction::Append)]
+    pub env_match: Vec<OsString>,
+
+    /// Drop the default GLOBs of --env-match
+    #[arg(long = "no-default-env")]
+    pub no_default_env: bool,
+
     /// Mask each non-blank line of PATH, each a value of its own (a list of secrets)
     #[arg(short = 'f', long = "file", value_name = "PATH", action = ArgAction::Append)]
     pub file: Vec<PathBuf>,
@@ -161,7 +171,8 @@ pub struct MatchArgs {
     #[arg(long = "min-length", value_name = "N")]
     pub min_length: Option<OsString>,
 
-    /// Comma-separated subset of raw,base64,base64url,url,json,xml,command [default: all]
+    /// Comma-separated subset of raw,base64,base64url,url,json,xml,command,hex,shell,decoded
+    /// [default: all]
     #[arg(long = "encodings", value_name = "LIST", action = ArgAction::Append)]
     pub encodings: Vec<OsString>,
 
@@ -335,7 +346,9 @@ fn parse_with(
         ));
     }
     cli.terminal.check(!cli.command.is_empty())?;
-    let sources = sources_in_order(&cli.secrets, &matches);
+    let mut sources = sources_in_order(&cli.secrets, &matches);
+    // Filter, exec and agent mode take the default GLOBs too (SPEC 5).
+    sources.extend(default_env_sources(&cli.secrets));
     let options = Options {
         sources,
         min_length: min_length(cli.matching.min_length.as_deref())?,
@@ -392,6 +405,10 @@ pub fn sources_in_order(cli: &SecretArgs, matches: &ArgMatches) -> Vec<Source> {
     add("env_prefix", &mut |n| {
         Source::EnvPrefix(cli.env_prefix[n].clone())
     });
+    add("env_match", &mut |n| Source::EnvMatch {
+        glob: cli.env_match[n].clone(),
+        given: true,
+    });
     add("file", &mut |n| Source::File(cli.file[n].clone()));
     add("secret_file", &mut |n| {
         Source::SecretFile(cli.secret_file[n].clone())
@@ -402,6 +419,35 @@ pub fn sources_in_order(cli: &SecretArgs, matches: &ArgMatches) -> Vec<Source> {
     });
     sources.sort_by_key(|(index, _)| *index);
     sources.into_iter().map(|(_, source)| source).collect()
+}
+
+/// The GLOBs `--env-match` has by default (SPEC 5).
+pub const DEFAULT_ENV_GLOBS: [&str; 8] = [
+    "*_TOKEN",
+    "*_SECRET",
+    "*_PASSWORD",
+    "*_API_KEY",
+    "*_ACCESS_KEY",
+    "*_SECRET_KEY",
+    "*_PRIVATE_KEY",
+    "*_CONNECTION_STRING",
+];
+
+/// The default GLOBs as sources, none under `--no-default-env`.
+///
+/// Filter, exec and agent mode add these to [`sources_in_order`]; `scan`
+/// and `add` do not (SPEC 5): a mode chooses by calling this or not.
+pub fn default_env_sources(cli: &SecretArgs) -> Vec<Source> {
+    if cli.no_default_env {
+        return Vec::new();
+    }
+    DEFAULT_ENV_GLOBS
+        .iter()
+        .map(|glob| Source::EnvMatch {
+            glob: OsString::from(glob),
+            given: false,
+        })
+        .collect()
 }
 
 pub fn min_length(arg: Option<&OsStr>) -> Result<usize, UsageError> {
@@ -427,6 +473,13 @@ pub fn encodings(lists: &[OsString]) -> Result<EncodingSet, UsageError> {
         let parsed = EncodingSet::parse_list(text)
             .map_err(|_| UsageError(format!("--encodings: {}", bad_entry(text, number + 1))))?;
         parsed.iter().for_each(|encoding| set.insert(encoding));
+    }
+    if set == EncodingSet::empty().with(Encoding::Decoded) {
+        // A decoding is registered in the other chosen encodings: alone,
+        // `decoded` would mask nothing at all.
+        return Err(UsageError(
+            "--encodings: 'decoded' needs at least one other encoding".into(),
+        ));
     }
     Ok(set)
 }
@@ -638,7 +691,7 @@ mod tests {
         assert!(error(&["--"]).contains("'--' must be followed"));
         assert!(error(&["-s", "abcd", "--"]).contains("'--' must be followed"));
         assert!(error(&["-s", "--", "--"]).contains("'--' must be followed"));
-        let o = options(&["-s", "--"]);
+        let o = options(&["-s", "--", "--no-default-env"]);
         assert!(o.command.is_none());
         assert!(matches!(&o.sources[..], [Source::Secret { number: 1, .. }]));
     }
@@ -700,6 +753,41 @@ mod tests {
         let o = options(&["--encodings", "raw", "--encodings", "base64,xml"]);
         let names: Vec<&str> = o.encodings.iter().map(|e| e.name()).collect();
         assert_eq!(names, ["raw", "base64", "xml"]);
+    }
+
+    #[test]
+    fn default_globs_follow_the_given_sources_unless_dropped() {
+        let globs = |o: &Options| -> Vec<(String, bool)> {
+            o.sources
+                .iter()
+                .filter_map(|s| match s {
+                    Source::EnvMatch { glob, given } => {
+                        Some((glob.to_string_lossy().into_owned(), *given))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let o = options(&["--env-match", "DEPLOY_*", "-s", "abcd"]);
+        let mut want = vec![("DEPLOY_*".to_string(), true)];
+        want.extend(DEFAULT_ENV_GLOBS.iter().map(|g| (g.to_string(), false)));
+        assert_eq!(globs(&o), want);
+        let o = options(&["--no-default-env", "--env-match", "A*", "--env-match=B*"]);
+        assert_eq!(
+            globs(&o),
+            [("A*".to_string(), true), ("B*".to_string(), true)]
+        );
+        assert_eq!(globs(&options(&["--no-default-env"])), []);
+    }
+
+    #[test]
+    fn encodings_take_the_new_names_and_decoded_needs_company() {
+        let o = options(&["--encodings", "hex,shell", "--encodings=decoded"]);
+        let names: Vec<&str> = o.encodings.iter().map(|e| e.name()).collect();
+        assert_eq!(names, ["hex", "shell", "decoded"]);
+        assert!(error(&["--encodings", "decoded"]).contains("'decoded' needs"));
+        assert!(error(&["--encodings", "decoded,decoded"]).contains("'decoded' needs"));
+        assert!(error(&["--encodings", "Hex"]).contains("unknown encoding"));
     }
 
     #[test]

@@ -788,7 +788,8 @@ pub fn check_protocol(case: &ProtoCase) {
 /// Derives a value and a configuration from fuzz bytes.
 pub fn registry_case(src: &mut Source) -> (Vec<u8>, Config) {
     let min_length = src.range(1, 10);
-    let bits = src.byte();
+    // Ten encodings: two bytes of bits.
+    let bits = u16::from_le_bytes([src.byte(), src.byte()]);
     let encodings: EncodingSet = Encoding::ALL
         .into_iter()
         .enumerate()

@@ -40,9 +40,36 @@ pub const DEADLINE: Duration = Duration::from_secs(120);
 /// goal, this only catches minutes.
 pub const SLOW: Duration = Duration::from_secs(60);
 
-/// The binary under test, with nothing set up.
+/// The binary under test, with nothing set up but this: variables the
+/// default `--env-match` GLOBs would take from the test's own environment
+/// (a CI runner's `*_TOKEN`) are removed, so outputs, counts and
+/// measurements do not depend on where the suite runs. A test sets its
+/// own with `.env()`.
 pub fn logmask() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_logmask"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_logmask"));
+    for (name, _) in std::env::vars_os() {
+        if matches_default_glob(name.as_encoded_bytes()) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Whether a default GLOB of SPEC 5 matches `name` (all of them are
+/// `*SUFFIX`, ASCII case ignored).
+pub fn matches_default_glob(name: &[u8]) -> bool {
+    const SUFFIXES: [&str; 8] = [
+        "_TOKEN",
+        "_SECRET",
+        "_PASSWORD",
+        "_API_KEY",
+        "_ACCESS_KEY",
+        "_SECRET_KEY",
+        "_PRIVATE_KEY",
+        "_CONNECTION_STRING",
+    ];
+    let upper = name.to_ascii_uppercase();
+    SUFFIXES.iter().any(|s| upper.ends_with(s.as_bytes()))
 }
 
 /// `logmask ARGS`.
