@@ -109,9 +109,18 @@ pub(crate) const MIN_LEN: usize = 16;
 pub(crate) const MAX_LEN: usize = 4096;
 
 /// Most (pattern, offset) entries one gram may have; a pattern with a
-/// gram shared more widely (`aaaa...`, families of prefixes) goes to the
-/// automaton instead.
-pub(crate) const MAX_ENTRIES_PER_GRAM: u32 = 8;
+/// gram shared more widely (families of prefixes) goes to the automaton
+/// instead. One secret's forms share most grams (its six URL forms, JSON
+/// and shell forms differ only around the bytes they escape), so the
+/// limit leaves room for a dozen forms of one value: at 8, whole families
+/// of ordinary secrets went to the automaton, which then walked every
+/// byte of the log.
+pub(crate) const MAX_ENTRIES_PER_GRAM: u32 = 16;
+
+/// Most entries one gram may have from a single pattern. A pattern that
+/// repeats itself (`aaaa...`, `abab...`) would make text of that one
+/// repetition hit on every probe, so it goes to the automaton sooner.
+const MAX_OWN_ENTRIES_PER_GRAM: usize = 8;
 
 const EMPTY: u32 = u32::MAX;
 /// A slot of a pattern left to the automaton: a probe walks past it.
@@ -156,6 +165,23 @@ pub(crate) struct GramSearcher {
     /// Patterns whose entries are disabled (left to the automaton).
     disabled: usize,
     keys: GramKeys,
+}
+
+/// The grams that `pattern` itself holds more than
+/// [`MAX_OWN_ENTRIES_PER_GRAM`] times among its indexed offsets.
+fn self_crowded_grams(pattern: &[u8], stride: usize) -> Vec<u64> {
+    if stride <= MAX_OWN_ENTRIES_PER_GRAM {
+        return Vec::new();
+    }
+    let mut own: Vec<u64> = (0..stride).map(|off| gram_at(pattern, off)).collect();
+    own.sort_unstable();
+    let mut crowded: Vec<u64> = own
+        .windows(MAX_OWN_ENTRIES_PER_GRAM + 1)
+        .filter(|w| w[0] == w[MAX_OWN_ENTRIES_PER_GRAM])
+        .map(|w| w[0])
+        .collect();
+    crowded.dedup();
+    crowded
 }
 
 #[inline(always)]
@@ -220,6 +246,7 @@ impl GramSearcher {
                 .spans
                 .push((filter.arena.len() as u32, p.len() as u32));
             filter.arena.extend_from_slice(p);
+            crowded.extend(self_crowded_grams(p, stride));
             for off in 0..stride {
                 let gram = gram_at(p, off);
                 if !filter.insert(gram, id, off as u16) {
@@ -658,9 +685,11 @@ mod tests {
 
     #[test]
     fn crowded_patterns_are_disabled_and_the_rest_still_found() {
-        // Twelve variants sharing a 24-byte head crowd its grams; the
-        // others must still be found at every offset, and only they.
-        let family: Vec<Vec<u8>> = (0..12)
+        // More variants than a gram may have entries, sharing a 24-byte
+        // head, crowd its grams; the others must still be found at every
+        // offset, and only they.
+        let family_len = MAX_ENTRIES_PER_GRAM as usize + 4;
+        let family: Vec<Vec<u8>> = (0..family_len)
             .map(|i| format!("shared-head-0123456789ab-{i:02}").into_bytes())
             .collect();
         let free: Vec<&[u8]> = vec![
@@ -672,17 +701,31 @@ mod tests {
         let (filter, rest) = GramSearcher::build_partitioned(&patterns);
         let filter = filter.expect("the free patterns stay in the filter");
         assert_eq!(filter.patterns(), 2);
-        assert_eq!(rest.len(), 12);
+        assert_eq!(rest.len(), family_len);
         for pre in 0..25 {
             let mut hay = vec![b'.'; pre];
             hay.extend_from_slice(&family[3]);
             hay.extend_from_slice(b"Zq3xP0vL9mK2wN8rT5yB.unrelated-variant-with-more-bytes");
-            hay.extend_from_slice(&family[7]);
+            hay.extend_from_slice(&family[family_len - 1]);
             let mut got = Vec::new();
             filter.scan(&hay, 0, 0, |s, e| got.push((s, e)));
             got.sort();
             assert_eq!(got, naive(&free, &hay), "pre {pre}");
         }
+    }
+
+    #[test]
+    fn the_forms_of_one_secret_stay_in_the_searcher() {
+        // Twelve forms sharing most grams (as one value's URL, JSON and
+        // shell forms do) are within the limit: all of them are searched
+        // here, none walked by the automaton.
+        let family: Vec<Vec<u8>> = (0..12)
+            .map(|i| format!("shared-head-0123456789ab-{i:02}").into_bytes())
+            .collect();
+        let patterns: Vec<&[u8]> = family.iter().map(|f| &f[..]).collect();
+        let (filter, rest) = GramSearcher::build_partitioned(&patterns);
+        assert_eq!(filter.map(|f| f.patterns()), Some(12));
+        assert!(rest.is_empty());
     }
 
     #[test]
