@@ -43,7 +43,9 @@ const STOP_COMMANDS: &[u8] = b"::stop-commands::";
 pub struct Warning {
     /// Name of the stream (`stdin`, `stdout`, `stderr`, ...).
     pub source: String,
-    /// 1-based line number in that stream.
+    /// 1-based line number in that stream; 0 for a warning about the
+    /// stream as a whole (then `source` names what it is about, such as
+    /// `detected:github`, and the line is not shown).
     pub line: u64,
     /// What went wrong, without the value.
     pub reason: String,
@@ -51,7 +53,10 @@ pub struct Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.source, self.line, self.reason)
+        match self.line {
+            0 => write!(f, "{}: {}", self.source, self.reason),
+            line => write!(f, "{}:{line}: {}", self.source, self.reason),
+        }
     }
 }
 

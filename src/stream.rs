@@ -57,8 +57,9 @@ const _: () = assert!(IN_PLACE_MIN > crate::gram_search::MAX_LEN);
 pub(crate) enum DetectNote {
     /// A detected part was registered with this source label.
     Registered(Vec<u8>, String),
-    /// The cap of registered detected parts was reached.
-    CapReached,
+    /// The cap of registered detected parts was reached, by a part of
+    /// this detector's.
+    CapReached(Detector),
 }
 
 /// Counters of one stream, safe to print: no value in them.
@@ -184,7 +185,7 @@ impl Masker {
         }
         if self.registered_detected == MAX_DETECTED_REGISTRATIONS {
             self.registered_detected += 1;
-            self.notes.push(DetectNote::CapReached);
+            self.notes.push(DetectNote::CapReached(detector));
             return;
         }
         self.registered_detected += 1;

@@ -226,13 +226,20 @@ impl Actions {
                         hook(&value, &label);
                     }
                 }
-                DetectNote::CapReached => self.warn(
-                    0,
-                    format!(
-                        "more than {} detected credentials: no more are registered",
-                        crate::stream::MAX_DETECTED_REGISTRATIONS
-                    ),
-                ),
+                // About the stream as a whole, not a line: the source is
+                // the detector (SPEC 5's `detected:NAME`).
+                DetectNote::CapReached(detector) => {
+                    if let Some(sink) = &mut self.on_warning {
+                        sink(Warning {
+                            source: detector.source(),
+                            line: 0,
+                            reason: format!(
+                                "more than {} detected credentials: no more are registered",
+                                crate::stream::MAX_DETECTED_REGISTRATIONS
+                            ),
+                        });
+                    }
+                }
             }
         }
     }

@@ -49,7 +49,12 @@ status (128+N if it died of signal N, 127 if it could not be started).";
     version,
     about = "Mask secrets in CI logs: every registered value, in every common encoding, \
              replaced as the log streams through.",
-    override_usage = "logmask [OPTIONS] [-- COMMAND [ARG]...]",
+    override_usage = "logmask [OPTIONS] [-- COMMAND [ARG]...]\n       \
+                      logmask scan [OPTIONS] [PATH]...     audit files (see logmask scan --help)\n       \
+                      logmask agent [OPTIONS] -- COMMAND   hold masks for a whole job\n       \
+                      logmask agent --daemon [OPTIONS]     the same in the background\n       \
+                      logmask agent --stop                 stop the agent of $LOGMASK_AGENT\n       \
+                      logmask add [OPTIONS]                register values with the agent",
     after_help = EXAMPLES,
     // Single-value options: the last one wins instead of an error.
     args_override_self = true,

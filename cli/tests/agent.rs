@@ -1316,3 +1316,28 @@ fn bench_propagation_and_memory() {
         started.elapsed()
     );
 }
+
+/// `scan --agent PATH` audits with the values the agent holds (SPEC 8, 9):
+/// a finding names the agent's source; without `--agent`, scan ignores
+/// the agent in its environment.
+#[test]
+fn scan_uses_the_agent_only_when_asked() {
+    let tmp = TempDir::new("agent-scan");
+    let log = tmp.0.join("old.log");
+    std::fs::write(&log, b"deploy with held-by-agent-77 done\n").unwrap();
+    let log = log.display();
+    let script = format!(
+        "logmask agent -- sh -c 'logmask add -s held-by-agent-77 && \
+         logmask scan --agent \"$LOGMASK_AGENT\" {log} > {log}.with; echo with=$?; \
+         logmask scan {log} > {log}.without; echo without=$?'"
+    );
+    let run = shell(&tmp.0, &script);
+    assert_eq!(run.stdout(), "with=1\nwithout=0\n", "{}", run.stderr());
+    let with = std::fs::read_to_string(format!("{log}.with")).unwrap();
+    assert_eq!(with, format!("{log}:1:13: agent:--secret #1 (raw)\n"));
+    assert!(!with.contains("held-by-agent-77"));
+    assert_eq!(
+        std::fs::read_to_string(format!("{log}.without")).unwrap(),
+        ""
+    );
+}

@@ -109,3 +109,26 @@ fn key_parts_go_out_at_once_and_values_wait() {
     assert!(!rest.contains("abcdefgh"));
     child.wait().unwrap();
 }
+
+/// Past 10,000 detected parts a stream registers no more, and says so
+/// once, naming the detector as the source (SPEC 5 and 7), never a value.
+#[test]
+fn the_cap_on_registered_detected_parts_is_one_warning() {
+    let values: Vec<String> = (0..10_005).map(|n| format!("s1gv4lue{n:08}")).collect();
+    let input: String = values
+        .iter()
+        .map(|v| format!("GET https://blob.example/x?sig={v} 200\n"))
+        .collect();
+    let out = run(&["--no-default-env"], input.as_bytes());
+    assert_eq!(out.code(), 0);
+    let stderr = out.stderr();
+    assert_eq!(
+        stderr,
+        "logmask: warning: detected:url-credentials: more than 10000 detected credentials: \
+         no more are registered\n"
+    );
+    let stdout = out.stdout();
+    for v in &values {
+        assert!(!stdout.contains(v.as_str()), "a detected value was printed");
+    }
+}

@@ -172,12 +172,13 @@ pub fn run(argv: Vec<OsString>) -> u8 {
         Ok(gathered) => gathered.register(&registry),
         Err(err) => return scan_usage_error(&err),
     }
-    if let Some(agent) = &options.agent {
-        messages::warning(
-            &format!("--agent {}", agent.display()),
-            &"scan cannot use an agent yet; scanning with the given secrets only",
-        );
-    }
+    // The agent's values join the secrets before the per-file copies are
+    // made; values a file registers stay in that file (SPEC 8), so scan
+    // sends the agent nothing.
+    let agent = options
+        .agent
+        .as_deref()
+        .and_then(|path| crate::agent::connect_or_warn(path, &registry));
     // Built once here, shared by every file's fork.
     let _ = registry.matcher();
     let items = walk::expand(&options.paths);
@@ -196,6 +197,9 @@ pub fn run(argv: Vec<OsString>) -> u8 {
     };
     let totals = scan_all(&items, &context, &progress);
     progress.finish();
+    if let Some(client) = agent {
+        client.finish();
+    }
     messages::hint(&format!(
         "{} findings in {} files, {} bytes",
         totals.findings, totals.files, totals.bytes
