@@ -9,9 +9,9 @@
 //! naive variant expander are the project's one copy (`tests/common`,
 //! included by path); the variants of the differential secrets come from
 //! that expander wherever it covers the value ([`variants`]).
-//! `logmask::expand` is still called where it does not yet (control bytes,
-//! non-UTF-8, multi-line values) and by the registry property, which is
-//! about expansion itself: those should move to it as it grows.
+//! `logmask::expand` is still called where it does not (JSON objects and
+//! arrays, other encoding sets) and by the registry property, which is
+//! about expansion itself.
 //!
 //! - [`differential`]: secrets over a tiny alphabet, an input made of noise
 //!   and (partial, repeated, encoded) secrets, split at arbitrary points;
@@ -157,22 +157,20 @@ fn long_lines(value: &[u8], min_length: usize) -> Vec<Vec<u8>> {
 }
 
 /// The variants of `value` under `config` (raw only, or every encoding),
-/// from the naive expander wherever it covers the value: raw only, or a
-/// value whose trimmed whole is one line of printable ASCII (no JSON
-/// opener in these generators). Other values (control bytes, non-UTF-8,
-/// several lines) still take the engine's `expand` until the naive
-/// expander covers them.
+/// from the naive expander wherever it covers the value: every value of
+/// at most 64 KiB, of any bytes and any number of lines, that is not a
+/// JSON object or array (the naive expander does not open JSON, SPEC
+/// 1.4). Those alone, and other encoding sets, take the engine's `expand`.
 pub fn variants(value: &[u8], config: &Config) -> Vec<Vec<u8>> {
     let whole = trim(value, |b| is_blank(b) || is_break(b));
     if config.encodings.iter().eq([Encoding::Raw]) {
         raw_variants(value, config.min_length)
     } else if config.encodings == EncodingSet::all()
         && whole.len() <= MAX_VALUE_LEN
-        && whole.iter().all(|b| (b' '..=b'~').contains(b))
         && !whole.starts_with(b"{")
         && !whole.starts_with(b"[")
     {
-        naive_variants(whole, config.min_length)
+        naive_variants(value, config.min_length)
     } else {
         expand(value, config).unwrap_or_default()
     }
