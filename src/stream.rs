@@ -9,14 +9,18 @@
 //! (and re-probes the held ones), records every masked interval, and
 //! writes the longest *decided* prefix of what it has seen.
 //!
-//! Invariants (positions are absolute stream offsets):
+//! Invariants (positions are absolute stream offsets; each is stated at
+//! its field too and checked by `debug_check_invariants` after every write
+//! in debug builds and tests):
 //! - `pending_start` is the earliest start of an occurrence that may still
-//!   complete: every byte before it is decided, and so is every masked
-//!   byte. Nothing else is decided, so nothing else is held.
-//! - `emitted` is where output stands. Output goes up to `pending_start`
+//!   complete; the detectors keep their own earliest undecided byte, and
+//!   `hold_from()` is the smaller of the two: every byte before it is
+//!   decided, and so is every masked byte. Nothing else is decided, so
+//!   nothing else is held.
+//! - `emitted` is where output stands. Output goes up to `hold_from()`
 //!   and then on through masked bytes, so bytes in
-//!   `pending_start..emitted` are all masked.
-//! - `buf` keeps the bytes from `min(pending_start, emitted)` to `end`
+//!   `hold_from()..emitted` are all masked.
+//! - `buf` keeps the bytes from `min(hold_from(), emitted)` to `end`
 //!   between writes (a piece searched in place contributes its tail):
 //!   those not yet written, plus those the filter must re-probe or a new
 //!   matcher must rescan. That is fewer bytes than the
@@ -85,14 +89,30 @@ impl Stats {
 /// The masking state of one stream.
 pub(crate) struct Masker {
     registry: Arc<Registry>,
+    /// The snapshot in use; replaced (and the held bytes searched again)
+    /// when the registry's generation moves on.
     matcher: Arc<Matcher>,
+    /// The automata's state at `end()`: it carries partial matches across
+    /// writes.
     scan: ScanState,
     replacement: Box<[u8]>,
+    /// Stream bytes `buf_start..end()`. Invariant: `buf_start <=
+    /// min(hold_from(), emitted)` after every write, and the buffer holds
+    /// no more than is undecided or unwritten (plus a piece's tail).
     buf: Vec<u8>,
     buf_start: u64,
+    /// Output stands here. Invariant: `emitted <= end()`; bytes in
+    /// `hold_from()..emitted` are all masked.
     emitted: u64,
+    /// The matcher's earliest start of an occurrence that may still
+    /// complete. Invariant: `pending_start <= end()`.
     pending_start: u64,
+    /// Masked intervals not yet written past. Invariant: sorted, each
+    /// non-empty, disjoint and non-touching (touching occurrences are one
+    /// run, SPEC 2).
     runs: Vec<(u64, u64)>,
+    /// The last byte written was masked: a run continuing into the next
+    /// write is not replaced twice.
     in_run: bool,
     stats: Stats,
     /// Detection, when any detector is chosen.
@@ -147,6 +167,26 @@ impl Masker {
     fn mark_detected(&mut self, start: u64, end: u64, detector: Detector) {
         insert_run(&mut self.runs, start, end);
         self.note_detected(start, end, detector.name());
+    }
+
+    /// Checks the field invariants stated at the fields (debug builds and
+    /// tests only: it walks the run list).
+    fn debug_check_invariants(&self) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        let end = self.end();
+        debug_assert!(self.emitted <= end, "written past the input");
+        debug_assert!(self.pending_start <= end, "pending past the input");
+        debug_assert!(
+            self.buf_start <= self.hold_from().min(self.emitted),
+            "dropped a byte that is still held or unwritten"
+        );
+        debug_assert!(self.runs.iter().all(|r| r.0 < r.1), "an empty masked run");
+        debug_assert!(
+            self.runs.windows(2).all(|w| w[0].1 < w[1].0),
+            "masked runs out of order, overlapping or touching"
+        );
     }
 
     /// The earliest undecided byte: the matcher's or the detectors'.
@@ -273,6 +313,7 @@ impl Masker {
             }
             self.write_piece(rest, out)?;
         }
+        self.debug_check_invariants();
         Ok(())
     }
 
@@ -313,6 +354,7 @@ impl Masker {
         }
         let written = self.emit(&[], out);
         self.retain(&[]);
+        self.debug_check_invariants();
         written
     }
 
