@@ -901,24 +901,7 @@ mod tests {
         assert_eq!(tier.depth(state), LONG);
     }
 
-    /// A small deterministic generator, so that failures reproduce.
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 33) as usize % n
-        }
-
-        fn word(&mut self, alphabet: &[u8], len: usize) -> Vec<u8> {
-            (0..len)
-                .map(|_| alphabet[self.below(alphabet.len())])
-                .collect()
-        }
-    }
+    use crate::test_rng::Lcg;
 
     /// Pseudo-random pattern sets over small alphabets (so that patterns
     /// nest and overlap), sometimes with one long periodic pattern, against

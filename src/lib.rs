@@ -112,6 +112,8 @@ mod protocol;
 mod registry;
 pub mod runs;
 mod stream;
+#[cfg(test)]
+mod test_rng;
 mod writer;
 
 use std::sync::Arc;

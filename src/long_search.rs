@@ -470,23 +470,7 @@ mod tests {
             .unwrap_or(hay.len())
     }
 
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 33) as usize % n
-        }
-
-        fn word(&mut self, alphabet: &[u8], len: usize) -> Vec<u8> {
-            (0..len)
-                .map(|_| alphabet[self.below(alphabet.len())])
-                .collect()
-        }
-    }
+    use crate::test_rng::Lcg;
 
     fn searcher(patterns: &[Vec<u8>]) -> LongSearcher {
         LongSearcher::build(patterns.iter().map(|p| Arc::from(&p[..])).collect()).unwrap()

@@ -516,8 +516,8 @@ fn read(path: &Path, option: &str) -> Result<Vec<u8>, UsageError> {
 }
 
 /// Trims whitespace and line breaks at both ends, as the registry does for
-/// the whole value.
-fn trim(value: &[u8]) -> &[u8] {
+/// the whole value (the agent's limits count the same bytes).
+pub fn trim(value: &[u8]) -> &[u8] {
     let keep = |b: &u8| !matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let start = value.iter().position(keep).unwrap_or(value.len());
     let end = value.iter().rposition(keep).map_or(start, |i| i + 1);

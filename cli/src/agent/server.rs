@@ -161,7 +161,7 @@ impl Store {
     /// to every subscriber but `from`. A value held already is accepted
     /// and changes nothing.
     pub fn hold(&self, value: &[u8], label: &str, from: Option<u64>) -> Result<(), Refused> {
-        let trimmed = trim(value);
+        let trimmed = crate::secrets::trim(value);
         if trimmed.is_empty() {
             return Err(Refused::Blank);
         }
@@ -505,13 +505,6 @@ fn random(attempt: u64) -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     RandomState::new().hash_one((std::process::id(), now, attempt))
-}
-
-fn trim(value: &[u8]) -> &[u8] {
-    let keep = |b: &u8| !matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-    let start = value.iter().position(keep).unwrap_or(value.len());
-    let end = value.iter().rposition(keep).map_or(start, |i| i + 1);
-    &value[start..end]
 }
 
 #[cfg(test)]
