@@ -839,8 +839,19 @@ fn long_sources_are_cut_to_256_bytes() {
 
 #[test]
 fn another_users_client_is_refused_by_the_credential_check() {
-    // nobody must be able to run this build (a checkout under /root, say,
-    // it cannot reach): else there is no other user to test with.
+    let tmp = TempDir::new("agent-users");
+    std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // nobody runs copies kept in the test's own world-readable directory:
+    // the checkout may sit under a directory nobody cannot traverse
+    // (/root, a `mktemp -d` folder), and the daemon executes itself again.
+    let copy = |from: &Path, name: &str| {
+        let to = tmp.0.join(name);
+        std::fs::copy(from, &to).unwrap();
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
+        to.to_str().unwrap().to_string()
+    };
+    let bin = copy(Path::new(BIN), "logmask");
+    let test_exe = copy(&std::env::current_exe().unwrap(), "agent-test");
     let runs_as_nobody = |program: &str, arg: &str| {
         is_root()
             && as_nobody(program)
@@ -850,17 +861,13 @@ fn another_users_client_is_refused_by_the_credential_check() {
                 .status()
                 .is_ok_and(|status| status.success())
     };
-    let test_exe = std::env::current_exe().unwrap();
-    let test_exe = test_exe.to_str().unwrap();
-    if !runs_as_nobody(BIN, "--version") || !runs_as_nobody(test_exe, "--list") {
-        eprintln!("skipped: needs root, setpriv and a build that nobody can run");
+    if !runs_as_nobody(&bin, "--version") || !runs_as_nobody(&test_exe, "--list") {
+        eprintln!("skipped: needs root and setpriv");
         return;
     }
-    let tmp = TempDir::new("agent-users");
-    std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(0o777)).unwrap();
 
     // The agent as nobody; root, whom the 0700 directory does not stop.
-    let mut command = as_nobody(BIN);
+    let mut command = as_nobody(&bin);
     command.args(["agent", "--daemon", "-s", "nobody-secret-1"]);
     isolate(&mut command, &tmp.0);
     let daemon = Daemon::from(command);
@@ -888,7 +895,7 @@ fn another_users_client_is_refused_by_the_credential_check() {
         "{}",
         run.stderr()
     );
-    let mut stop = as_nobody(BIN);
+    let mut stop = as_nobody(&bin);
     stop.args(["agent", "--stop", "--agent", daemon.path.to_str().unwrap()]);
     isolate(&mut stop, &tmp.0);
     assert_eq!(run_command(stop, b"").code(), 0);
@@ -899,7 +906,7 @@ fn another_users_client_is_refused_by_the_credential_check() {
     let dir = daemon.path.parent().unwrap();
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&daemon.path, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let mut probe = as_nobody(test_exe);
+    let mut probe = as_nobody(&test_exe);
     probe
         .args([
             "--exact",
