@@ -533,7 +533,7 @@ fn bad_entry(list: &str, option_number: usize) -> String {
     }
 }
 
-fn replacement(arg: Option<&OsStr>) -> Result<Vec<u8>, UsageError> {
+pub fn replacement(arg: Option<&OsStr>) -> Result<Vec<u8>, UsageError> {
     let text = arg.map_or(&b"***"[..], |a| a.as_bytes());
     if text.iter().any(|&b| b == b'\n' || b == b'\r') {
         return Err(UsageError(

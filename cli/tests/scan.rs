@@ -514,3 +514,34 @@ fn secret_sources_replacement_and_agent_options() {
     assert_eq!(r.code(), 0);
     assert!(r.stdout().contains("logmask scan [OPTIONS] [PATH]..."));
 }
+
+/// `scan` takes the detector options of SPEC 5 as filter mode does: the
+/// default is every detector, `--detect` chooses, `--no-detect` none.
+#[test]
+fn scan_takes_the_detector_options() {
+    let dir = TempDir::new("scan-detect");
+    // Public test vectors: a GitHub token with a valid checksum and a URL
+    // password.
+    dir.file(
+        "ci.log",
+        b"token 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\ngit https://u:pa55w0rd@example.com/r\n",
+    );
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &[],
+            1,
+            "ci.log:1:11: detected github\nci.log:2:15: detected url-credentials\n",
+        ),
+        (&["--detect", "github"], 1, "ci.log:1:11: detected github\n"),
+        (&["--no-detect"], 0, ""),
+    ];
+    for (options, code, want) in cases {
+        let mut args = options.to_vec();
+        args.push("ci.log");
+        let r = scan(&args, &dir.0);
+        assert_eq!(r.code(), *code, "{options:?}: {}", r.stderr());
+        assert_eq!(r.stdout(), *want, "{options:?}");
+        r.leaks_nothing("zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17")
+            .leaks_nothing("pa55w0rd");
+    }
+}

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use clap::{CommandFactory, FromArgMatches, Parser};
-use logmask::{Config, MaskWriter, Match, Registry, Run, WriterBuilder};
+use logmask::{Config, DetectorSet, MaskWriter, Match, Registry, Run, WriterBuilder};
 
 use super::args::{self, MatchArgs, Parsed, SecretArgs, UsageError};
 use super::report::RunRecord;
@@ -105,6 +105,7 @@ struct Options {
     sources: Vec<secrets::Source>,
     config: Config,
     replacement: Vec<u8>,
+    detectors: DetectorSet,
     json: bool,
     in_place: bool,
     commands: bool,
@@ -127,14 +128,7 @@ fn parse(argv: Vec<OsString>) -> Result<Parsed2, UsageError> {
     };
     let cli =
         ScanCli::from_arg_matches(&matches).map_err(|_| UsageError("invalid arguments".into()))?;
-    let replacement = cli.replacement.as_ref().map_or(b"***".to_vec(), |r| {
-        std::os::unix::ffi::OsStrExt::as_bytes(r.as_os_str()).to_vec()
-    });
-    if replacement.iter().any(|&b| b == b'\n' || b == b'\r') {
-        return Err(UsageError(
-            "--replacement: the replacement must not contain CR or LF".into(),
-        ));
-    }
+    let replacement = args::replacement(cli.replacement.as_deref())?;
     Ok(Parsed2::Run(Options {
         sources: args::sources_in_order(&cli.secrets, &matches),
         config: Config {
@@ -142,6 +136,7 @@ fn parse(argv: Vec<OsString>) -> Result<Parsed2, UsageError> {
             encodings: args::encodings(&cli.matching.encodings)?,
         },
         replacement,
+        detectors: args::detectors(&cli.matching)?,
         json: cli.json,
         in_place: cli.in_place,
         commands: !cli.no_commands,
@@ -421,6 +416,7 @@ fn builder(name: &str, context: &Context) -> WriterBuilder {
         .replacement(context.options.replacement.clone())
         .expect("replacement validated when parsing")
         .commands(context.options.commands)
+        .detect(context.options.detectors)
         .source(name)
 }
 
