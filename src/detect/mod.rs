@@ -2,8 +2,8 @@
 //! private keys, URL passwords and `Authorization` values, found in the
 //! stream and masked like registered secrets.
 //!
-//! Two stages: [`anchors`] finds a few short literals with one packed
-//! search, and at each hit a small validator ([`rows`], [`jwt`],
+//! Two stages: [`anchors`] finds sixteen groups of short literals in one
+//! pass ([`fingerprints`]), and at each hit a small validator ([`rows`], [`jwt`],
 //! [`context`], [`url`], [`private_key`]) decides. A validator is a pure
 //! function of the candidate's bytes (see [`verdict`]); [`Detectors`] keeps
 //! each undecided candidate with what its validator waits for, so a held
@@ -23,6 +23,7 @@ mod alphabet;
 mod anchors;
 mod checksum;
 mod context;
+mod fingerprints;
 mod jwt;
 mod private_key;
 mod rows;
@@ -32,7 +33,7 @@ mod verdict;
 use std::fmt;
 
 use alphabet::{B64, B64U, Class};
-use anchors::{Anchors, Hit, Kind, Trigger, UNDERSCORE};
+use anchors::{Anchors, Hit, Kind, Trigger};
 use verdict::Verdict;
 
 /// One row group of SPEC 7's table.
@@ -223,6 +224,16 @@ impl fmt::Debug for DetectorSet {
 /// Bytes kept before the end for starts found behind their anchor (a
 /// scheme of up to 32 bytes, prefixes, the byte before a start).
 const LOOKBACK: usize = 64;
+const _: () = assert!(LOOKBACK > anchors::MAX_REACH + anchors::MAX_BACK + 33);
+
+/// A Slack webhook starts at the scheme of an `https://` URL.
+static WEBHOOK: Trigger = Trigger {
+    prefix: b"",
+    back: 0,
+    kind: Kind::Webhook,
+    detector: Detector::Slack,
+    fold: false,
+};
 
 /// An undecided candidate and what its validator waits for.
 struct Candidate {
@@ -384,61 +395,23 @@ impl Detectors {
                 starts.push((base + s as u64, trig.kind, trig.detector));
             }
         };
-        self.anchors.find(buf, new_from, |hit| match hit {
-            Hit::Packed(p, triggers) => {
-                for trig in triggers {
-                    if trig.kind == Kind::Url {
-                        if let Some(s) = scheme_start(buf, p) {
-                            let https = buf[s..].starts_with(b"https://");
-                            if trig.detector == Detector::UrlCredentials {
-                                add(s, trig);
-                            } else if https && token_start_ok(buf, s) {
-                                let webhook = anchors::Trigger {
-                                    prefix: b"",
-                                    back: 0,
-                                    kind: Kind::Webhook,
-                                    detector: Detector::Slack,
-                                };
-                                add(s, &webhook);
-                            }
-                        }
-                    } else if start_ok(buf, p, trig.kind) {
-                        add(p, trig);
+        self.anchors
+            .find(buf, new_from, |Hit { start, at, trigger }| {
+                if trigger.kind != Kind::Url {
+                    if start_ok(buf, start, trigger.kind) {
+                        add(start, trigger);
                     }
+                    return;
                 }
-            }
-            Hit::Authorization(p) => {
-                if p >= 6 && start_ok(buf, p - 6, Kind::Authorization) {
-                    let trig = anchors::Trigger {
-                        prefix: b"",
-                        back: 6,
-                        kind: Kind::Authorization,
-                        detector: Detector::Authorization,
-                    };
-                    add(p - 6, &trig);
-                }
-            }
-            Hit::Byte(p, b'_') => {
-                for trig in UNDERSCORE {
-                    if p >= trig.back
-                        && buf[p - trig.back] == trig.prefix[0]
-                        && buf[p - trig.back..=p] == trig.prefix[..=trig.back]
-                        && start_ok(buf, p - trig.back, trig.kind)
-                    {
-                        add(p - trig.back, trig);
-                    }
-                }
-            }
-            Hit::Byte(p, _) => {
-                let trig = anchors::Trigger {
-                    prefix: b"",
-                    back: 0,
-                    kind: Kind::Param,
-                    detector: Detector::UrlCredentials,
+                let Some(s) = scheme_start(buf, at) else {
+                    return;
                 };
-                add(p, &trig);
-            }
-        });
+                if trigger.detector == Detector::UrlCredentials {
+                    add(s, trigger);
+                } else if buf[s..].starts_with(b"https://") && token_start_ok(buf, s) {
+                    add(s, &WEBHOOK);
+                }
+            });
         starts.sort_unstable_by_key(|s| (s.0, s.1 as u8, s.2));
         starts.dedup();
         for (start, kind, detector) in starts {
