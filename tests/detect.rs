@@ -483,7 +483,21 @@ fn pieces() -> Vec<Vec<u8>> {
         b"\\n".to_vec(),
         b"xoxb-".to_vec(),
         b"sk-".to_vec(),
+        b"&X-Amz-Signature=".to_vec(),
+        b"?X-Goog-Signature=".to_vec(),
+        b"?private_token=".to_vec(),
+        b"&client_secret=".to_vec(),
+        b"AuThOrIzAtIoN: bearer ".to_vec(),
+        b"authorization=\"Basic ".to_vec(),
+        b"SecretAccessKey\": \"".to_vec(),
+        b"AWS_SECRET_ACCESS_KEY=".to_vec(),
     ]
+}
+
+/// Logs long enough that whole writes are searched where they lie.
+fn long_log() -> impl Strategy<Value = Vec<u8>> {
+    let pool = pieces();
+    prop::collection::vec(prop::sample::select(pool), 200..600).prop_map(|p| p.concat())
 }
 
 fn log() -> impl Strategy<Value = Vec<u8>> {
@@ -501,6 +515,15 @@ proptest! {
         prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want));
         let one = mask_split(&input, &[1]);
         prop_assert_eq!(String::from_utf8_lossy(&one), String::from_utf8_lossy(&want));
+    }
+
+    #[test]
+    fn long_writes_match_the_naive_detector(input in long_log(), sizes in prop::collection::vec(1usize..20_000, 1..4)) {
+        let want = naive::mask(&input, b"***");
+        for sizes in [&sizes[..], &[usize::MAX], &[4096], &[4095, 4097, 300]] {
+            let got = mask_split(&input, sizes);
+            prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "sizes {:?}", sizes);
+        }
     }
 
     #[test]
@@ -549,4 +572,33 @@ fn look_alikes_are_not_detected() {
     }
     assert_eq!(mask_split(&log, &[usize::MAX]), log);
     assert_eq!(mask_split(&log, &[4093]), log);
+}
+
+/// A long log of ordinary lines with the realistic cases spread through
+/// it: large writes are searched where they lie, and the result equals
+/// the naive detector's and that of small writes.
+#[test]
+fn long_logs_in_large_writes() {
+    let cases = row_cases();
+    let mut input = Vec::new();
+    for i in 0..3000 {
+        input.extend_from_slice(
+            format!("2026-11-25T10:00:{:02}Z step {i} compiling node_modules/x?id={i}&q=a https://example.com/{i}\n", i % 60)
+                .as_bytes(),
+        );
+        if i % 97 == 0 {
+            input.extend_from_slice(&cases[(i / 97) % cases.len()].0);
+        }
+    }
+    let want = naive::mask(&input, b"***");
+    for sizes in [
+        &[usize::MAX][..],
+        &[65536],
+        &[4096],
+        &[5000, 300, 70000],
+        &[4097, 1],
+    ] {
+        let got = mask_split(&input, sizes);
+        assert!(got == want, "sizes {sizes:?}");
+    }
 }

@@ -244,7 +244,10 @@ pub(crate) const MAX_BACK: usize = 7;
 /// The compiled first stage, for the chosen detectors only.
 pub(crate) struct Anchors {
     fingerprints: Fingerprints,
-    set: DetectorSet,
+    /// For each group and each byte: the chosen triggers (bit `i` for
+    /// `triggers[i]`) whose window starts with that byte, so that a hit
+    /// looks only at the prefixes it may start.
+    by_first: Box<[[u32; 256]; 16]>,
 }
 
 /// One trigger whose prefix is in the text: the candidate's start, the
@@ -264,9 +267,23 @@ impl Anchors {
             }
         }
         let windows: Vec<BucketBytes> = GROUPS.iter().map(|g| g.window).collect();
+        let mut by_first = Box::new([[0u32; 256]; 16]);
+        for (g, table) in GROUPS.iter().zip(by_first.iter_mut()) {
+            assert!(g.triggers.len() <= 32);
+            for (i, t) in g.triggers.iter().enumerate() {
+                if !set.contains(t.detector) {
+                    continue;
+                }
+                let own = t.prefix[t.back];
+                table[own as usize] |= 1 << i;
+                if t.fold {
+                    table[own.to_ascii_uppercase() as usize] |= 1 << i;
+                }
+            }
+        }
         Anchors {
             fingerprints: Fingerprints::new(&windows, enabled),
-            set,
+            by_first,
         }
     }
 
@@ -277,23 +294,17 @@ impl Anchors {
     /// stream has them.
     pub(crate) fn find(&self, text: &[u8], new_from: usize, mut hit: impl FnMut(Hit)) {
         let from = new_from.saturating_sub(MAX_REACH - 1);
-        let set = self.set;
+        let by_first = &self.by_first;
         self.fingerprints.find(text, from, |at, mut buckets| {
             while buckets != 0 {
-                let group = &GROUPS[buckets.trailing_zeros() as usize];
+                let g = buckets.trailing_zeros() as usize;
                 buckets &= buckets - 1;
-                for trigger in group.triggers {
+                let mut chosen = by_first[g][text[at] as usize];
+                while chosen != 0 {
+                    let trigger = &GROUPS[g].triggers[chosen.trailing_zeros() as usize];
+                    chosen &= chosen - 1;
                     let end = at + trigger.reach();
                     if end <= new_from || end > text.len() {
-                        continue;
-                    }
-                    // Most hits are a letter and `_` in ordinary words: the
-                    // window's first byte tells most triggers apart at once.
-                    let own = trigger.prefix[trigger.back];
-                    if text[at] != own && !(trigger.fold && text[at] | 0x20 == own) {
-                        continue;
-                    }
-                    if !set.contains(trigger.detector) {
                         continue;
                     }
                     let Some(start) = at.checked_sub(trigger.back) else {

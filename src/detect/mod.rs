@@ -226,6 +226,41 @@ impl fmt::Debug for DetectorSet {
 const LOOKBACK: usize = 64;
 const _: () = assert!(LOOKBACK > anchors::MAX_REACH + anchors::MAX_BACK + 33);
 
+/// Pieces at least this long are searched where they lie (see
+/// [`Detectors::feed`]), after their first `SEAM` bytes.
+const IN_PLACE_MIN: usize = 4096;
+const SEAM: usize = 256;
+const _: () = assert!(SEAM >= LOOKBACK && IN_PLACE_MIN > SEAM);
+
+/// The stream's bytes one step looks at: `bytes`, the first of them at
+/// stream offset `start`.
+#[derive(Clone, Copy)]
+struct Seen<'a> {
+    bytes: &'a [u8],
+    start: u64,
+}
+
+impl<'a> Seen<'a> {
+    fn end(&self) -> u64 {
+        self.start + self.bytes.len() as u64
+    }
+
+    /// The bytes from stream offset `at` on.
+    fn from(&self, at: u64) -> &'a [u8] {
+        &self.bytes[(at - self.start) as usize..]
+    }
+}
+
+/// What follows the scheme of every Slack webhook URL.
+const WEBHOOK_START: &[u8] = b"://hooks.slack.com/services/T";
+
+/// Whether `text` may still begin with `word`: it does, or it is a proper
+/// prefix of it (the rest has not arrived yet).
+fn may_continue(text: &[u8], word: &[u8]) -> bool {
+    let n = text.len().min(word.len());
+    text[..n] == word[..n]
+}
+
 /// A Slack webhook starts at the scheme of an `https://` URL.
 static WEBHOOK: Trigger = Trigger {
     prefix: b"",
@@ -346,19 +381,63 @@ impl Detectors {
     }
 
     /// Reads the next bytes of the stream.
+    ///
+    /// A long piece met with nothing undecided is searched where it lies:
+    /// its first [`SEAM`] bytes go through the held bytes as usual (they
+    /// hold the lookback and any start that straddles the two), and if
+    /// that leaves nothing undecided, the rest is searched in `data` and
+    /// only the bytes still needed are copied. Detection is split
+    /// invariant, so this equals feeding the two parts one after the other.
     pub(crate) fn feed(&mut self, data: &[u8], found: &mut Found) {
+        if data.len() < IN_PLACE_MIN || !self.idle() {
+            return self.feed_copied(data, found);
+        }
+        self.feed_copied(&data[..SEAM], found);
+        if !self.idle() {
+            return self.feed_copied(&data[SEAM..], found);
+        }
+        // `data[..SEAM]` is the end of the held bytes now.
+        let seen = Seen {
+            bytes: data,
+            start: self.end() - SEAM as u64,
+        };
+        self.advance(seen, SEAM, false, found);
+        self.ready_lines(seen, SEAM, found);
+        let keep = self.keep_from(seen.end());
+        self.buf.clear();
+        self.buf.extend_from_slice(seen.from(keep));
+        self.buf_start = keep;
+    }
+
+    /// Nothing undecided and no detected part waiting for its line's end.
+    fn idle(&self) -> bool {
+        self.candidates.is_empty() && self.awaiting_line_end.is_empty()
+    }
+
+    fn feed_copied(&mut self, data: &[u8], found: &mut Found) {
         let new_from = self.buf.len();
         self.buf.extend_from_slice(data);
-        self.advance(new_from, false, found);
-        self.ready_lines(new_from, found);
+        let buf = std::mem::take(&mut self.buf);
+        let seen = Seen {
+            bytes: &buf,
+            start: self.buf_start,
+        };
+        self.advance(seen, new_from, false, found);
+        self.ready_lines(seen, new_from, found);
+        self.buf = buf;
         self.retain();
     }
 
     /// Ends the stream: every candidate is decided, and every detected
     /// part applies from here (the end of input ends its line).
     pub(crate) fn finish(&mut self, found: &mut Found) {
-        let len = self.buf.len();
-        self.advance(len, true, found);
+        let buf = std::mem::take(&mut self.buf);
+        let seen = Seen {
+            bytes: &buf,
+            start: self.buf_start,
+        };
+        self.advance(seen, buf.len(), true, found);
+        self.buf = buf;
         let end = self.end();
         for (mut d, _) in self.awaiting_line_end.drain(..) {
             d.from = end;
@@ -367,28 +446,27 @@ impl Detectors {
         self.retain();
     }
 
-    fn advance(&mut self, new_from: usize, eof: bool, found: &mut Found) {
+    fn advance(&mut self, seen: Seen<'_>, new_from: usize, eof: bool, found: &mut Found) {
         // Candidates already waiting: look again only where they said.
         let waiting = std::mem::take(&mut self.candidates);
-        let end = self.end();
+        let end = seen.end();
         for mut c in waiting {
-            let from = (c.scanned - self.buf_start) as usize;
-            let stop = self.buf[from..]
+            let stop = seen
+                .from(c.scanned)
                 .iter()
-                .position(|&b| !c.core[b as usize])
-                .map(|i| from + i);
+                .position(|&b| !c.core[b as usize]);
             let too_long = end - c.start > c.limit;
             if stop.is_none() && !too_long && !eof {
                 c.scanned = end;
                 self.candidates.push(c);
                 continue;
             }
-            self.evaluate(c, eof, found);
+            self.evaluate(seen, c, eof, found);
         }
         // New candidates at the anchors in the new bytes.
         let mut starts: Vec<(u64, Kind, Detector)> = Vec::new();
-        let base = self.buf_start;
-        let buf = &self.buf;
+        let base = seen.start;
+        let buf = seen.bytes;
         let set = self.set;
         let mut add = |s: usize, trig: &Trigger| {
             if set.contains(trig.detector) {
@@ -408,7 +486,10 @@ impl Detectors {
                 };
                 if trigger.detector == Detector::UrlCredentials {
                     add(s, trigger);
-                } else if buf[s..].starts_with(b"https://") && token_start_ok(buf, s) {
+                } else if buf[s..].starts_with(b"https://")
+                    && may_continue(&buf[at..], WEBHOOK_START)
+                    && token_start_ok(buf, s)
+                {
                     add(s, &WEBHOOK);
                 }
             });
@@ -427,15 +508,15 @@ impl Detectors {
                 block_start: start,
                 width: 0,
             };
-            self.evaluate(c, eof, found);
+            self.evaluate(seen, c, eof, found);
         }
     }
 
     /// Runs a candidate's validator on its bytes so far and acts on the
     /// answer; a PEM line chains to the next.
-    fn evaluate(&mut self, mut c: Candidate, eof: bool, found: &mut Found) {
+    fn evaluate(&mut self, seen: Seen<'_>, mut c: Candidate, eof: bool, found: &mut Found) {
         loop {
-            let text = &self.buf[(c.start - self.buf_start) as usize..];
+            let text = seen.from(c.start);
             let verdict = match c.kind {
                 Kind::Token => rows::tokens(text, eof),
                 Kind::Webhook => rows::slack_webhook(text, eof),
@@ -465,7 +546,7 @@ impl Detectors {
                     c.hold = c.start + hold.min(len) as u64;
                     c.core = core;
                     c.limit = limit as u64;
-                    c.scanned = self.end();
+                    c.scanned = seen.end();
                     self.candidates.push(c);
                     return;
                 }
@@ -486,9 +567,7 @@ impl Detectors {
                         let already = c.sure_end.max(a);
                         c.sure_end = already;
                         self.mark_interval(already, b, detector, found);
-                        let value = self.buf
-                            [(a - self.buf_start) as usize..(b - self.buf_start) as usize]
-                            .to_vec();
+                        let value = seen.from(a)[..(b - a) as usize].to_vec();
                         if value.len() >= 8 {
                             self.awaiting_line_end.push((
                                 Detected {
@@ -574,16 +653,15 @@ impl Detectors {
     }
 
     /// Detected parts whose line has now ended are ready to register.
-    fn ready_lines(&mut self, new_from: usize, found: &mut Found) {
+    fn ready_lines(&mut self, seen: Seen<'_>, new_from: usize, found: &mut Found) {
         if self.awaiting_line_end.is_empty() {
             return;
         }
-        let base = self.buf_start;
-        let buf = &self.buf;
+        let base = seen.start;
         let mut still = Vec::new();
         for (mut d, last) in self.awaiting_line_end.drain(..) {
             let from = ((last - base) as usize).max(new_from.min((last - base) as usize));
-            match memchr::memchr(b'\n', &buf[from..]) {
+            match memchr::memchr(b'\n', &seen.bytes[from..]) {
                 Some(i) => {
                     d.from = base + (from + i) as u64 + 1;
                     found.detected.push(d);
@@ -594,10 +672,9 @@ impl Detectors {
         self.awaiting_line_end = still;
     }
 
-    /// Keeps the bytes undecided candidates and detected parts still need,
-    /// and the lookback.
-    fn retain(&mut self) {
-        let end = self.end();
+    /// The first byte that undecided candidates and detected parts still
+    /// need, or the lookback before `end`.
+    fn keep_from(&self, end: u64) -> u64 {
         let mut keep = end.saturating_sub(LOOKBACK as u64).max(self.buf_start);
         for c in &self.candidates {
             keep = keep.min(c.start);
@@ -605,6 +682,12 @@ impl Detectors {
         for (_, last) in &self.awaiting_line_end {
             keep = keep.min(*last);
         }
+        keep
+    }
+
+    /// Keeps the bytes [`keep_from`](Self::keep_from) asks for.
+    fn retain(&mut self) {
+        let keep = self.keep_from(self.end());
         let drop = (keep - self.buf_start) as usize;
         self.buf.drain(..drop);
         self.buf_start = keep;

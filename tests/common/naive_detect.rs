@@ -799,15 +799,26 @@ pub fn mask(text: &[u8], replacement: &[u8]) -> Vec<u8> {
     }
     line_of[text.len()] = line;
     let config = logmask::Config::default();
-    for h in &hits {
+    // SPEC 7: a part that is already a variant (of a part registered
+    // before it) is not registered again, so its own forms are not added.
+    // Parts are registered in the order their credentials end.
+    let mut order: Vec<&Hit> = hits.iter().collect();
+    order.sort_by_key(|h| (h.end, h.start));
+    let mut known: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+    for h in order {
         if h.end - h.start < 8 {
             continue;
         }
+        let part = &text[h.start..h.end];
+        if known.contains(part) {
+            continue;
+        }
         let from_line = line_of[h.end - 1] + 1;
-        let Some(&from) = starts.get(from_line) else {
+        let Ok(variants) = logmask::expand(part, &config) else {
             continue;
         };
-        let Ok(variants) = logmask::expand(&text[h.start..h.end], &config) else {
+        known.extend(variants.iter().cloned());
+        let Some(&from) = starts.get(from_line) else {
             continue;
         };
         for v in variants {
