@@ -2,7 +2,7 @@
 //! private keys, URL passwords and `Authorization` values, found in the
 //! stream and masked like registered secrets.
 //!
-//! Two stages: [`anchors`] finds sixteen groups of short literals in one
+//! Two stages: [`anchors`] finds eight groups of short literals in one
 //! pass ([`fingerprints`]), and at each hit a small validator ([`rows`], [`jwt`],
 //! [`context`], [`url`], [`private_key`]) decides. A validator is a pure
 //! function of the candidate's bytes (see [`verdict`]); [`Detectors`] keeps
@@ -484,9 +484,11 @@ impl Detectors {
                 let Some(s) = scheme_start(buf, at) else {
                     return;
                 };
-                if trigger.detector == Detector::UrlCredentials {
+                if set.contains(Detector::UrlCredentials) {
                     add(s, trigger);
-                } else if buf[s..].starts_with(b"https://")
+                }
+                if set.contains(Detector::Slack)
+                    && buf[s..].starts_with(b"https://")
                     && may_continue(&buf[at..], WEBHOOK_START)
                     && token_start_ok(buf, s)
                 {
