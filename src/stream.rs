@@ -30,6 +30,9 @@
 //!   one run, SPEC 2); runs wholly before `emitted` are dropped.
 //! - `in_run` says the last byte written was masked, so a run that
 //!   continues in a later write is not replaced twice.
+//! - Detected parts cut a write into pieces only while they may still be
+//!   registered: past the cap (or with registration off) a piece stays
+//!   whole.
 //! - `tracker` is present only when someone asked for completed runs
 //!   ([`crate::runs`]); it sees every reported occurrence and every step's
 //!   pending start while the bytes are still held. Without it the only
@@ -215,9 +218,14 @@ impl Masker {
         regs
     }
 
+    /// Whether [`register`](Self::register) may still do anything.
+    fn may_register(&self) -> bool {
+        self.register_detected && self.registered_detected <= MAX_DETECTED_REGISTRATIONS
+    }
+
     /// Registers detected parts (silently; at most the cap per stream).
     fn register(&mut self, value: &[u8], detector: Detector) {
-        if !self.register_detected || self.registered_detected > MAX_DETECTED_REGISTRATIONS {
+        if !self.may_register() {
             return;
         }
         if !self.registry.origins(value).is_empty() {
@@ -293,7 +301,12 @@ impl Masker {
             };
             let mut found = Found::default();
             detectors.feed(piece, &mut found);
-            let regs = self.take_found(found);
+            let mut regs = self.take_found(found);
+            if !self.may_register() {
+                // Cuts serve registrations only: past the cap a dense log
+                // would otherwise go through in pieces of a line or two.
+                regs.clear();
+            }
             // Split the piece where detected parts start to apply, so that
             // they do exactly there, whatever the write sizes.
             let mut rest = piece;
