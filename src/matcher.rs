@@ -64,7 +64,7 @@ impl Batch {
         }
     }
 
-    fn variants(&self) -> usize {
+    pub(crate) fn variants(&self) -> usize {
         self.automaton.as_ref().map_or(0, |t| t.patterns())
             + self.grams.as_ref().map_or(0, |f| f.patterns())
             + self.long.as_ref().map_or(0, |l| l.patterns())
