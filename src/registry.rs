@@ -25,6 +25,13 @@
 //!   level of each variant it holds, so each is rebuilt O(log n) times
 //!   however the additions are spread, and a matcher has at most
 //!   `MERGE_FANOUT - 1` batches a level: O(log n) batches.
+//! - Compaction ([`Registry::compact`]) rebuilds every variant into one
+//!   batch without changing the variant set, and moves the generation on
+//!   like an addition does; streams ask for it once the extra batches have
+//!   cost them more searching than the rebuild costs (see
+//!   [`crate::stream`]). A matcher's variants are exactly the registry's
+//!   at its generation whichever batches hold them, so any matcher of the
+//!   current generation gives the same output.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -254,7 +261,8 @@ impl Registry {
         Added { new_variants }
     }
 
-    /// A number that changes whenever variants are added.
+    /// A number that changes whenever the matcher changes: variants were
+    /// added, or its batches were merged into one (the same variants).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
@@ -270,6 +278,24 @@ impl Registry {
         let matcher = Arc::new(Matcher::new(batches, self.generation()));
         inner.snapshot = Some(matcher.clone());
         matcher
+    }
+
+    /// Rebuilds every variant into one batch, so that a stream searches
+    /// the text once instead of once a batch. The variants stay the same,
+    /// so a stream may take the new matcher at any refresh; the generation
+    /// moves on so that every stream on this registry does. Does nothing
+    /// (and returns false) when the matcher has one batch already.
+    pub(crate) fn compact(&self) -> bool {
+        let mut inner = self.lock();
+        if inner.batches_after_build() <= 1 {
+            return false;
+        }
+        let all = 0..inner.variants.len();
+        let batch = Batch::build(&inner.variants);
+        inner.batches = vec![(all, Arc::new(batch))];
+        inner.snapshot = None;
+        self.generation.fetch_add(1, Ordering::Release);
+        true
     }
 
     /// Every (source, form) pair that registered `variant`, in the order
@@ -382,6 +408,12 @@ impl Inner {
         }
     }
 
+    /// Whether the matcher would have more than one batch.
+    fn batches_after_build(&self) -> usize {
+        let built = self.batches.last().map_or(0, |(r, _)| r.end);
+        self.batches.len() + usize::from(built < self.variants.len())
+    }
+
     fn build_pending_batch(&mut self) {
         let built = self.batches.last().map_or(0, |(r, _)| r.end);
         if built == self.variants.len() {
@@ -425,7 +457,7 @@ impl Inner {
 /// FANOUT - 1 batches a level. Two (a binary counter) rebuilt a burst of
 /// 10,000 detected credentials thirteen times over and spent half the
 /// stream's time building; a larger fanout trades those builds for a few
-/// more batches to scan.
+/// more batches to scan, which only lasts until compaction.
 const MERGE_FANOUT: usize = 8;
 
 /// The level of a batch of `len` variants: batches of one level are
@@ -806,6 +838,8 @@ mod tests {
                 .collect();
             assert!(levels.windows(2).all(|w| w[0] >= w[1]), "{n}: {levels:?}");
             drop(inner);
+            registry.compact();
+            assert_eq!(registry.lock().batches.len(), 1, "{n}");
             assert_eq!(registry.matcher().variants(), n, "{n}");
         }
     }
