@@ -18,9 +18,20 @@
 //! - A value is never formatted: [`Refusal`] says why, never what, and the
 //!   registry's `Debug` shows counts only.
 //! - Additions are amortised: new variants go into a small batch, and
-//!   batches are merged only when one is at least half the size of the one
-//!   before it (a binary counter), so each variant is rebuilt O(log n)
-//!   times however the additions are spread.
+//!   batches are merged in tiers: a batch's level is the logarithm of its
+//!   size to base `MERGE_FANOUT`, and once that many batches of one level
+//!   stand at the end they become one of a higher level (a smaller batch
+//!   before a new one is folded into it first). Every rebuild raises the
+//!   level of each variant it holds, so each is rebuilt O(log n) times
+//!   however the additions are spread, and a matcher has at most
+//!   `MERGE_FANOUT - 1` batches a level: O(log n) batches.
+//! - Compaction ([`Registry::compact`]) rebuilds every variant into one
+//!   batch without changing the variant set, and moves the generation on
+//!   like an addition does; streams ask for it once the extra batches have
+//!   cost them more searching than the rebuild costs (see
+//!   [`crate::stream`]). A matcher's variants are exactly the registry's
+//!   at its generation whichever batches hold them, so any matcher of the
+//!   current generation gives the same output.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -250,7 +261,8 @@ impl Registry {
         Added { new_variants }
     }
 
-    /// A number that changes whenever variants are added.
+    /// A number that changes whenever the matcher changes: variants were
+    /// added, or its batches were merged into one (the same variants).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
@@ -266,6 +278,24 @@ impl Registry {
         let matcher = Arc::new(Matcher::new(batches, self.generation()));
         inner.snapshot = Some(matcher.clone());
         matcher
+    }
+
+    /// Rebuilds every variant into one batch, so that a stream searches
+    /// the text once instead of once a batch. The variants stay the same,
+    /// so a stream may take the new matcher at any refresh; the generation
+    /// moves on so that every stream on this registry does. Does nothing
+    /// (and returns false) when the matcher has one batch already.
+    pub(crate) fn compact(&self) -> bool {
+        let mut inner = self.lock();
+        if inner.batches_after_build() <= 1 {
+            return false;
+        }
+        let all = 0..inner.variants.len();
+        let batch = Batch::build(&inner.variants);
+        inner.batches = vec![(all, Arc::new(batch))];
+        inner.snapshot = None;
+        self.generation.fetch_add(1, Ordering::Release);
+        true
     }
 
     /// Every (source, form) pair that registered `variant`, in the order
@@ -378,24 +408,62 @@ impl Inner {
         }
     }
 
+    /// Whether the matcher would have more than one batch.
+    fn batches_after_build(&self) -> usize {
+        let built = self.batches.last().map_or(0, |(r, _)| r.end);
+        self.batches.len() + usize::from(built < self.variants.len())
+    }
+
     fn build_pending_batch(&mut self) {
         let built = self.batches.last().map_or(0, |(r, _)| r.end);
         if built == self.variants.len() {
             return;
         }
         let mut range = built..self.variants.len();
-        // Binary-counter merging: fold the new batch into the batches
-        // before it while it is at least half their size.
-        while let Some((prev, _)) = self.batches.last() {
-            if range.len() * 2 < prev.len() {
+        // Tiered merging (see the module docs): a smaller batch before the
+        // new one is folded in, and so are the batches before it when they
+        // complete a tier of MERGE_FANOUT batches of its level. Each fold
+        // raises the level of every variant it rebuilds.
+        loop {
+            let level = merge_level(range.len());
+            let Some((last, _)) = self.batches.last() else {
                 break;
-            }
-            range.start = prev.start;
-            self.batches.pop();
+            };
+            let fold = if merge_level(last.len()) < level {
+                1
+            } else {
+                let peers = self
+                    .batches
+                    .iter()
+                    .rev()
+                    .take_while(|(r, _)| merge_level(r.len()) == level)
+                    .count();
+                if peers + 1 < MERGE_FANOUT {
+                    break;
+                }
+                MERGE_FANOUT - 1
+            };
+            let keep = self.batches.len() - fold;
+            range.start = self.batches[keep].0.start;
+            self.batches.truncate(keep);
         }
         let batch = Batch::build(&self.variants[range.clone()]);
         self.batches.push((range, Arc::new(batch)));
     }
+}
+
+/// How many batches of one level make a batch of the next: each variant
+/// is rebuilt about log_FANOUT(n) times, and a matcher has at most
+/// FANOUT - 1 batches a level. Two (a binary counter) rebuilt a burst of
+/// 10,000 detected credentials thirteen times over and spent half the
+/// stream's time building; a larger fanout trades those builds for a few
+/// more batches to scan, which only lasts until compaction.
+const MERGE_FANOUT: usize = 8;
+
+/// The level of a batch of `len` variants: batches of one level are
+/// within a factor MERGE_FANOUT of each other in size.
+fn merge_level(len: usize) -> u32 {
+    len.max(1).ilog(MERGE_FANOUT)
 }
 
 /// One variant's expansion: its bytes and the encoding that produced them.
@@ -737,6 +805,43 @@ mod tests {
         // Only at the start.
         let got = expand(&[b"ab", BOM, b"cd"].concat(), &config).unwrap();
         assert!(got.contains(&[b"ab", BOM, b"cd"].concat()));
+    }
+
+    #[test]
+    fn tiered_batches_stay_few_and_cover_every_variant_once() {
+        let raw = Config {
+            encodings: [Encoding::Raw].into_iter().collect(),
+            ..Config::default()
+        };
+        // Additions one at a time, the matcher taken after each (a stream
+        // refreshing between lines): at most FANOUT - 1 batches a level.
+        for n in [1, 7, 8, 9, 63, 64, 65, 511, 512, 1000] {
+            let registry = Registry::with_config(raw);
+            for i in 0..n {
+                registry.add(format!("value-{i:06}").as_bytes()).unwrap();
+                let _ = registry.matcher();
+            }
+            let inner = registry.lock();
+            let bound = (MERGE_FANOUT - 1) * (merge_level(n) as usize + 1);
+            assert!(inner.batches.len() <= bound, "{n}: {}", inner.batches.len());
+            let mut next = 0;
+            for (range, batch) in &inner.batches {
+                assert_eq!(range.start, next, "{n}: batches out of order");
+                assert_eq!(batch.variants(), range.len(), "{n}");
+                next = range.end;
+            }
+            assert_eq!(next, n, "{n}: not every variant is in a batch");
+            let levels: Vec<u32> = inner
+                .batches
+                .iter()
+                .map(|(r, _)| merge_level(r.len()))
+                .collect();
+            assert!(levels.windows(2).all(|w| w[0] >= w[1]), "{n}: {levels:?}");
+            drop(inner);
+            registry.compact();
+            assert_eq!(registry.lock().batches.len(), 1, "{n}");
+            assert_eq!(registry.matcher().variants(), n, "{n}");
+        }
     }
 
     #[test]

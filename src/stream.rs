@@ -30,6 +30,18 @@
 //!   one run, SPEC 2); runs wholly before `emitted` are dropped.
 //! - `in_run` says the last byte written was masked, so a run that
 //!   continues in a later write is not replaced twice.
+//! - `extra_searched` is the text searched since this stream last had a
+//!   one-batch matcher, counted once per batch beyond the first. Once it
+//!   reaches `COMPACT_AFTER` (in `matcher`) times the variants' bytes,
+//!   the next refresh asks the registry to compact: the rebuild then costs
+//!   about what the extra batches have cost, so a burst of registrations
+//!   (a dense log's detected credentials, many `::add-mask::` lines) is
+//!   searched with one batch soon after it ends, and a stream that keeps
+//!   registering pays at most about twice the cheaper of the two.
+//!   Compaction keeps the variant set, so it changes no output.
+//! - Detected parts cut a write into pieces only while they may still be
+//!   registered: past the cap (or with registration off) a piece stays
+//!   whole.
 //! - `tracker` is present only when someone asked for completed runs
 //!   ([`crate::runs`]); it sees every reported occurrence and every step's
 //!   pending start while the bytes are still held. Without it the only
@@ -95,6 +107,10 @@ pub(crate) struct Masker {
     /// The automata's state at `end()`: it carries partial matches across
     /// writes.
     scan: ScanState,
+    /// Text searched since this stream last had a one-batch matcher,
+    /// weighted by the batches beyond one ([`Matcher::extra_search`]):
+    /// once it pays for a rebuild, the registry is asked to compact.
+    extra_searched: u64,
     replacement: Box<[u8]>,
     /// Stream bytes `buf_start..end()`. Invariant: `buf_start <=
     /// min(hold_from(), emitted)` after every write, and the buffer holds
@@ -134,6 +150,7 @@ impl Masker {
             registry,
             matcher,
             scan,
+            extra_searched: 0,
             replacement: replacement.into(),
             buf: Vec::new(),
             buf_start: 0,
@@ -215,9 +232,14 @@ impl Masker {
         regs
     }
 
+    /// Whether [`register`](Self::register) may still do anything.
+    fn may_register(&self) -> bool {
+        self.register_detected && self.registered_detected <= MAX_DETECTED_REGISTRATIONS
+    }
+
     /// Registers detected parts (silently; at most the cap per stream).
     fn register(&mut self, value: &[u8], detector: Detector) {
-        if !self.register_detected || self.registered_detected > MAX_DETECTED_REGISTRATIONS {
+        if !self.may_register() {
             return;
         }
         if !self.registry.origins(value).is_empty() {
@@ -286,14 +308,27 @@ impl Masker {
     /// Masks `data` and writes every byte whose fate is decided.
     pub(crate) fn write<W: Write>(&mut self, data: &[u8], out: &mut W) -> io::Result<()> {
         self.refresh(out)?;
-        for piece in data.chunks(PIECE) {
+        for (i, piece) in data.chunks(PIECE).enumerate() {
+            // A long write may be where compaction pays off. Only then:
+            // secrets added meanwhile are for the next write to take up.
+            if i > 0
+                && self.matcher.compaction_due(self.extra_searched)
+                && self.registry.generation() == self.matcher.generation()
+            {
+                self.refresh(out)?;
+            }
             let Some(detectors) = &mut self.detectors else {
                 self.write_piece(piece, out)?;
                 continue;
             };
             let mut found = Found::default();
             detectors.feed(piece, &mut found);
-            let regs = self.take_found(found);
+            let mut regs = self.take_found(found);
+            if !self.may_register() {
+                // Cuts serve registrations only: past the cap a dense log
+                // would otherwise go through in pieces of a line or two.
+                regs.clear();
+            }
             // Split the piece where detected parts start to apply, so that
             // they do exactly there, whatever the write sizes.
             let mut rest = piece;
@@ -320,6 +355,7 @@ impl Masker {
     fn write_piece<W: Write>(&mut self, piece: &[u8], out: &mut W) -> io::Result<()> {
         {
             self.stats.bytes_in += piece.len() as u64;
+            self.extra_searched += self.matcher.extra_search(piece.len());
             // In place only when the piece is longer than every variant
             // the filters search for (see `search_in_place`); long
             // variants can exceed a piece.
@@ -384,11 +420,23 @@ impl Masker {
     /// are searched again from the earliest pending start with the new
     /// matcher, so a new secret applies to every byte not yet written
     /// (SPEC 1.5).
+    ///
+    /// It is also where a matcher of several batches is compacted once
+    /// the searching it costs pays for that (see [`Registry::compact`]):
+    /// the compacted matcher has the same variants, so taking it here is
+    /// like taking one that has new ones, and output does not change.
     fn refresh<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        if self.matcher.compaction_due(self.extra_searched) {
+            self.registry.compact();
+            self.extra_searched = 0;
+        }
         if self.registry.generation() == self.matcher.generation() {
             return Ok(());
         }
         self.matcher = self.registry.matcher();
+        if self.matcher.batches() <= 1 {
+            self.extra_searched = 0;
+        }
         self.scan = self.matcher.start();
         let from = (self.pending_start - self.buf_start) as usize;
         self.search(from, out)

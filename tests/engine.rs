@@ -350,3 +350,115 @@ fn adding_all_at_once_equals_adding_one_by_one() {
         mask(&Arc::new(one_by_one), input)
     );
 }
+
+/// The naive answer for a stream of `::add-mask::` lines and text lines:
+/// each text line masked with the values registered before it (no variant
+/// holds a line break, so masking line by line is masking the stream).
+fn naive_in_band(input: &str) -> Vec<u8> {
+    let mut variants: Vec<Vec<u8>> = Vec::new();
+    let mut out = Vec::new();
+    for line in input.split_inclusive('\n') {
+        match line.strip_prefix("::add-mask::") {
+            Some(value) => variants.extend(common::naive_variants(value.trim().as_bytes(), 4)),
+            None => out.extend(common::mask(line.as_bytes(), &variants)),
+        }
+    }
+    out
+}
+
+fn batches(debug: &str) -> usize {
+    let at = debug.find("batches: ").expect("batch count") + "batches: ".len();
+    let digits: String = debug[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+/// A burst of in-band registrations leaves the matcher in many batches;
+/// the long tail after it pays for compacting them into one. Output must
+/// be the naive one however the input is split (the swap happens at a
+/// different write each time), and the registry must end with one batch.
+#[test]
+fn compaction_after_a_burst_keeps_output_and_leaves_one_batch() {
+    let secret = |i: usize| format!("burst-{i:04}-value");
+    let mut burst = String::new();
+    for i in 0..199 {
+        burst += &format!("::add-mask::{}\n", secret(i));
+        // The new value and an older one, raw and in Base64.
+        let older = common::naive_variants(secret(i / 2).as_bytes(), 4);
+        let b64 = older.iter().find(|v| v.starts_with(b"YnVyc3")).unwrap();
+        burst += &format!("{i} {} and {}\n", secret(i), String::from_utf8_lossy(b64));
+    }
+    let mut input = burst.clone();
+    for j in 0..20_000 {
+        input += &format!("tail line {j:05} holds {} once\n", secret(j * 7 % 199));
+    }
+    let want = naive_in_band(&input);
+    let bytes = input.as_bytes();
+    let splits: [(&str, Vec<usize>); 5] = [
+        ("burst, then tail", vec![burst.len()]),
+        ("one byte", (1..bytes.len()).collect()),
+        ("7 bytes", (7..bytes.len()).step_by(7).collect()),
+        (
+            "lines",
+            (0..bytes.len()).filter(|&i| bytes[i] == b'\n').collect(),
+        ),
+        ("64 KiB", (65_536..bytes.len()).step_by(65_536).collect()),
+    ];
+    for (name, cuts) in splits {
+        let reg = Arc::new(Registry::new());
+        let mut writer = MaskWriter::new(reg.clone(), Vec::new());
+        let mut after_burst = None;
+        let mut cuts = cuts;
+        cuts.push(burst.len());
+        common::feed_at_cuts(&mut writer, bytes, &cuts, |_, end| {
+            if after_burst.is_none() && end >= burst.len() {
+                after_burst = Some(batches(&format!("{reg:?}")));
+            }
+        });
+        let got = writer.finish().unwrap();
+        assert!(got == want, "{name}: output differs from the naive one");
+        assert!(after_burst.unwrap() > 1, "{name}: the burst left one batch");
+        assert_eq!(batches(&format!("{reg:?}")), 1, "{name}: not compacted");
+        assert_eq!(batches(&format!("{:?}", reg.matcher())), 1, "{name}");
+    }
+}
+
+/// Compaction on a shared registry: a second stream that was created
+/// before the burst picks up the compacted matcher and masks the same; a
+/// fork keeps its own batches until its own stream compacts them.
+#[test]
+fn compaction_is_shared_by_streams_and_not_by_forks() {
+    let reg = Arc::new(Registry::new());
+    let mut burst = String::new();
+    for i in 0..199 {
+        burst += &format!("::add-mask::shared-{i:04}-token\nuse shared-{i:04}-token\n");
+    }
+    let mut tail = String::new();
+    for j in 0..20_000 {
+        tail += &format!("line {j:05} shared-{:04}-token\n", j % 199);
+    }
+    let want_tail = naive_in_band(&(burst.clone() + &tail))[naive_in_band(&burst).len()..].to_vec();
+    let mut first = MaskWriter::new(reg.clone(), Vec::new());
+    let mut second = MaskWriter::new(reg.clone(), Vec::new());
+    first.write_all(burst.as_bytes()).unwrap();
+    let fork = Arc::new(reg.fork());
+    let forked_batches = batches(&format!("{fork:?}"));
+    assert!(forked_batches > 1, "{forked_batches}");
+    // The second stream's tail compacts the registry; the first stream's
+    // old matcher is replaced at its next write.
+    for line in tail.split_inclusive('\n') {
+        second.write_all(line.as_bytes()).unwrap();
+    }
+    assert_eq!(batches(&format!("{reg:?}")), 1);
+    assert_eq!(batches(&format!("{fork:?}")), forked_batches);
+    first.write_all(tail.as_bytes()).unwrap();
+    let first = first.finish().unwrap();
+    assert!(first == naive_in_band(&(burst.clone() + &tail)));
+    assert!(second.finish().unwrap() == want_tail);
+    let mut third = MaskWriter::new(fork.clone(), Vec::new());
+    third.write_all(tail.as_bytes()).unwrap();
+    assert!(third.finish().unwrap() == want_tail);
+    assert_eq!(batches(&format!("{fork:?}")), 1);
+}
