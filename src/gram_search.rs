@@ -150,8 +150,9 @@ pub(crate) struct GramSearcher {
     max_len: usize,
     bitmap: Vec<u64>,
     bitmap_shift: u32,
+    /// Open addressing with linear probing, wrapping at the end; about
+    /// two thirds full.
     slots: Vec<Slot>,
-    slot_shift: u32,
     /// First 8 bytes of each pattern -> the range of `head_ids` holding
     /// the patterns that begin with them, longest first: decides whether a
     /// tail may still begin a pattern.
@@ -171,6 +172,17 @@ pub(crate) struct GramSearcher {
 /// [`MAX_OWN_ENTRIES_PER_GRAM`] times among its indexed offsets.
 fn self_crowded_grams(pattern: &[u8], stride: usize) -> Vec<u64> {
     if stride <= MAX_OWN_ENTRIES_PER_GRAM {
+        return Vec::new();
+    }
+    // A gram held MAX_OWN_ENTRIES_PER_GRAM + 1 times among `stride`
+    // offsets has two of them at most `gap` apart (pigeonhole), so when no
+    // gram recurs that close the pattern has none; this spares nearly
+    // every pattern a sort and an allocation at build time.
+    let gap = (stride - 1) / MAX_OWN_ENTRIES_PER_GRAM;
+    if gap <= 4
+        && !(1..=gap)
+            .any(|d| (0..stride - d).any(|off| gram_at(pattern, off) == gram_at(pattern, off + d)))
+    {
         return Vec::new();
     }
     let mut own: Vec<u64> = (0..stride).map(|off| gram_at(pattern, off)).collect();
@@ -210,7 +222,13 @@ impl GramSearcher {
         // hits near 1%; capped at 2 MiB (28 bits per entry at 10,000
         // secrets), beyond which every probe misses the cache anyway.
         let bitmap_bits = (entries * 16).next_power_of_two().clamp(1 << 12, 1 << 24);
-        let slot_count = (entries * 3 / 2).next_power_of_two().max(16);
+        // Not rounded to a power of two (the home slot is a multiply-high
+        // of the hash, not its top bits): rounding up left the table a
+        // third full at some counts and doubled the pages the kernel
+        // zeroes at start-up, which at 10,000 secrets cost more than the
+        // inserts themselves. At most two thirds full, so a probe path
+        // ends within a few slots.
+        let slot_count = (entries * 3 / 2).max(16);
         let keys = GramKeys::random();
         let mut filter = GramSearcher {
             arena: Vec::with_capacity(patterns.iter().map(|p| p.len()).sum()),
@@ -227,7 +245,6 @@ impl GramSearcher {
                     fingerprint: 0,
                 },
             ),
-            slot_shift: 64 - slot_count.trailing_zeros(),
             heads: GramMap::with_hasher(keys),
             head_ids: Vec::new(),
             head_prefixes: Vec::with_capacity(patterns.len()),
@@ -289,7 +306,6 @@ impl GramSearcher {
     /// family of thousands of variants sharing a gram would make every
     /// insert walk all of them.
     fn insert(&mut self, gram: u64, pattern: u32, offset: u16) -> bool {
-        let mask = self.slots.len() - 1;
         let fp = self.fingerprint(gram);
         let mut same = 0;
         let mut i = self.slot_index(gram);
@@ -298,7 +314,7 @@ impl GramSearcher {
             if same >= MAX_ENTRIES_PER_GRAM {
                 return false;
             }
-            i = (i + 1) & mask;
+            i = self.next_slot(i);
         }
         let (word, bits) = self.bitmap_word(gram);
         self.bitmap[word] |= bits;
@@ -351,9 +367,18 @@ impl GramSearcher {
         (any_left.then_some(filter), rest)
     }
 
+    /// The home slot of a gram: the high half of the hash times the slot
+    /// count, uniform over any count.
     #[inline(always)]
     fn slot_index(&self, gram: u64) -> usize {
-        (keyed(gram, self.keys.slot) >> self.slot_shift) as usize
+        let h = keyed(gram, self.keys.slot);
+        ((u128::from(h) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The slot after `i` on a probe path.
+    #[inline(always)]
+    fn next_slot(&self, i: usize) -> usize {
+        if i + 1 == self.slots.len() { 0 } else { i + 1 }
     }
 
     /// Asks for the bitmap word of a probe a few rounds ahead, so that
@@ -511,7 +536,6 @@ impl GramSearcher {
         from: usize,
         on_match: &mut impl FnMut(usize, usize),
     ) {
-        let mask = self.slots.len() - 1;
         let fp = self.fingerprint(gram);
         let mut i = self.slot_index(gram);
         loop {
@@ -531,7 +555,7 @@ impl GramSearcher {
                     on_match(start, start + pattern.len());
                 }
             }
-            i = (i + 1) & mask;
+            i = self.next_slot(i);
         }
     }
 
