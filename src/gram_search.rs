@@ -196,6 +196,13 @@ fn self_crowded_grams(pattern: &[u8], stride: usize) -> Vec<u64> {
     crowded
 }
 
+/// The first 8 bytes of a pattern or tail, big-endian: sorted keys are
+/// then in byte order, as prefix searches of `head_prefixes` need.
+#[inline(always)]
+fn head_key(bytes: &[u8]) -> u64 {
+    u64::from_be_bytes(bytes[..Q].try_into().expect("8 bytes"))
+}
+
 #[inline(always)]
 fn gram_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + Q].try_into().expect("8 bytes"))
@@ -270,29 +277,35 @@ impl GramSearcher {
                     crowded.push(gram);
                 }
             }
-            filter
-                .head_prefixes
-                .push(u64::from_be_bytes(p[..Q].try_into().expect("8 bytes")));
         }
-        // (head, longest first, id), sorted: groups of equal heads.
-        let mut by_head: Vec<(u64, std::cmp::Reverse<u32>, u32)> = patterns
+        // (head, longest first, id) packed in one integer and sorted: groups
+        // of equal heads, and the heads in the order `head_prefixes` wants
+        // (one sort of plain integers; sorting tuples was a fifth of the
+        // build).
+        let mut by_head: Vec<u128> = patterns
             .iter()
             .enumerate()
-            .map(|(id, p)| (gram_at(p, 0), std::cmp::Reverse(p.len() as u32), id as u32))
+            .map(|(id, p)| {
+                let longest_first = u32::MAX - p.len() as u32;
+                u128::from(head_key(p)) << 64 | u128::from(longest_first) << 32 | id as u128
+            })
             .collect();
         by_head.sort_unstable();
         filter.heads.reserve(by_head.len());
-        for (at, &(head, _, _)) in by_head.iter().enumerate() {
+        filter.head_ids.reserve_exact(by_head.len());
+        for (at, &packed) in by_head.iter().enumerate() {
             let at = at as u32;
-            filter
-                .heads
-                .entry(head)
-                .and_modify(|group| group.1 = at + 1)
-                .or_insert((at, at + 1));
+            let head = (packed >> 64) as u64;
+            filter.head_ids.push(packed as u32);
+            if filter.head_prefixes.last() == Some(&head) {
+                if let Some(group) = filter.heads.get_mut(&head) {
+                    group.1 = at + 1;
+                }
+            } else {
+                filter.head_prefixes.push(head);
+                filter.heads.insert(head, (at, at + 1));
+            }
         }
-        filter.head_ids = by_head.into_iter().map(|(_, _, id)| id).collect();
-        filter.head_prefixes.sort_unstable();
-        filter.head_prefixes.dedup();
         (filter, crowded)
     }
 
@@ -572,7 +585,7 @@ impl GramSearcher {
         while j < len {
             let tail = &hay[j..];
             if tail.len() >= Q {
-                if let Some(&(first, end)) = self.heads.get(&gram_at(tail, 0)) {
+                if let Some(&(first, end)) = self.heads.get(&head_key(tail)) {
                     let begins = self.head_ids[first as usize..end as usize]
                         .iter()
                         .map(|&id| self.pattern(id))
