@@ -242,8 +242,7 @@ pub fn base64_phases(value: &[u8], url_safe: bool) -> [Vec<u8>; 3] {
         // has `8 * (k + len) / 6` characters whose bits are all known.
         let determined = (k + value.len()) * 8 / 6;
         let start = SKIP[k].min(determined);
-        let mut form = Vec::with_capacity(determined + 4);
-        encode_base64_after_filler(k, value, alphabet, &mut form);
+        let mut form = encode_base64_after_filler(k, value, alphabet);
         form.truncate(determined);
         form.drain(..start);
         form
@@ -255,45 +254,40 @@ const BASE64_STANDARD: &[u8; 64] =
 const BASE64_URL_SAFE: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/// Appends the unpadded Base64 of `filler` zero bytes followed by `value`
-/// to `out`. Written here rather than taken from the `base64` crate: its
+/// The unpadded Base64 of `filler` (0 to 2) zero bytes followed by
+/// `value`. Written here rather than taken from the `base64` crate: its
 /// engine's set-up for each call cost more than encoding the 20 to 60
 /// bytes of a secret, six times per value at start-up.
-fn encode_base64_after_filler(filler: usize, value: &[u8], alphabet: &[u8; 64], out: &mut Vec<u8>) {
-    let mut push_group = |group: u32, chars: usize| {
-        for i in 0..chars {
-            out.push(alphabet[((group >> (18 - 6 * i)) & 63) as usize]);
+fn encode_base64_after_filler(filler: usize, value: &[u8], alphabet: &[u8; 64]) -> Vec<u8> {
+    let encode = |group: &[u8], chars: &mut [u8]| {
+        let mut bytes = [0u8; 3];
+        bytes[..group.len()].copy_from_slice(group);
+        let bits = u32::from(bytes[0]) << 16 | u32::from(bytes[1]) << 8 | u32::from(bytes[2]);
+        for (i, c) in chars.iter_mut().enumerate() {
+            *c = alphabet[((bits >> (18 - 6 * i)) & 63) as usize];
         }
     };
+    let mut out = vec![0u8; ((filler + value.len()) * 4).div_ceil(3)];
     // The first group holds the filler and the first 3 - filler bytes.
     let head = (3 - filler).min(value.len());
-    let mut group = 0u32;
-    for (i, &b) in value[..head].iter().enumerate() {
-        group |= u32::from(b) << (8 * (2 - filler - i));
+    let mut first = [0u8; 3];
+    first[filler..filler + head].copy_from_slice(&value[..head]);
+    let first_chars = out.len().min(4);
+    encode(&first[..filler + head], &mut out[..first_chars]);
+    let body = value[head..].chunks_exact(3);
+    let rest = body.remainder();
+    let mut chars = out[first_chars..].chunks_exact_mut(4);
+    for (group, dst) in body.zip(&mut chars) {
+        let bits = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
+        dst[0] = alphabet[(bits >> 18) as usize & 63];
+        dst[1] = alphabet[(bits >> 12) as usize & 63];
+        dst[2] = alphabet[(bits >> 6) as usize & 63];
+        dst[3] = alphabet[bits as usize & 63];
     }
-    let first_len = filler + head;
-    if first_len == 0 {
-        return;
-    }
-    push_group(group, if first_len == 3 { 4 } else { first_len + 1 });
-    if first_len < 3 {
-        return;
-    }
-    let mut chunks = value[head..].chunks_exact(3);
-    for c in &mut chunks {
-        push_group(
-            u32::from(c[0]) << 16 | u32::from(c[1]) << 8 | u32::from(c[2]),
-            4,
-        );
-    }
-    let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut group = 0u32;
-        for (i, &b) in rest.iter().enumerate() {
-            group |= u32::from(b) << (8 * (2 - i));
-        }
-        push_group(group, rest.len() + 1);
+        encode(rest, chars.into_remainder());
     }
+    out
 }
 
 /// RFC 3986 reserved and non-ASCII bytes: everything but `A-Z a-z 0-9 - . _ ~`.
