@@ -265,6 +265,14 @@ impl GramSearcher {
             if let Some(ahead) = patterns.get(id + BUILD_PREFETCH_PATTERNS) {
                 filter.prefetch_entries(ahead);
             }
+            // The patterns' bytes lie wherever the registry allocated
+            // them: reading the grams of the one above missed the cache
+            // as often as the slots did, so its bytes are asked for
+            // earlier still.
+            if let Some(later) = patterns.get(id + 2 * BUILD_PREFETCH_PATTERNS) {
+                prefetch(later.as_ptr());
+                prefetch(later.as_ptr().wrapping_add(stride + Q - 2));
+            }
             let id = id as u32;
             filter
                 .spans
