@@ -134,11 +134,38 @@ const PREFETCH_ROUNDS: usize = 4;
 /// While building, how many patterns ahead slots are prefetched.
 const BUILD_PREFETCH_PATTERNS: usize = 4;
 
+/// One entry: `pattern` holds the gram at `offset`, and so do the
+/// `siblings` patterns after it, which begin with the same bytes up to
+/// the gram's end (see [`GramSearcher::build`]).
 #[derive(Clone, Copy)]
 struct Slot {
     pattern: u32,
-    offset: u16,
+    /// The offset in the low [`OFFSET_BITS`] bits, the siblings above.
+    offset_siblings: u16,
     fingerprint: u16,
+}
+
+/// Offsets are below the longest stride, MAX_LEN - Q + 1 < 2^12.
+const OFFSET_BITS: u32 = 12;
+const _: () = assert!(MAX_LEN - Q < 1 << OFFSET_BITS);
+/// Most patterns one entry stands for besides its own.
+const MAX_SIBLINGS: usize = (1 << (16 - OFFSET_BITS)) - 1;
+// `sharing_order` keys patterns by their first 16 bytes.
+const _: () = assert!(MIN_LEN >= 16);
+
+/// Patterns are ordered for sharing in windows of this many (a value's
+/// forms are registered one after the other): sorting each window by its
+/// patterns' first bytes puts forms that share a beginning side by side.
+const SHARING_WINDOW: usize = 64;
+
+impl Slot {
+    fn offset(self) -> usize {
+        usize::from(self.offset_siblings) & ((1 << OFFSET_BITS) - 1)
+    }
+
+    fn siblings(self) -> usize {
+        usize::from(self.offset_siblings >> OFFSET_BITS)
+    }
 }
 
 /// The filter over one batch of long patterns.
@@ -150,8 +177,9 @@ pub(crate) struct GramSearcher {
     max_len: usize,
     bitmap: Vec<u64>,
     bitmap_shift: u32,
+    /// Open addressing with linear probing, wrapping at the end; about
+    /// two thirds full.
     slots: Vec<Slot>,
-    slot_shift: u32,
     /// First 8 bytes of each pattern -> the range of `head_ids` holding
     /// the patterns that begin with them, longest first: decides whether a
     /// tail may still begin a pattern.
@@ -164,6 +192,9 @@ pub(crate) struct GramSearcher {
     head_prefixes: Vec<u64>,
     /// Patterns whose entries are disabled (left to the automaton).
     disabled: usize,
+    /// Which patterns are disabled, when some are and share an entry with
+    /// one that is not (empty otherwise).
+    disabled_ids: Vec<bool>,
     keys: GramKeys,
 }
 
@@ -171,6 +202,17 @@ pub(crate) struct GramSearcher {
 /// [`MAX_OWN_ENTRIES_PER_GRAM`] times among its indexed offsets.
 fn self_crowded_grams(pattern: &[u8], stride: usize) -> Vec<u64> {
     if stride <= MAX_OWN_ENTRIES_PER_GRAM {
+        return Vec::new();
+    }
+    // A gram held MAX_OWN_ENTRIES_PER_GRAM + 1 times among `stride`
+    // offsets has two of them at most `gap` apart (pigeonhole), so when no
+    // gram recurs that close the pattern has none; this spares nearly
+    // every pattern a sort and an allocation at build time.
+    let gap = (stride - 1) / MAX_OWN_ENTRIES_PER_GRAM;
+    if gap <= 4
+        && !(1..=gap)
+            .any(|d| (0..stride - d).any(|off| gram_at(pattern, off) == gram_at(pattern, off + d)))
+    {
         return Vec::new();
     }
     let mut own: Vec<u64> = (0..stride).map(|off| gram_at(pattern, off)).collect();
@@ -184,9 +226,85 @@ fn self_crowded_grams(pattern: &[u8], stride: usize) -> Vec<u64> {
     crowded
 }
 
+/// The first 8 bytes of a pattern or tail, big-endian: sorted keys are
+/// then in byte order, as prefix searches of `head_prefixes` need.
+#[inline(always)]
+fn head_key(bytes: &[u8]) -> u64 {
+    u64::from_be_bytes(bytes[..Q].try_into().expect("8 bytes"))
+}
+
 #[inline(always)]
 fn gram_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + Q].try_into().expect("8 bytes"))
+}
+
+/// How many of their first `limit` bytes `a` and `b` have in common.
+fn common_prefix(a: &[u8], b: &[u8], limit: usize) -> u16 {
+    a.iter()
+        .zip(b)
+        .take(limit)
+        .take_while(|(x, y)| x == y)
+        .count() as u16
+}
+
+/// The patterns laid out for the searcher: their indexes in the order it
+/// holds them (each window of SHARING_WINDOW sorted by the patterns'
+/// first 16 bytes, which every indexed pattern has), its arena and spans
+/// in that order, and how many bytes each begins with in common with the
+/// next one in its window, up to `limit`.
+///
+/// The patterns' bytes lie wherever the registry allocated them: they
+/// are read once here, the next window's asked for ahead, and from the
+/// arena after that (reading them in place while filling the table missed
+/// the cache as often as the table did).
+fn arrange(patterns: &[&[u8]], limit: usize) -> Arrangement {
+    let mut laid = Arrangement {
+        order: Vec::with_capacity(patterns.len()),
+        arena: Vec::with_capacity(patterns.iter().map(|p| p.len()).sum()),
+        spans: Vec::with_capacity(patterns.len()),
+        shared_with_next: Vec::with_capacity(patterns.len()),
+    };
+    let mut window: Vec<(u128, u32)> = Vec::with_capacity(SHARING_WINDOW);
+    let windows: Vec<&[&[u8]]> = patterns.chunks(SHARING_WINDOW).collect();
+    for (w, chunk) in windows.iter().enumerate() {
+        if let Some(next) = windows.get(w + 1) {
+            for p in next.iter() {
+                prefetch(p.as_ptr());
+            }
+        }
+        let base = w * SHARING_WINDOW;
+        window.clear();
+        window.extend(chunk.iter().enumerate().map(|(k, p)| {
+            let key = u128::from_be_bytes(p[..16].try_into().expect("16 bytes"));
+            (key, (base + k) as u32)
+        }));
+        window.sort_unstable();
+        for (k, &(_, i)) in window.iter().enumerate() {
+            let p = patterns[i as usize];
+            laid.order.push(i);
+            laid.spans.push((laid.arena.len() as u32, p.len() as u32));
+            laid.arena.extend_from_slice(p);
+            let shared = window
+                .get(k + 1)
+                .map_or(0, |&(_, j)| common_prefix(p, patterns[j as usize], limit));
+            laid.shared_with_next.push(shared);
+        }
+    }
+    laid
+}
+
+/// What [`arrange`] returns.
+struct Arrangement {
+    order: Vec<u32>,
+    arena: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+    shared_with_next: Vec<u16>,
+}
+
+/// Pattern `id` of an arena.
+fn span_of<'a>(arena: &'a [u8], spans: &[(u32, u32)], id: usize) -> &'a [u8] {
+    let (start, len) = spans[id];
+    &arena[start as usize..(start + len) as usize]
 }
 
 impl GramSearcher {
@@ -201,20 +319,52 @@ impl GramSearcher {
     /// is listed, the filter lacks their extra entries: the patterns
     /// holding them must be disabled before it is used. Every pattern must be within MIN_LEN..=MAX_LEN; `patterns`
     /// must be non-empty.
-    fn build(patterns: &[&[u8]]) -> (GramSearcher, Vec<u64>) {
+    ///
+    /// Also returns the order the searcher holds the patterns in: its
+    /// pattern `id` is `patterns[order[id]]`.
+    ///
+    /// The forms of one value share most of their grams (its URL, JSON
+    /// and shell forms differ only around the bytes they escape), and
+    /// one entry stands for every pattern that holds the gram at the same
+    /// offset and begins with the same bytes up to its end: the patterns
+    /// are ordered so that those follow each other, and an entry names
+    /// the first and how many follow (at most MAX_SIBLINGS). At 10,000
+    /// secrets that spared a fifth of the entries and of the table.
+    fn build(patterns: &[&[u8]]) -> (GramSearcher, Vec<u64>, Vec<u32>) {
         let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
         let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
         let stride = Self::stride_for(min_len);
-        let entries = patterns.len() * stride;
+        // Shared beginnings matter as far as any indexed gram reaches.
+        let Arrangement {
+            order,
+            arena,
+            spans,
+            shared_with_next,
+        } = arrange(patterns, stride + Q - 1);
+        let count = patterns.len();
+        let pattern_at = |id: usize| span_of(&arena, &spans, id);
+        // Entries to insert: a pattern's offsets covered by the one before
+        // need none, but for one in MAX_SIBLINGS + 1 of them.
+        let covered: usize = shared_with_next
+            .iter()
+            .map(|&n| (usize::from(n) + 1).saturating_sub(Q).min(stride))
+            .sum();
+        let entries = patterns.len() * stride - covered + covered.div_ceil(MAX_SIBLINGS + 1);
         // 16 to 32 bits per entry with two bits set per entry keeps level-1
         // hits near 1%; capped at 2 MiB (28 bits per entry at 10,000
         // secrets), beyond which every probe misses the cache anyway.
         let bitmap_bits = (entries * 16).next_power_of_two().clamp(1 << 12, 1 << 24);
-        let slot_count = (entries * 3 / 2).next_power_of_two().max(16);
+        // Not rounded to a power of two (the home slot is a multiply-high
+        // of the hash, not its top bits): rounding up left the table a
+        // third full at some counts and doubled the pages the kernel
+        // zeroes at start-up, which at 10,000 secrets cost more than the
+        // inserts themselves. At most two thirds full, so a probe path
+        // ends within a few slots.
+        let slot_count = (entries * 3 / 2).max(16);
         let keys = GramKeys::random();
         let mut filter = GramSearcher {
-            arena: Vec::with_capacity(patterns.iter().map(|p| p.len()).sum()),
-            spans: Vec::with_capacity(patterns.len()),
+            arena: Vec::new(),
+            spans: Vec::new(),
             stride,
             max_len,
             bitmap: filled_on_huge_pages(bitmap_bits / 64, 0),
@@ -223,60 +373,77 @@ impl GramSearcher {
                 slot_count,
                 Slot {
                     pattern: EMPTY,
-                    offset: 0,
+                    offset_siblings: 0,
                     fingerprint: 0,
                 },
             ),
-            slot_shift: 64 - slot_count.trailing_zeros(),
             heads: GramMap::with_hasher(keys),
             head_ids: Vec::new(),
             head_prefixes: Vec::with_capacity(patterns.len()),
             disabled: 0,
+            disabled_ids: Vec::new(),
             keys,
         };
         let mut crowded = Vec::new();
-        for (id, p) in patterns.iter().enumerate() {
+        // For each offset, how many of the next patterns the last entry
+        // made there stands for.
+        let mut still_covered = vec![0usize; stride];
+        for id in 0..count {
             // The table is far larger than the cache: asking for the slots
             // of a later pattern now overlaps their misses with this one's.
-            if let Some(ahead) = patterns.get(id + BUILD_PREFETCH_PATTERNS) {
-                filter.prefetch_entries(ahead);
+            if id + BUILD_PREFETCH_PATTERNS < count {
+                filter.prefetch_entries(pattern_at(id + BUILD_PREFETCH_PATTERNS));
             }
+            let p = pattern_at(id);
             let id = id as u32;
-            filter
-                .spans
-                .push((filter.arena.len() as u32, p.len() as u32));
-            filter.arena.extend_from_slice(p);
             crowded.extend(self_crowded_grams(p, stride));
-            for off in 0..stride {
+            for (off, covered) in still_covered.iter_mut().enumerate() {
+                if *covered > 0 {
+                    *covered -= 1;
+                    continue;
+                }
+                let siblings = shared_with_next[id as usize..]
+                    .iter()
+                    .take(MAX_SIBLINGS)
+                    .take_while(|&&n| usize::from(n) >= off + Q)
+                    .count();
+                *covered = siblings;
                 let gram = gram_at(p, off);
-                if !filter.insert(gram, id, off as u16) {
+                if !filter.insert(gram, id, off, siblings) {
                     crowded.push(gram);
                 }
             }
-            filter
-                .head_prefixes
-                .push(u64::from_be_bytes(p[..Q].try_into().expect("8 bytes")));
         }
-        // (head, longest first, id), sorted: groups of equal heads.
-        let mut by_head: Vec<(u64, std::cmp::Reverse<u32>, u32)> = patterns
-            .iter()
-            .enumerate()
-            .map(|(id, p)| (gram_at(p, 0), std::cmp::Reverse(p.len() as u32), id as u32))
+        // (head, longest first, id) packed in one integer and sorted: groups
+        // of equal heads, and the heads in the order `head_prefixes` wants
+        // (one sort of plain integers; sorting tuples was a fifth of the
+        // build).
+        let mut by_head: Vec<u128> = (0..count)
+            .map(|id| {
+                let p = pattern_at(id);
+                let longest_first = u32::MAX - p.len() as u32;
+                u128::from(head_key(p)) << 64 | u128::from(longest_first) << 32 | id as u128
+            })
             .collect();
         by_head.sort_unstable();
         filter.heads.reserve(by_head.len());
-        for (at, &(head, _, _)) in by_head.iter().enumerate() {
+        filter.head_ids.reserve_exact(by_head.len());
+        for (at, &packed) in by_head.iter().enumerate() {
             let at = at as u32;
-            filter
-                .heads
-                .entry(head)
-                .and_modify(|group| group.1 = at + 1)
-                .or_insert((at, at + 1));
+            let head = (packed >> 64) as u64;
+            filter.head_ids.push(packed as u32);
+            if filter.head_prefixes.last() == Some(&head) {
+                if let Some(group) = filter.heads.get_mut(&head) {
+                    group.1 = at + 1;
+                }
+            } else {
+                filter.head_prefixes.push(head);
+                filter.heads.insert(head, (at, at + 1));
+            }
         }
-        filter.head_ids = by_head.into_iter().map(|(_, _, id)| id).collect();
-        filter.head_prefixes.sort_unstable();
-        filter.head_prefixes.dedup();
-        (filter, crowded)
+        filter.arena = arena;
+        filter.spans = spans;
+        (filter, crowded, order)
     }
 
     /// Adds one entry, unless MAX_ENTRIES_PER_GRAM entries with the same
@@ -288,23 +455,29 @@ impl GramSearcher {
     /// [`GramSearcher::build_partitioned`]), and without the limit, a
     /// family of thousands of variants sharing a gram would make every
     /// insert walk all of them.
-    fn insert(&mut self, gram: u64, pattern: u32, offset: u16) -> bool {
-        let mask = self.slots.len() - 1;
+    ///
+    /// An entry counts for the patterns it stands for: `1 + siblings`.
+    fn insert(&mut self, gram: u64, pattern: u32, offset: usize, siblings: usize) -> bool {
         let fp = self.fingerprint(gram);
-        let mut same = 0;
+        let mut same = 1 + siblings;
         let mut i = self.slot_index(gram);
         while self.slots[i].pattern != EMPTY {
-            same += u32::from(self.slots[i].fingerprint == fp);
-            if same >= MAX_ENTRIES_PER_GRAM {
+            if self.slots[i].fingerprint == fp {
+                same += 1 + self.slots[i].siblings();
+            }
+            if same > MAX_ENTRIES_PER_GRAM as usize {
                 return false;
             }
-            i = (i + 1) & mask;
+            i = self.next_slot(i);
+        }
+        if same > MAX_ENTRIES_PER_GRAM as usize {
+            return false;
         }
         let (word, bits) = self.bitmap_word(gram);
         self.bitmap[word] |= bits;
         self.slots[i] = Slot {
             pattern,
-            offset,
+            offset_siblings: (offset | siblings << OFFSET_BITS) as u16,
             fingerprint: fp,
         };
         true
@@ -328,7 +501,7 @@ impl GramSearcher {
         if long.is_empty() {
             return (None, rest);
         }
-        let (mut filter, crowded) = Self::build(&long);
+        let (mut filter, crowded, order) = Self::build(&long);
         if crowded.is_empty() {
             return (Some(filter), rest);
         }
@@ -336,24 +509,53 @@ impl GramSearcher {
         crowded_set.extend(crowded.into_iter().map(|g| (g, ())));
         let crowded = crowded_set;
         let stride = filter.stride;
-        let hot: Vec<bool> = long
+        // By the searcher's ids.
+        let hot: Vec<bool> = order
             .iter()
-            .map(|p| (0..stride).any(|off| crowded.contains_key(&gram_at(p, off))))
+            .map(|&i| (0..stride).any(|off| crowded.contains_key(&gram_at(long[i as usize], off))))
             .collect();
+        let mut shared_with_cool = false;
         for slot in &mut filter.slots {
-            if slot.pattern != EMPTY && hot[slot.pattern as usize] {
-                slot.pattern = DISABLED;
+            if slot.pattern < DISABLED {
+                let first = slot.pattern as usize;
+                let stands_for = &hot[first..=first + slot.siblings()];
+                if stands_for.iter().all(|&h| h) {
+                    slot.pattern = DISABLED;
+                } else if stands_for.iter().any(|&h| h) {
+                    shared_with_cool = true;
+                }
             }
         }
         filter.disabled = hot.iter().filter(|&&h| h).count();
-        rest.extend(long.iter().zip(&hot).filter(|(_, h)| **h).map(|(p, _)| *p));
+        let mut hot_by_index = vec![false; long.len()];
+        for (&i, &h) in order.iter().zip(&hot) {
+            hot_by_index[i as usize] = h;
+        }
+        if shared_with_cool {
+            filter.disabled_ids = hot;
+        }
+        rest.extend(
+            long.iter()
+                .zip(&hot_by_index)
+                .filter(|(_, h)| **h)
+                .map(|(p, _)| *p),
+        );
         let any_left = filter.disabled < long.len();
         (any_left.then_some(filter), rest)
     }
 
+    /// The home slot of a gram: the high half of the hash times the slot
+    /// count, uniform over any count.
     #[inline(always)]
     fn slot_index(&self, gram: u64) -> usize {
-        (keyed(gram, self.keys.slot) >> self.slot_shift) as usize
+        let h = keyed(gram, self.keys.slot);
+        ((u128::from(h) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The slot after `i` on a probe path.
+    #[inline(always)]
+    fn next_slot(&self, i: usize) -> usize {
+        if i + 1 == self.slots.len() { 0 } else { i + 1 }
     }
 
     /// Asks for the bitmap word of a probe a few rounds ahead, so that
@@ -408,6 +610,7 @@ impl GramSearcher {
             + self.heads.len() * 24
             + self.head_ids.len() * 4
             + self.head_prefixes.len() * 8
+            + self.disabled_ids.len()
     }
 
     /// 16 bits of the gram's bitmap hash that neither its bitmap word
@@ -511,7 +714,6 @@ impl GramSearcher {
         from: usize,
         on_match: &mut impl FnMut(usize, usize),
     ) {
-        let mask = self.slots.len() - 1;
         let fp = self.fingerprint(gram);
         let mut i = self.slot_index(gram);
         loop {
@@ -519,19 +721,21 @@ impl GramSearcher {
             if slot.pattern == EMPTY {
                 return;
             }
-            if slot.fingerprint == fp
-                && slot.pattern != DISABLED
-                && probe >= from + slot.offset as usize
-            {
-                let start = probe - slot.offset as usize;
-                let pattern = self.pattern(slot.pattern);
-                if hay.len() - start >= pattern.len()
-                    && hay[start..start + pattern.len()] == *pattern
-                {
-                    on_match(start, start + pattern.len());
+            if slot.fingerprint == fp && slot.pattern != DISABLED && probe >= from + slot.offset() {
+                let start = probe - slot.offset();
+                for id in slot.pattern..=slot.pattern + slot.siblings() as u32 {
+                    if self.disabled_ids.get(id as usize) == Some(&true) {
+                        continue;
+                    }
+                    let pattern = self.pattern(id);
+                    if hay.len() - start >= pattern.len()
+                        && hay[start..start + pattern.len()] == *pattern
+                    {
+                        on_match(start, start + pattern.len());
+                    }
                 }
             }
-            i = (i + 1) & mask;
+            i = self.next_slot(i);
         }
     }
 
@@ -548,7 +752,7 @@ impl GramSearcher {
         while j < len {
             let tail = &hay[j..];
             if tail.len() >= Q {
-                if let Some(&(first, end)) = self.heads.get(&gram_at(tail, 0)) {
+                if let Some(&(first, end)) = self.heads.get(&head_key(tail)) {
                     let begins = self.head_ids[first as usize..end as usize]
                         .iter()
                         .map(|&id| self.pattern(id))
@@ -663,6 +867,74 @@ mod tests {
                 assert_eq!(got, naive(&patterns, &hay), "pre {pre} offset {offset}");
             }
         }
+    }
+
+    /// Every occurrence the filter reports in `hay`, at every alignment
+    /// of its probes, against the naive search for `want`.
+    fn assert_finds(filter: &GramSearcher, want: &[&[u8]], hay: &[u8]) {
+        for offset in 0..filter.stride as u64 + 1 {
+            let mut got = Vec::new();
+            filter.scan(hay, offset, 0, |s, e| got.push((s, e)));
+            got.sort();
+            assert_eq!(got, naive(want, hay), "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn forms_of_one_value_share_entries_and_are_all_found() {
+        // A value's URL, JSON and shell forms begin alike up to the first
+        // byte they escape: one entry stands for all of them there, and
+        // each must still be found wherever its probe falls.
+        let mut rng = crate::test_rng::Lcg(7);
+        let mut owned: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..300 {
+            let len = 16 + rng.below(40);
+            let raw = rng.word(b"abcdefghijklmnop0123456789/+=' <", len);
+            let mut forms = vec![raw.clone()];
+            forms.extend(crate::encoding::url_forms(&raw));
+            forms.extend(crate::encoding::json_forms(&raw));
+            forms.extend(crate::encoding::shell_forms(&raw));
+            forms.sort();
+            forms.dedup();
+            owned.extend(forms);
+        }
+        let patterns: Vec<&[u8]> = owned.iter().map(|p| &p[..]).collect();
+        let (filter, crowded, _) = GramSearcher::build(&patterns);
+        assert!(crowded.is_empty());
+        let shared = filter
+            .slots
+            .iter()
+            .filter(|s| s.pattern != EMPTY && s.siblings() > 0)
+            .count();
+        assert!(shared > 0, "no entry stands for more than one pattern");
+        for (k, sample) in patterns.iter().enumerate().step_by(29) {
+            let mut hay = b"..".to_vec();
+            hay.extend_from_slice(sample);
+            hay.push(b' ');
+            hay.extend_from_slice(patterns[(k * 13 + 1) % patterns.len()]);
+            hay.extend_from_slice(patterns[(k + 1) % patterns.len()]);
+            assert_finds(&filter, &patterns, &hay);
+        }
+    }
+
+    #[test]
+    fn a_pattern_sharing_an_entry_with_a_disabled_one_is_still_found() {
+        // Both begin with the same 16 bytes, so the entries for their
+        // first grams are shared; the first one repeats itself and goes
+        // to the automaton, the other must still be found through them.
+        let repetitive = [&b"0123456789ABCDEF"[..], &b"ab".repeat(30)].concat();
+        let varied = b"0123456789ABCDEFq7Zk2Lw9Xp4Rt6Vn8Bm3HcYs5J".to_vec();
+        let patterns: Vec<&[u8]> = vec![&repetitive, &varied];
+        let (filter, rest) = GramSearcher::build_partitioned(&patterns);
+        let filter = filter.expect("the varied pattern stays in the filter");
+        assert_eq!(filter.patterns(), 1);
+        assert_eq!(rest, vec![&repetitive[..]]);
+        assert!(!filter.disabled_ids.is_empty());
+        let mut hay = b"x".to_vec();
+        hay.extend_from_slice(&varied);
+        hay.extend_from_slice(&repetitive);
+        hay.extend_from_slice(&varied);
+        assert_finds(&filter, &[&varied], &hay);
     }
 
     #[test]
