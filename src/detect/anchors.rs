@@ -43,14 +43,15 @@ pub(crate) enum Kind {
 }
 
 /// A trigger: at a hit of its group's window at `p`, the text from
-/// `p - back` must read `prefix` (in any ASCII case when `fold`), and a
-/// candidate of `kind` starts there.
+/// `p - back` must read `prefix` (in any ASCII case when `fold`; with `?`
+/// or `&` first when `query`), and a candidate of `kind` starts there.
 pub(crate) struct Trigger {
     pub(crate) prefix: &'static [u8],
     pub(crate) back: usize,
     pub(crate) kind: Kind,
     pub(crate) detector: Detector,
     pub(crate) fold: bool,
+    pub(crate) query: bool,
 }
 
 impl Trigger {
@@ -75,6 +76,15 @@ const fn t(prefix: &'static [u8], back: usize, kind: Kind, detector: Detector) -
         kind,
         detector,
         fold: false,
+        query: false,
+    }
+}
+
+/// A credential parameter: `?NAME=` or `&NAME=` (written with `?`).
+const fn q(prefix: &'static [u8], back: usize) -> Trigger {
+    Trigger {
+        query: true,
+        ..t(prefix, back, Kind::Param, Detector::UrlCredentials)
     }
 }
 
@@ -123,18 +133,16 @@ pub(crate) static GROUPS: [Group; 8] = [
         window: [b"eXiI", b"y-zZ", b"JAGaA"],
         triggers: &[
             t(b"eyJ", 0, K::Jwt, D::Jwt),
-            t(b"?X-Amz-Signature=", 1, K::Param, D::UrlCredentials),
-            t(b"&X-Amz-Signature=", 1, K::Param, D::UrlCredentials),
-            t(b"?X-Amz-Security-Token=", 1, K::Param, D::UrlCredentials),
-            t(b"&X-Amz-Security-Token=", 1, K::Param, D::UrlCredentials),
-            t(b"?X-Goog-Signature=", 1, K::Param, D::UrlCredentials),
-            t(b"&X-Goog-Signature=", 1, K::Param, D::UrlCredentials),
+            q(b"?X-Amz-Signature=", 1),
+            q(b"?X-Amz-Security-Token=", 1),
+            q(b"?X-Goog-Signature=", 1),
             Trigger {
                 prefix: b"authorization",
                 back: 6,
                 kind: K::Authorization,
                 detector: D::Authorization,
                 fold: true,
+                query: false,
             },
             t(b"AIza", 1, K::Token, D::Google),
         ],
@@ -159,8 +167,7 @@ pub(crate) static GROUPS: [Group; 8] = [
     Group {
         window: [b"sS", b"ie", b"gc"],
         triggers: &[
-            t(b"?sig=", 1, K::Param, D::UrlCredentials),
-            t(b"&sig=", 1, K::Param, D::UrlCredentials),
+            q(b"?sig=", 1),
             t(b"SecretAccessKey", 0, K::AwsSecret, D::Aws),
         ],
     },
@@ -189,12 +196,9 @@ pub(crate) static GROUPS: [Group; 8] = [
             t(b"dckr_oat_", 3, K::Token, D::Dockerhub),
             t(b"aws_secret_access_key", 2, K::AwsSecret, D::Aws),
             t(b"AWS_SECRET_ACCESS_KEY", 2, K::AwsSecret, D::Aws),
-            t(b"?access_token=", 6, K::Param, D::UrlCredentials),
-            t(b"&access_token=", 6, K::Param, D::UrlCredentials),
-            t(b"?private_token=", 7, K::Param, D::UrlCredentials),
-            t(b"&private_token=", 7, K::Param, D::UrlCredentials),
-            t(b"?client_secret=", 6, K::Param, D::UrlCredentials),
-            t(b"&client_secret=", 6, K::Param, D::UrlCredentials),
+            q(b"?access_token=", 6),
+            q(b"?private_token=", 7),
+            q(b"?client_secret=", 6),
         ],
     },
 ];
@@ -298,6 +302,12 @@ impl Anchors {
                     // call to memcmp cost more than comparing them.
                     let same = if trigger.fold {
                         bytes.eq_ignore_ascii_case(trigger.prefix)
+                    } else if trigger.query {
+                        matches!(bytes[0], b'?' | b'&')
+                            && bytes[1..]
+                                .iter()
+                                .zip(&trigger.prefix[1..])
+                                .all(|(a, b)| a == b)
                     } else {
                         bytes.iter().zip(trigger.prefix).all(|(a, b)| a == b)
                     };
@@ -372,14 +382,18 @@ mod tests {
                 let mut found = Vec::new();
                 for (seen, new_from) in [(cut, 0), (text.len(), cut)] {
                     anchors.find(&text[..seen], new_from, |h| {
-                        found.push((h.start, h.trigger.prefix.to_vec()));
+                        let matched = &text[h.start..h.start + h.trigger.prefix.len()];
+                        found.push((h.start, matched.to_ascii_lowercase()));
                     });
                 }
                 let want = text
                     .windows(prefix.len())
                     .position(|w| w.eq_ignore_ascii_case(prefix))
                     .unwrap();
-                let hits: Vec<_> = found.iter().filter(|f| f.1 == prefix).collect();
+                let hits: Vec<_> = found
+                    .iter()
+                    .filter(|f| f.1 == prefix.to_ascii_lowercase())
+                    .collect();
                 assert!(
                     !hits.is_empty() && hits.iter().all(|f| f.0 == want),
                     "{:?} cut {cut}: {found:?}",
@@ -397,7 +411,8 @@ mod tests {
             let mut found = 0;
             for end in 1..=text.len() {
                 anchors.find(&text[..end], end - 1, |h| {
-                    found += usize::from(h.trigger.prefix == prefix)
+                    let matched = &text[h.start..h.start + h.trigger.prefix.len()];
+                    found += usize::from(matched.eq_ignore_ascii_case(prefix))
                 });
             }
             let per = if prefix == b"sk-" { 2 } else { 1 };

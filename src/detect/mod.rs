@@ -268,6 +268,7 @@ static WEBHOOK: Trigger = Trigger {
     kind: Kind::Webhook,
     detector: Detector::Slack,
     fold: false,
+    query: false,
 };
 
 /// An undecided candidate and what its validator waits for.
@@ -484,7 +485,9 @@ impl Detectors {
                 let Some(s) = scheme_start(buf, at) else {
                     return;
                 };
-                if set.contains(Detector::UrlCredentials) {
+                if set.contains(Detector::UrlCredentials)
+                    && url::may_hold_credentials(&buf[at + 3..])
+                {
                     add(s, trigger);
                 }
                 if set.contains(Detector::Slack)
