@@ -328,6 +328,9 @@ impl Masker {
                 // Cuts serve registrations only: past the cap a dense log
                 // would otherwise go through in pieces of a line or two.
                 regs.clear();
+                if let Some(detectors) = &mut self.detectors {
+                    detectors.stop_collecting();
+                }
             }
             // Split the piece where detected parts start to apply, so that
             // they do exactly there, whatever the write sizes.

@@ -609,3 +609,19 @@ fn long_logs_in_large_writes() {
         assert!(got == want, "sizes {sizes:?}");
     }
 }
+
+/// Past the 10,000 registered parts, credentials are still masked (only
+/// their later forms are not), in every write size.
+#[test]
+fn credentials_past_the_registration_cap_are_masked() {
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..10_200 {
+        input.extend_from_slice(format!("GET /x?sig=v{i:08}abc HTTP/1.1\n").as_bytes());
+        want.extend_from_slice(b"GET /x?sig=*** HTTP/1.1\n");
+    }
+    for sizes in [&[usize::MAX][..], &[65536], &[4096, 10]] {
+        let got = mask_split(&input, sizes);
+        assert!(got == want, "sizes {sizes:?}");
+    }
+}

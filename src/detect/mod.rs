@@ -317,6 +317,9 @@ pub(crate) struct Detectors {
     candidates: Vec<Candidate>,
     /// Detected parts whose line has not ended yet.
     awaiting_line_end: Vec<(Detected, u64)>,
+    /// Whether detected parts are still wanted (see
+    /// [`stop_collecting`](Self::stop_collecting)).
+    collect: bool,
 }
 
 impl Detectors {
@@ -328,6 +331,7 @@ impl Detectors {
             buf_start: 0,
             candidates: Vec::new(),
             awaiting_line_end: Vec::new(),
+            collect: true,
         }
     }
 
@@ -408,6 +412,14 @@ impl Detectors {
         self.buf.clear();
         self.buf.extend_from_slice(seen.from(keep));
         self.buf_start = keep;
+    }
+
+    /// Detected parts are no longer wanted (the stream registers no more):
+    /// credentials are still masked, but their values are not copied out,
+    /// nor held until their line ends.
+    pub(crate) fn stop_collecting(&mut self) {
+        self.collect = false;
+        self.awaiting_line_end.clear();
     }
 
     /// Nothing undecided and no detected part waiting for its line's end.
@@ -572,11 +584,10 @@ impl Detectors {
                         let already = c.sure_end.max(a);
                         c.sure_end = already;
                         self.mark_interval(already, b, detector, found);
-                        let value = seen.from(a)[..(b - a) as usize].to_vec();
-                        if value.len() >= 8 {
+                        if b - a >= 8 && self.collect {
                             self.awaiting_line_end.push((
                                 Detected {
-                                    value,
+                                    value: seen.from(a)[..(b - a) as usize].to_vec(),
                                     detector,
                                     from: u64::MAX,
                                 },
