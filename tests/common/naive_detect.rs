@@ -4,10 +4,15 @@
 //! is by hand). Slow on purpose; small inputs only.
 //!
 //! Also the naive masker for detection: the union of detected parts, and
-//! detected parts registered (with `logmask::expand`'s variants) from the
-//! line after their last byte.
+//! detected parts registered from the line after their last byte, with
+//! the variants of the naive expander of `tests/common/mod.rs` (a part
+//! that is a JSON object or array, which that expander does not open,
+//! takes `logmask::expand`'s).
 
 #![allow(dead_code)]
+
+#[path = "mod.rs"]
+mod expander;
 
 /// One detected credential: the masked part `[start, end)` and the
 /// detector's name.
@@ -814,8 +819,13 @@ pub fn mask(text: &[u8], replacement: &[u8]) -> Vec<u8> {
             continue;
         }
         let from_line = line_of[h.end - 1] + 1;
-        let Ok(variants) = logmask::expand(part, &config) else {
-            continue;
+        let variants = if opens_json(part) {
+            let Ok(variants) = logmask::expand(part, &config) else {
+                continue;
+            };
+            variants
+        } else {
+            expander::naive_variants(part, config.min_length)
         };
         known.extend(variants.iter().cloned());
         let Some(&from) = starts.get(from_line) else {
@@ -848,4 +858,35 @@ pub fn mask(text: &[u8], replacement: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Whether a value, or what it decodes to as Base64 (either alphabet,
+/// padding dropped) or hex, is a JSON object or array: SPEC 1.4 opens
+/// those, and the naive expander does not.
+fn opens_json(value: &[u8]) -> bool {
+    let json = |v: &[u8]| {
+        matches!(
+            serde_json::from_slice::<serde_json::Value>(v),
+            Ok(serde_json::Value::Object(_) | serde_json::Value::Array(_))
+        )
+    };
+    // Trimmed first, as every value is (SPEC 1.1).
+    let value = value.trim_ascii();
+    let unpadded = value
+        .strip_suffix(b"==")
+        .or(value.strip_suffix(b"="))
+        .unwrap_or(value);
+    let hex =
+        (value.len().is_multiple_of(2) && value.iter().all(u8::is_ascii_hexdigit)).then(|| {
+            value
+                .chunks(2)
+                .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+                .collect::<Vec<u8>>()
+        });
+    json(value)
+        || [STD, URL]
+            .iter()
+            .filter_map(|a| decode(unpadded, a))
+            .chain(hex)
+            .any(|d| json(&d))
 }
