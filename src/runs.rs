@@ -36,7 +36,7 @@
 //! - `open` is sorted, disjoint and non-touching, like the masker's runs.
 //! - Memory is bounded whatever the input: open runs lie in the held
 //!   region, each holds at most one entry per registered (source, form)
-//!   pair and detector, and the cache holds at most [`CACHE_BYTES`] of
+//!   pair and detector, and the cache holds at most `CACHE_BYTES` (1 MiB) of
 //!   keys.
 //! - A [`Run`] holds positions, labels, encoding names and detector names:
 //!   never a byte of the stream. Its `Debug` is therefore safe to print.
