@@ -625,3 +625,24 @@ fn credentials_past_the_registration_cap_are_masked() {
         assert!(got == want, "sizes {sizes:?}");
     }
 }
+
+/// Lines that never end, full of credentials or near-credentials, go
+/// through in time linear in their length (a part waiting for its line's
+/// end and overlapping candidates each scanned the rest of the text:
+/// 4 MiB of either took minutes), the same in any write size.
+#[test]
+fn endless_lines_of_candidates_stay_linear() {
+    for (unit, mib) in [(&b"Authorization: Bearer "[..], 4), (&b"?sig="[..], 1)] {
+        let input = unit.repeat((mib << 20) / unit.len());
+        let started = std::time::Instant::now();
+        let whole = mask_split(&input, &[usize::MAX]);
+        let pieces = mask_split(&input, &[4096, 7]);
+        assert!(whole == pieces, "{:?}", String::from_utf8_lossy(unit));
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(60),
+            "{:?}: {took:?}",
+            String::from_utf8_lossy(unit)
+        );
+    }
+}

@@ -55,6 +55,16 @@ pub(crate) static DIGIT: Class = class!(|b| b.is_ascii_digit());
 pub(crate) static NOTHING: Class = [false; 256];
 
 /// Length of the run of `class` bytes at the start of `text`.
+/// The length of the run of `class` bytes at the start of `text`, looking
+/// at no more than `max + 1` bytes: past `max`, some length over `max`.
+/// A validator that rejects runs longer than `max` needs no more, and
+/// overlapping candidates (`?sig=?sig=...`) then cost their bound each,
+/// not the rest of the text each.
+pub(crate) fn run_at_most(text: &[u8], class: &Class, max: usize) -> usize {
+    let look = &text[..text.len().min(max.saturating_add(1))];
+    run(look, class)
+}
+
 pub(crate) fn run(text: &[u8], class: &Class) -> usize {
     text.iter()
         .position(|&b| !class[b as usize])

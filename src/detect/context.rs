@@ -2,7 +2,7 @@
 //! `authorization` headers. The key part is never masked; the value is.
 
 use super::Detector;
-use super::alphabet::{B64, Class, HEX, is_ws, run, with};
+use super::alphabet::{B64, Class, HEX, is_ws, run_at_most, with};
 use super::verdict::Verdict;
 
 /// The longest optional whitespace (SPEC 7: never more than 16 bytes).
@@ -127,7 +127,7 @@ fn aws_after(name: &[u8], text: &[u8], eof: bool) -> Verdict {
         return v;
     }
     let from = c.at;
-    let n = run(&text[from..], &B64);
+    let n = run_at_most(&text[from..], &B64, 40);
     if n > 40 {
         return Verdict::No;
     }
@@ -186,7 +186,7 @@ pub(crate) fn authorization(text: &[u8], eof: bool) -> Verdict {
         return v;
     }
     let from = c.at;
-    let n = run(&text[from..], &VALUE);
+    let n = run_at_most(&text[from..], &VALUE, MAX_VALUE);
     if n > MAX_VALUE {
         return Verdict::No;
     }

@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::Detector;
-use super::alphabet::{B64U, Class, run};
+use super::alphabet::{B64U, Class, run_at_most};
 use super::verdict::Verdict;
 
 /// Longest token, in bytes.
@@ -49,7 +49,7 @@ pub(crate) fn jwt(text: &[u8], eof: bool) -> Verdict {
                 return Verdict::No;
             }
         }
-        let n = run(&text[at..], &B64U);
+        let n = run_at_most(&text[at..], &B64U, MAX_JWT.saturating_sub(at));
         if at + n > MAX_JWT {
             return Verdict::No;
         }

@@ -30,7 +30,9 @@ mod rows;
 mod url;
 mod verdict;
 
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 
 use alphabet::{B64, B64U, Class};
 use anchors::{Anchors, Hit, Kind, Trigger};
@@ -226,6 +228,10 @@ impl fmt::Debug for DetectorSet {
 const LOOKBACK: usize = 64;
 const _: () = assert!(LOOKBACK > anchors::MAX_REACH + anchors::MAX_BACK + 33);
 
+/// Most detected parts waiting for their line's end at once: the most a
+/// stream registers (SPEC 7).
+const MAX_AWAITING: usize = 10_000;
+
 /// Pieces at least this long are searched where they lie (see
 /// [`Detectors::feed`]), after their first `SEAM` bytes.
 const IN_PLACE_MIN: usize = 4096;
@@ -315,8 +321,12 @@ pub(crate) struct Detectors {
     buf: Vec<u8>,
     buf_start: u64,
     candidates: Vec<Candidate>,
-    /// Detected parts whose line has not ended yet.
+    /// Detected parts whose line has not ended yet, with their last byte.
+    /// Their values are copied: the bytes are not kept for them.
     awaiting_line_end: Vec<(Detected, u64)>,
+    /// Keyed hashes of the waiting parts' values.
+    awaiting_values: HashSet<u64>,
+    value_keys: RandomState,
     /// Whether detected parts are still wanted (see
     /// [`stop_collecting`](Self::stop_collecting)).
     collect: bool,
@@ -331,6 +341,8 @@ impl Detectors {
             buf_start: 0,
             candidates: Vec::new(),
             awaiting_line_end: Vec::new(),
+            awaiting_values: HashSet::new(),
+            value_keys: RandomState::new(),
             collect: true,
         }
     }
@@ -407,7 +419,7 @@ impl Detectors {
             start: self.end() - SEAM as u64,
         };
         self.advance(seen, SEAM, false, found);
-        self.ready_lines(seen, SEAM, found);
+        self.ready_lines(seen, found);
         let keep = self.keep_from(seen.end());
         self.buf.clear();
         self.buf.extend_from_slice(seen.from(keep));
@@ -420,11 +432,12 @@ impl Detectors {
     pub(crate) fn stop_collecting(&mut self) {
         self.collect = false;
         self.awaiting_line_end.clear();
+        self.awaiting_values.clear();
     }
 
-    /// Nothing undecided and no detected part waiting for its line's end.
+    /// Nothing undecided (waiting detected parts need no held bytes).
     fn idle(&self) -> bool {
-        self.candidates.is_empty() && self.awaiting_line_end.is_empty()
+        self.candidates.is_empty()
     }
 
     fn feed_copied(&mut self, data: &[u8], found: &mut Found) {
@@ -436,7 +449,7 @@ impl Detectors {
             start: self.buf_start,
         };
         self.advance(seen, new_from, false, found);
-        self.ready_lines(seen, new_from, found);
+        self.ready_lines(seen, found);
         self.buf = buf;
         self.retain();
     }
@@ -456,6 +469,7 @@ impl Detectors {
             d.from = end;
             found.detected.push(d);
         }
+        self.awaiting_values.clear();
         self.retain();
     }
 
@@ -585,14 +599,7 @@ impl Detectors {
                         c.sure_end = already;
                         self.mark_interval(already, b, detector, found);
                         if b - a >= 8 && self.collect {
-                            self.awaiting_line_end.push((
-                                Detected {
-                                    value: seen.from(a)[..(b - a) as usize].to_vec(),
-                                    detector,
-                                    from: u64::MAX,
-                                },
-                                b - 1,
-                            ));
+                            self.await_line_end(&seen.from(a)[..(b - a) as usize], detector, b - 1);
                         }
                     }
                     let next_line = c.start + end as u64;
@@ -668,24 +675,64 @@ impl Detectors {
         }
     }
 
-    /// Detected parts whose line has now ended are ready to register.
-    fn ready_lines(&mut self, seen: Seen<'_>, new_from: usize, found: &mut Found) {
+    /// Keeps a detected part until its line ends. At most
+    /// [`MAX_AWAITING`] distinct parts wait at once: a hostile line with no
+    /// end can hold any number of credentials, and no stream registers
+    /// more than that many anyway. A part already waiting is not kept
+    /// twice (it would register nothing new).
+    fn await_line_end(&mut self, value: &[u8], detector: Detector, last: u64) {
+        if self.awaiting_line_end.len() >= MAX_AWAITING
+            || !self.awaiting_values.insert(self.value_keys.hash_one(value))
+        {
+            return;
+        }
+        let value = value.to_vec();
+        let d = Detected {
+            value,
+            detector,
+            from: u64::MAX,
+        };
+        self.awaiting_line_end.push((d, last));
+    }
+
+    /// Detected parts whose line has now ended are ready to register, in
+    /// the order they were found. A part waits for the first line break
+    /// after its last byte; a part from an earlier step has none before
+    /// the new bytes, so only those are searched, once: a line that never
+    /// ends costs nothing per waiting part (searching from each part's
+    /// end, a megabyte of `Authorization: Bearer` took seconds).
+    fn ready_lines(&mut self, seen: Seen<'_>, found: &mut Found) {
         if self.awaiting_line_end.is_empty() {
             return;
         }
-        let base = seen.start;
+        // Breaks from the earliest waiting part's end that is still held
+        // (at most the lookback, undecided candidates and the new bytes):
+        // every break before it was looked at by an earlier call.
+        let first_last = self.awaiting_line_end.iter().map(|e| e.1).min();
+        let lo = first_last.map_or(seen.end(), |l| l.max(seen.start));
+        let lo_index = (lo - seen.start) as usize;
+        let breaks: Vec<u64> = memchr::memchr_iter(b'\n', &seen.bytes[lo_index..])
+            .map(|i| lo + i as u64)
+            .collect();
+        if breaks.is_empty() {
+            return;
+        }
         let mut still = Vec::new();
         for (mut d, last) in self.awaiting_line_end.drain(..) {
-            let from = ((last - base) as usize).max(new_from.min((last - base) as usize));
-            match memchr::memchr(b'\n', &seen.bytes[from..]) {
-                Some(i) => {
-                    d.from = base + (from + i) as u64 + 1;
+            let from = last.max(seen.start);
+            let at = breaks.partition_point(|&b| b < from);
+            match breaks.get(at) {
+                Some(&b) => {
+                    d.from = b + 1;
                     found.detected.push(d);
                 }
                 None => still.push((d, last)),
             }
         }
         self.awaiting_line_end = still;
+        if self.awaiting_line_end.is_empty() {
+            self.awaiting_values.clear();
+        }
     }
 
     /// The first byte that undecided candidates and detected parts still
@@ -694,9 +741,6 @@ impl Detectors {
         let mut keep = end.saturating_sub(LOOKBACK as u64).max(self.buf_start);
         for c in &self.candidates {
             keep = keep.min(c.start);
-        }
-        for (_, last) in &self.awaiting_line_end {
-            keep = keep.min(*last);
         }
         keep
     }

@@ -2,7 +2,7 @@
 //! values of credential query or form parameters.
 
 use super::Detector;
-use super::alphabet::{Class, run, with};
+use super::alphabet::{Class, run, run_at_most, with};
 use super::verdict::Verdict;
 
 /// Longest authority (`USER:PASSWORD@HOST:PORT`) looked at. SPEC 7 bounds
@@ -61,7 +61,10 @@ static REST: Class = {
 /// the `:` ends without an `@`. Most URLs in a log have neither, and
 /// rejecting them here costs a few bytes of work instead of a candidate.
 pub(crate) fn may_hold_credentials(authority: &[u8]) -> bool {
-    let user = run(authority, &USER);
+    let user = run_at_most(authority, &USER, MAX_AUTHORITY);
+    if user > MAX_AUTHORITY {
+        return false;
+    }
     if user == authority.len() {
         return true;
     }
@@ -69,8 +72,8 @@ pub(crate) fn may_hold_credentials(authority: &[u8]) -> bool {
         return false;
     }
     let rest = &authority[user..];
-    let n = run(rest, &REST);
-    n == rest.len() || rest[..n].contains(&b'@')
+    let n = run_at_most(rest, &REST, MAX_AUTHORITY);
+    n <= MAX_AUTHORITY && (n == rest.len() || rest[..n].contains(&b'@'))
 }
 
 /// A URL candidate starting at its scheme (which does not follow a SCHEME
@@ -81,7 +84,7 @@ pub(crate) fn credentials(text: &[u8], eof: bool) -> Verdict {
         return Verdict::No;
     }
     let a = n + 3;
-    let user = run(&text[a..], &USER);
+    let user = run_at_most(&text[a..], &USER, MAX_AUTHORITY);
     let colon = a + user;
     if colon == text.len() {
         return if eof || user > MAX_AUTHORITY {
@@ -98,7 +101,11 @@ pub(crate) fn credentials(text: &[u8], eof: bool) -> Verdict {
     if text[colon] != b':' {
         return Verdict::No;
     }
-    let rest = run(&text[colon..], &REST);
+    let rest = run_at_most(
+        &text[colon..],
+        &REST,
+        (a + MAX_AUTHORITY).saturating_sub(colon),
+    );
     let end = colon + rest;
     if end - a > MAX_AUTHORITY {
         return Verdict::No;
@@ -179,7 +186,7 @@ pub(crate) fn param(text: &[u8], eof: bool) -> Verdict {
             Verdict::No
         };
     }
-    let n = run(&text[from..], &PARAM_VALUE);
+    let n = run_at_most(&text[from..], &PARAM_VALUE, MAX_PARAM);
     if n > MAX_PARAM {
         return Verdict::No;
     }
