@@ -495,10 +495,10 @@ impl Detectors {
         let base = seen.start;
         let buf = seen.bytes;
         let set = self.set;
+        // The anchors report triggers of chosen detectors only; a URL's
+        // two rows are chosen below.
         let mut add = |s: usize, trig: &Trigger| {
-            if set.contains(trig.detector) {
-                starts.push((base + s as u64, trig.kind, trig.detector));
-            }
+            starts.push((base + s as u64, trig.kind, trig.detector));
         };
         self.anchors
             .find(buf, new_from, |Hit { start, at, trigger }| {
