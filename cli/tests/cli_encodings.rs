@@ -13,7 +13,7 @@ mod support;
 use std::ffi::OsStr;
 use std::process::{Command, Stdio};
 
-use support::{Run, logmask, run, run_command};
+use support::{DEFAULT_GLOB_SUFFIXES, Run, logmask, run, run_command};
 
 /// What `program ARGS` prints on stdout (and, with `with_stderr`, on
 /// stderr after it: traces), given `input`. Panics when the tool is
@@ -288,17 +288,7 @@ fn with_env(args: &[&str], vars: &[(&str, &str)], input: &str) -> Run {
 
 #[test]
 fn default_globs_mask_each_kind_of_variable() {
-    let suffixes = [
-        "_TOKEN",
-        "_SECRET",
-        "_PASSWORD",
-        "_API_KEY",
-        "_ACCESS_KEY",
-        "_SECRET_KEY",
-        "_PRIVATE_KEY",
-        "_CONNECTION_STRING",
-    ];
-    for suffix in suffixes {
+    for suffix in DEFAULT_GLOB_SUFFIXES {
         let name = format!("LMTEST{suffix}");
         let value = format!("value-of{}", suffix.to_lowercase());
         let input = format!("x {value} y\n");

@@ -55,21 +55,25 @@ pub fn logmask() -> Command {
     command
 }
 
+/// The default GLOBs of SPEC 5, each `*SUFFIX` with ASCII case ignored.
+pub const DEFAULT_GLOB_SUFFIXES: [&str; 8] = [
+    "_TOKEN",
+    "_SECRET",
+    "_PASSWORD",
+    "_API_KEY",
+    "_ACCESS_KEY",
+    "_SECRET_KEY",
+    "_PRIVATE_KEY",
+    "_CONNECTION_STRING",
+];
+
 /// Whether a default GLOB of SPEC 5 matches `name` (all of them are
 /// `*SUFFIX`, ASCII case ignored).
 pub fn matches_default_glob(name: &[u8]) -> bool {
-    const SUFFIXES: [&str; 8] = [
-        "_TOKEN",
-        "_SECRET",
-        "_PASSWORD",
-        "_API_KEY",
-        "_ACCESS_KEY",
-        "_SECRET_KEY",
-        "_PRIVATE_KEY",
-        "_CONNECTION_STRING",
-    ];
     let upper = name.to_ascii_uppercase();
-    SUFFIXES.iter().any(|s| upper.ends_with(s.as_bytes()))
+    DEFAULT_GLOB_SUFFIXES
+        .iter()
+        .any(|s| upper.ends_with(s.as_bytes()))
 }
 
 /// `logmask ARGS`.
