@@ -303,12 +303,13 @@ fn signals_go_to_the_whole_process_group() {
 #[test]
 fn a_signal_the_caller_ignored_stays_ignored() {
     // sh starts logmask with SIGINT ignored: no handler, not forwarded,
-    // and the command inherits it ignored. SIGTERM still works.
-    let script = "import signal, sys\n\
+    // and the command inherits it ignored. SIGTERM still works. The
+    // command sleeps in slices (see SIZE_AND_LINES on blocking calls).
+    let script = "import signal, sys, time\n\
                   print('int ignored:', signal.getsignal(signal.SIGINT) == signal.SIG_IGN)\n\
                   signal.signal(signal.SIGTERM, lambda *a: (print('got term'), sys.exit(7)))\n\
                   print('ready', flush=True)\n\
-                  while True: signal.pause()\n";
+                  while True: time.sleep(0.05)\n";
     let mut child = Command::new("sh")
         .args(["-c", "trap '' INT; exec \"$0\" --pty -- python3 -c \"$1\""])
         .arg(env!("CARGO_BIN_EXE_logmask"))
@@ -452,15 +453,28 @@ fn same_modes(a: &Termios, b: &Termios) -> bool {
 
 /// A command that reports its terminal's size at start and on SIGWINCH,
 /// and echoes each line it reads.
+///
+/// Python runs a signal's handler between bytecodes: a signal that lands
+/// after the last check and before a blocking `read` begins waits until
+/// the read returns. So the command waits for input in short slices and
+/// a signal is handled within one slice, however the scheduler runs it.
 const SIZE_AND_LINES: &str = "\
-import os, signal, sys
+import os, select, signal
 def report(*_):
     c, r = os.get_terminal_size(0)
     print(f'size {c}x{r}', flush=True)
 signal.signal(signal.SIGWINCH, report)
 report()
-for line in sys.stdin:
-    print('line', repr(line), flush=True)
+pending = b''
+while True:
+    if not select.select([0], [], [], 0.05)[0]:
+        continue
+    data = os.read(0, 4096)
+    if not data:
+        break
+    *lines, pending = (pending + data).split(b'\\n')
+    for line in lines:
+        print('line', repr(line.decode() + '\\n'), flush=True)
 ";
 
 fn on_outer_terminal(outer: &Outer, stdin: bool, stderr: bool, env_size: bool) -> Child {
