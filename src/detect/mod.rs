@@ -225,7 +225,7 @@ impl fmt::Debug for DetectorSet {
 
 /// Bytes kept before the end for starts found behind their anchor (a
 /// scheme of up to 32 bytes, prefixes, the byte before a start).
-const LOOKBACK: usize = 96;
+const LOOKBACK: usize = 64;
 const _: () = assert!(LOOKBACK > anchors::MAX_REACH + anchors::MAX_BACK + 33);
 
 /// Most detected parts waiting for their line's end at once: the most a
