@@ -54,7 +54,6 @@ pub(crate) static DIGIT: Class = class!(|b| b.is_ascii_digit());
 /// Every byte: nothing changes until the length limit.
 pub(crate) static NOTHING: Class = [false; 256];
 
-/// Length of the run of `class` bytes at the start of `text`.
 /// The length of the run of `class` bytes at the start of `text`, looking
 /// at no more than `max + 1` bytes: past `max`, some length over `max`.
 /// A validator that rejects runs longer than `max` needs no more, and

@@ -330,6 +330,63 @@ pub(crate) struct Detectors {
     /// Whether detected parts are still wanted (see
     /// [`stop_collecting`](Self::stop_collecting)).
     collect: bool,
+    /// The last stretch of the stream found to hold only bytes of one
+    /// class (see [`KnownRun`]).
+    known_run: KnownRun,
+}
+
+/// Bytes `start..end` of the stream are all in `class`. Candidates that
+/// overlap, each running over the next (`?sig=?sig=...`: a `?` may be
+/// part of a value), would each scan the same bytes up to their bound:
+/// with the stretch remembered, a scan that begins inside it resumes at
+/// its end, so each byte is scanned about once, whatever the number of
+/// candidates. Stream bytes never change, so the stretch stays true.
+#[derive(Clone, Copy)]
+struct KnownRun {
+    class: &'static Class,
+    start: u64,
+    end: u64,
+}
+
+impl KnownRun {
+    const NONE: KnownRun = KnownRun {
+        class: &alphabet::NOTHING,
+        start: 0,
+        end: 0,
+    };
+
+    fn is(&self, class: &'static Class) -> bool {
+        std::ptr::eq(self.class, class)
+    }
+
+    /// Where a scan of `class` bytes from `at` may resume.
+    fn resume(&self, class: &'static Class, at: u64) -> u64 {
+        if self.is(class) && self.start <= at && at < self.end {
+            self.end
+        } else {
+            at
+        }
+    }
+
+    /// The known stretch as offsets into text that begins at `base`.
+    fn relative(&self, class: &'static Class, base: u64) -> Option<(usize, usize)> {
+        (self.is(class) && self.end > base).then(|| {
+            (
+                (self.start.max(base) - base) as usize,
+                (self.end - base) as usize,
+            )
+        })
+    }
+
+    /// Bytes `start..end` were found to be in `class`.
+    fn note(&mut self, class: &'static Class, start: u64, end: u64) {
+        if self.is(class) && start <= self.end && self.start <= end {
+            self.start = self.start.min(start);
+            self.end = self.end.max(end);
+        } else if end > start {
+            *self = KnownRun { class, start, end };
+        }
+    }
 }
 
 impl Detectors {
@@ -344,6 +401,7 @@ impl Detectors {
             awaiting_values: HashSet::new(),
             value_keys: RandomState::new(),
             collect: true,
+            known_run: KnownRun::NONE,
         }
     }
 
@@ -478,15 +536,19 @@ impl Detectors {
         let waiting = std::mem::take(&mut self.candidates);
         let end = seen.end();
         for mut c in waiting {
-            let stop = seen
-                .from(c.scanned)
-                .iter()
-                .position(|&b| !c.core[b as usize]);
             let too_long = end - c.start > c.limit;
-            if stop.is_none() && !too_long && !eof {
-                c.scanned = end;
-                self.candidates.push(c);
-                continue;
+            if !too_long && !eof {
+                // Its validator runs again once a byte outside its core
+                // has come (or at its limit, or the end of input).
+                let from = self.known_run.resume(c.core, c.scanned);
+                let stop = seen.from(from).iter().position(|&b| !c.core[b as usize]);
+                let run_end = stop.map_or(end, |k| from + k as u64);
+                self.known_run.note(c.core, c.scanned, run_end);
+                if stop.is_none() {
+                    c.scanned = end;
+                    self.candidates.push(c);
+                    continue;
+                }
             }
             self.evaluate(seen, c, eof, found);
         }
@@ -553,7 +615,16 @@ impl Detectors {
                 Kind::Webhook => rows::slack_webhook(text, eof),
                 Kind::Jwt => jwt::jwt(text, eof),
                 Kind::Url => url::credentials(text, eof),
-                Kind::Param => url::param(text, eof),
+                Kind::Param => {
+                    let class = &url::PARAM_VALUE;
+                    let known = self.known_run.relative(class, c.start);
+                    let (verdict, run) = url::param(text, eof, known);
+                    if let Some((a, b)) = run {
+                        self.known_run
+                            .note(class, c.start + a as u64, c.start + b as u64);
+                    }
+                    verdict
+                }
                 Kind::AwsSecret => context::aws_secret(text, eof),
                 Kind::Authorization => context::authorization(text, eof),
                 Kind::PemHeader => private_key::at_header(text, eof),

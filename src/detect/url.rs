@@ -150,19 +150,27 @@ pub(crate) const PARAMS: [&[u8]; 7] = [
 const MAX_PARAM: usize = 4096;
 
 /// Bytes a parameter value may hold.
-static PARAM_VALUE: Class = with([true; 256], b"&#\"'<> \t\r\n", false);
+pub(crate) static PARAM_VALUE: Class = with([true; 256], b"&#\"'<> \t\r\n", false);
 
-/// A parameter candidate starting at its `?` or `&`.
-pub(crate) fn param(text: &[u8], eof: bool) -> Verdict {
+/// A parameter candidate starting at its `?` or `&`, and the stretch of
+/// `text` its value's scan found to be value bytes. `known` is a stretch
+/// of `text` already known to be value bytes: a scan starting inside it
+/// resumes at its end (see the detectors' `KnownRun`).
+pub(crate) fn param(
+    text: &[u8],
+    eof: bool,
+    known: Option<(usize, usize)>,
+) -> (Verdict, Option<(usize, usize)>) {
+    let verdict = |v| (v, None);
     let after = &text[1..];
     let mut waiting = false;
     let mut from = 0;
     let Some(&first) = after.first() else {
-        return if eof {
+        return verdict(if eof {
             Verdict::No
         } else {
             Verdict::next_byte(text.len(), text.len())
-        };
+        });
     };
     for name in PARAMS {
         if name[0] != first {
@@ -180,30 +188,43 @@ pub(crate) fn param(text: &[u8], eof: bool) -> Verdict {
         }
     }
     if from == 0 {
-        return if waiting && !eof {
+        return verdict(if waiting && !eof {
             Verdict::next_byte(text.len(), text.len())
         } else {
             Verdict::No
-        };
+        });
     }
-    let n = run_at_most(&text[from..], &PARAM_VALUE, MAX_PARAM);
+    // Value bytes already known from `from` on, as far as the bound needs.
+    let skip = known
+        .filter(|&(a, b)| a <= from && from < b)
+        .map_or(0, |(_, b)| b - from)
+        .min(MAX_PARAM + 1);
+    let n = skip
+        + run_at_most(
+            &text[from + skip..],
+            &PARAM_VALUE,
+            MAX_PARAM.saturating_sub(skip),
+        );
+    let run = Some((from, from + n));
     if n > MAX_PARAM {
-        return Verdict::No;
+        return (Verdict::No, run);
     }
     if from + n == text.len() && !eof {
-        return Verdict::Wait {
+        let wait = Verdict::Wait {
             hold: from,
             core: &PARAM_VALUE,
             limit: from + MAX_PARAM,
             sure: None,
         };
+        return (wait, run);
     }
     if n == 0 {
-        return Verdict::No;
+        return (Verdict::No, run);
     }
-    Verdict::Found {
+    let found = Verdict::Found {
         detector: Detector::UrlCredentials,
         masked: (from, from + n),
         end: from + n,
-    }
+    };
+    (found, run)
 }
