@@ -388,10 +388,15 @@ impl GramSearcher {
         // For each offset, how many of the next patterns the last entry
         // made there stands for.
         let mut still_covered = vec![0usize; stride];
+        // Where the tables outgrow the core's cache, asking for the slots
+        // of a later pattern now overlaps their misses with this one's; a
+        // small batch (a detected credential's) is in the cache already,
+        // and the prefetches' hashing was a twentieth of its build.
+        let prefetching = (filter.slots.len() * std::mem::size_of::<Slot>())
+            .max(filter.bitmap.len() * 8)
+            > PREFETCH_ABOVE;
         for id in 0..count {
-            // The table is far larger than the cache: asking for the slots
-            // of a later pattern now overlaps their misses with this one's.
-            if id + BUILD_PREFETCH_PATTERNS < count {
+            if prefetching && id + BUILD_PREFETCH_PATTERNS < count {
                 filter.prefetch_entries(pattern_at(id + BUILD_PREFETCH_PATTERNS));
             }
             let p = pattern_at(id);
