@@ -1,13 +1,18 @@
 //! Criterion benchmarks of the engine alone: masking 8 MiB of log-like text
 //! with N = 1, 100 and 10,000 secrets, and 100 short ones, throughput in
-//! bytes. The end-to-end comparison with `cat | cat` is
-//! `benches/throughput.sh`.
+//! bytes (group `mask`); and the cost of detection (group `detect`): the
+//! same text with URLs, `node_modules/` paths and query parameters mixed
+//! in, and a log dense with anchors, each with detection on and off. The
+//! end-to-end comparison with `cat | cat` is `benches/throughput.sh`
+//! (`benches/pipeline.py` for detection).
+//!
+//! `cargo bench --bench engine -- detect` runs one group.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use logmask::{MaskWriter, Registry};
+use logmask::{DetectorSet, MaskWriter, Registry, WriterBuilder};
 
 /// A small deterministic generator, so runs are comparable.
 struct Lcg(u64);
@@ -92,5 +97,93 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Log lines with what detection's first stage meets in real logs: URLs,
+/// `node_modules/` paths, snake_case names and query parameters, but no
+/// credential (one registered would add the search of its variants, which
+/// group `mask` measures); or, `dense`, an anchor on every line
+/// (`https://`, `?sig=` values, `eyJ` Base64 JSON), as
+/// `benches/gen-dense.py` writes: its first 10,000 `sig=` values are
+/// registered, so it also measures registration bursts.
+fn detection_corpus(rng: &mut Lcg, dense: bool) -> Vec<u8> {
+    let words = [
+        "build",
+        "test",
+        "npm",
+        "install",
+        "resolve_deps",
+        "fetch",
+        "step",
+        "warning",
+    ];
+    let mut out = Vec::with_capacity(8 << 20);
+    let mut line = 0u64;
+    while out.len() < 8 << 20 {
+        line += 1;
+        write!(out, "2026-11-25T00:00:{:02}Z ", line % 60).unwrap();
+        if dense {
+            write!(
+                out,
+                "GET https://storage.example.com/{}?id={}",
+                words[line as usize % 8],
+                rng.next() % 1_000_000
+            )
+            .unwrap();
+            if line.is_multiple_of(3) {
+                out.extend_from_slice(b"&sig=");
+                out.extend(rng.alnum(32));
+            }
+            if line.is_multiple_of(4) {
+                out.extend_from_slice(b" meta=eyJzdGVwIjogImJ1aWxkIiwgIm4iOiA4fQ==");
+            }
+        } else {
+            for _ in 0..(5 + rng.next() % 10) {
+                out.extend_from_slice(words[rng.next() as usize % words.len()].as_bytes());
+                out.push(b' ');
+            }
+            match line % 9 {
+                0 => out.extend_from_slice(b"node_modules/.bin/tsc --build"),
+                3 => write!(
+                    out,
+                    "https://registry.npmjs.org/pkg/-/pkg-{}.tgz",
+                    line % 97
+                )
+                .unwrap(),
+                6 if line.is_multiple_of(4) => {
+                    out.extend_from_slice(b"curl 'https://api.example.com/v1?page=2&per_page=50'")
+                }
+                _ => {}
+            }
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+fn detection(c: &mut Criterion) {
+    let mut group = c.benchmark_group("detect");
+    group.sample_size(10);
+    let mut rng = Lcg(7);
+    for (corpus, dense) in [("log", false), ("dense", true)] {
+        let input = detection_corpus(&mut rng, dense);
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        for (mode, set) in [("off", DetectorSet::empty()), ("on", DetectorSet::all())] {
+            group.bench_function(format!("{corpus}_{mode}"), |b| {
+                b.iter(|| {
+                    // A fresh registry each time: detected values register.
+                    let registry = Arc::new(Registry::new());
+                    let mut writer = WriterBuilder::new(registry)
+                        .detect(set)
+                        .build(std::io::sink());
+                    for chunk in input.chunks(64 << 10) {
+                        writer.write_all(chunk).unwrap();
+                    }
+                    writer.finish().unwrap();
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, detection);
 criterion_main!(benches);
