@@ -570,19 +570,24 @@ impl Detectors {
                     }
                     return;
                 }
+                // What follows `://` rules out most URLs at once, before
+                // the scheme is looked for behind it.
+                let after = &buf[at..];
+                let creds = set.contains(Detector::UrlCredentials)
+                    && url::may_hold_credentials(&after[3..]);
+                let hook = set.contains(Detector::Slack)
+                    && after.get(3).is_none_or(|&b| b == WEBHOOK_START[3])
+                    && may_continue(after, WEBHOOK_START);
+                if !(creds || hook) {
+                    return;
+                }
                 let Some(s) = scheme_start(buf, at) else {
                     return;
                 };
-                if set.contains(Detector::UrlCredentials)
-                    && url::may_hold_credentials(&buf[at + 3..])
-                {
+                if creds {
                     add(s, trigger);
                 }
-                if set.contains(Detector::Slack)
-                    && buf[s..].starts_with(b"https://")
-                    && may_continue(&buf[at..], WEBHOOK_START)
-                    && token_start_ok(buf, s)
-                {
+                if hook && buf[s..].starts_with(b"https://") && token_start_ok(buf, s) {
                     add(s, &WEBHOOK);
                 }
             });
