@@ -147,16 +147,7 @@ impl Fingerprints {
             let (a, b) = (classify(p), classify(p + LANES));
             let any = _mm256_or_si256(a, b);
             if _mm256_testz_si256(any, any) == 0 {
-                let zero = _mm256_setzero_si256();
-                let none = |v| _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero)) as u32;
-                let mask = !(u64::from(none(a)) | u64::from(none(b)) << LANES);
-                let mut buckets = [0u8; ROUND];
-                // SAFETY: 64 writable bytes.
-                unsafe {
-                    _mm256_storeu_si256(buckets.as_mut_ptr() as *mut __m256i, a);
-                    _mm256_storeu_si256(buckets.as_mut_ptr().add(LANES) as *mut __m256i, b);
-                }
-                report(p, mask, &buckets, &mut hit);
+                report(p, &[a, b], &mut hit);
             }
             p += ROUND;
         }
@@ -165,12 +156,7 @@ impl Fingerprints {
         if p + LANES + WIDTH - 1 <= text.len() {
             let a = classify(p);
             if _mm256_testz_si256(a, a) == 0 {
-                let zero = _mm256_setzero_si256();
-                let mask = !_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, zero)) as u32;
-                let mut buckets = [0u8; ROUND];
-                // SAFETY: 32 writable bytes.
-                unsafe { _mm256_storeu_si256(buckets.as_mut_ptr() as *mut __m256i, a) };
-                report(p, u64::from(mask), &buckets, &mut hit);
+                report(p, &[a], &mut hit);
             }
             p += LANES;
         }
@@ -178,10 +164,22 @@ impl Fingerprints {
     }
 }
 
-/// Calls `hit` for each window of a round (bit `i` of `mask` set) that is
-/// in some bucket.
+/// Calls `hit` for each window in some bucket among `halves`, the buckets
+/// of 32 windows each from `at` on (at most two).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
 #[inline(never)]
-fn report(at: usize, mut mask: u64, buckets: &[u8; 64], hit: &mut impl FnMut(usize, u8)) {
+fn report(at: usize, halves: &[std::arch::x86_64::__m256i], hit: &mut impl FnMut(usize, u8)) {
+    use std::arch::x86_64::*;
+    let zero = _mm256_setzero_si256();
+    let mut mask = 0u64;
+    let mut buckets = [0u8; 64];
+    for (k, &v) in halves.iter().enumerate() {
+        let none = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero)) as u32;
+        mask |= u64::from(!none) << (32 * k);
+        // SAFETY: `k < 2`, so the 32 bytes lie within `buckets`.
+        unsafe { _mm256_storeu_si256(buckets.as_mut_ptr().add(32 * k) as *mut __m256i, v) };
+    }
     while mask != 0 {
         let i = mask.trailing_zeros() as usize;
         hit(at + i, buckets[i]);
