@@ -368,16 +368,6 @@ impl KnownRun {
         }
     }
 
-    /// The known stretch as offsets into text that begins at `base`.
-    fn relative(&self, class: &'static Class, base: u64) -> Option<(usize, usize)> {
-        (self.is(class) && self.end > base).then(|| {
-            (
-                (self.start.max(base) - base) as usize,
-                (self.end - base) as usize,
-            )
-        })
-    }
-
     /// Bytes `start..end` were found to be in `class`.
     fn note(&mut self, class: &'static Class, start: u64, end: u64) {
         if self.is(class) && start <= self.end && self.start <= end {
@@ -622,8 +612,10 @@ impl Detectors {
                 Kind::Url => url::credentials(text, eof),
                 Kind::Param => {
                     let class = &url::PARAM_VALUE;
-                    let known = self.known_run.relative(class, c.start);
-                    let (verdict, run) = url::param(text, eof, known);
+                    let known = self.known_run;
+                    let resume =
+                        |i: usize| (known.resume(class, c.start + i as u64) - c.start) as usize;
+                    let (verdict, run) = url::param(text, eof, resume);
                     if let Some((a, b)) = run {
                         self.known_run
                             .note(class, c.start + a as u64, c.start + b as u64);

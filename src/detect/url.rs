@@ -153,13 +153,13 @@ const MAX_PARAM: usize = 4096;
 pub(crate) static PARAM_VALUE: Class = with([true; 256], b"&#\"'<> \t\r\n", false);
 
 /// A parameter candidate starting at its `?` or `&`, and the stretch of
-/// `text` its value's scan found to be value bytes. `known` is a stretch
-/// of `text` already known to be value bytes: a scan starting inside it
-/// resumes at its end (see the detectors' `KnownRun`).
+/// `text` its value's scan found to be value bytes. `resume(i)` is where
+/// a scan of value bytes from offset `i` may go on: past bytes already
+/// known to be value bytes (see the detectors' `KnownRun`), else `i`.
 pub(crate) fn param(
     text: &[u8],
     eof: bool,
-    known: Option<(usize, usize)>,
+    resume: impl Fn(usize) -> usize,
 ) -> (Verdict, Option<(usize, usize)>) {
     let verdict = |v| (v, None);
     let after = &text[1..];
@@ -195,10 +195,7 @@ pub(crate) fn param(
         });
     }
     // Value bytes already known from `from` on, as far as the bound needs.
-    let skip = known
-        .filter(|&(a, b)| a <= from && from < b)
-        .map_or(0, |(_, b)| b - from)
-        .min(MAX_PARAM + 1);
+    let skip = (resume(from) - from).min(MAX_PARAM + 1);
     let n = skip
         + run_at_most(
             &text[from + skip..],
