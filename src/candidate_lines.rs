@@ -118,44 +118,19 @@ fn masks(block: &[u8; BLOCK]) -> (u64, u64) {
 #[inline]
 unsafe fn masks_avx2(block: &[u8; BLOCK]) -> (u64, u64) {
     use std::arch::x86_64::{
-        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
-        _mm256_setr_epi8, _mm256_shuffle_epi8,
+        __m128i, __m256i, _mm_loadu_si128, _mm256_broadcastsi128_si256, _mm256_cmpeq_epi8,
+        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_shuffle_epi8,
     };
-    const X: i8 = -128;
-    let table = _mm256_setr_epi8(
-        b' ' as i8,
-        X,
-        X,
-        X,
-        X,
-        X,
-        X,
-        X,
-        X,
-        b'\t' as i8,
-        b':' as i8,
-        X,
-        X,
-        X,
-        X,
-        X, //
-        b' ' as i8,
-        X,
-        X,
-        X,
-        X,
-        X,
-        X,
-        X,
-        X,
-        b'\t' as i8,
-        b':' as i8,
-        X,
-        X,
-        X,
-        X,
-        X,
-    );
+    const TABLE: [u8; 16] = {
+        let mut t = [0x80; 16];
+        t[b' ' as usize & 15] = b' ';
+        t[b'\t' as usize & 15] = b'\t';
+        t[b':' as usize & 15] = b':';
+        t
+    };
+    // SAFETY: the unaligned load reads exactly the 16 bytes of `TABLE`.
+    let table =
+        _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(TABLE.as_ptr().cast::<__m128i>()) });
     let newline = _mm256_set1_epi8(b'\n' as i8);
     let (mut breaks, mut starts) = (0u64, 0u64);
     for (k, lane) in block.chunks_exact(32).enumerate() {
