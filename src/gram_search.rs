@@ -627,8 +627,7 @@ impl GramSearcher {
     }
 
     fn pattern(&self, id: u32) -> &[u8] {
-        let (start, len) = self.spans[id as usize];
-        &self.arena[start as usize..(start + len) as usize]
+        span_of(&self.arena, &self.spans, id as usize)
     }
 
     /// Reports `on_match(start, end)` for every occurrence in `hay` that
