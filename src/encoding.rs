@@ -278,11 +278,7 @@ fn encode_base64_after_filler(filler: usize, value: &[u8], alphabet: &[u8; 64]) 
     let rest = body.remainder();
     let mut chars = out[first_chars..].chunks_exact_mut(4);
     for (group, dst) in body.zip(&mut chars) {
-        let bits = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
-        dst[0] = alphabet[(bits >> 18) as usize & 63];
-        dst[1] = alphabet[(bits >> 12) as usize & 63];
-        dst[2] = alphabet[(bits >> 6) as usize & 63];
-        dst[3] = alphabet[bits as usize & 63];
+        encode(group, dst);
     }
     if !rest.is_empty() {
         encode(rest, chars.into_remainder());
