@@ -420,7 +420,7 @@ impl Inner {
         }
     }
 
-    /// Whether the matcher would have more than one batch.
+    /// How many batches the matcher would have if built now.
     fn batches_after_build(&self) -> usize {
         let built = self.batches.last().map_or(0, |(r, _)| r.end);
         self.batches.len() + usize::from(built < self.variants.len())
