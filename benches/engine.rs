@@ -1,8 +1,8 @@
 //! Criterion benchmarks of the engine alone: masking 8 MiB of log-like text
 //! with N = 1, 100 and 10,000 secrets, and 100 short ones, throughput in
-//! bytes (group `mask`); and the cost of detection (group `detect`): the
-//! same text with URLs, `node_modules/` paths and query parameters mixed
-//! in, and a log dense with anchors, each with detection on and off. The
+//! bytes (group `mask`); and the cost of detection (group `detect`): log
+//! lines with URLs, `node_modules/` paths and query parameters, and a log
+//! dense with anchors, each with detection on and off. The
 //! end-to-end comparison with `cat | cat` is `benches/throughput.sh`
 //! (`benches/pipeline.py` for detection).
 //!

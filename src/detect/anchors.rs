@@ -388,6 +388,7 @@ mod tests {
             (b"AWS_SECRET_ACCESS_KEY=", b"AWS_SECRET_ACCESS_KEY"),
             (b"a?client_secret=x", b"?client_secret="),
             (b"a&private_token=x", b"&private_token="),
+            (b"x?access_token=y", b"?access_token="),
         ];
         for &(text, prefix) in cases {
             // Fed in two pieces at every cut, and a byte at a time.
