@@ -118,7 +118,7 @@ mod writer;
 
 use std::sync::Arc;
 
-pub use detect::{Detector, DetectorSet, UnknownDetector};
+pub use detect::{Detector, DetectorSet, Prescanner, Scanned, UnknownDetector};
 pub use encoding::{Encoding, EncodingSet};
 pub use matcher::Matcher;
 pub use origin::Origin;

@@ -51,7 +51,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use crate::detect::{Detector, DetectorSet, Detectors, Found};
+use crate::detect::{Detector, DetectorSet, Detectors, Found, Windows};
 use crate::matcher::{Matcher, ScanState};
 use crate::registry::Registry;
 use crate::runs::{Hay, RunTracker};
@@ -307,6 +307,24 @@ impl Masker {
 
     /// Masks `data` and writes every byte whose fate is decided.
     pub(crate) fn write<W: Write>(&mut self, data: &[u8], out: &mut W) -> io::Result<()> {
+        self.write_with(data, None, out)
+    }
+
+    /// The detectors chosen (empty: detection off).
+    pub(crate) fn detector_set(&self) -> DetectorSet {
+        self.detectors
+            .as_ref()
+            .map_or(DetectorSet::empty(), Detectors::set)
+    }
+
+    /// Like [`write`](Self::write), with detection's window pass over
+    /// `data` done ahead of time (see [`crate::Prescanner`]).
+    pub(crate) fn write_with<W: Write>(
+        &mut self,
+        data: &[u8],
+        windows: Option<Windows<'_>>,
+        out: &mut W,
+    ) -> io::Result<()> {
         self.refresh(out)?;
         for (i, piece) in data.chunks(PIECE).enumerate() {
             // A long write may be where compaction pays off. Only then:
@@ -322,7 +340,12 @@ impl Masker {
                 continue;
             };
             let mut found = Found::default();
-            detectors.feed(piece, &mut found);
+            let at = i * PIECE;
+            detectors.feed(
+                piece,
+                windows.map(|w| w.sub(at..at + piece.len())),
+                &mut found,
+            );
             let mut regs = self.take_found(found);
             if !self.may_register() {
                 // Cuts serve registrations only: past the cap a dense log

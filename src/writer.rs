@@ -23,7 +23,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use crate::detect::DetectorSet;
+use crate::detect::{DetectorSet, Scanned, Windows};
 
 use crate::protocol::{Command, Event, Protocol, Warning};
 use crate::registry::{Refusal, Registry};
@@ -272,8 +272,28 @@ fn act<W: Write>(
     actions: &mut Actions,
     out: &mut W,
 ) -> io::Result<()> {
+    act_scanned(event, None, masker, actions, out)
+}
+
+/// Acts on one protocol event of a chunk scanned ahead (`scanned`: its
+/// bytes and their window hits): text that is a piece of the chunk is
+/// searched with its share of the hits, other text (a held line, copied)
+/// without.
+fn act_scanned<W: Write>(
+    event: Event<'_>,
+    scanned: Option<(&[u8], Windows<'_>)>,
+    masker: &mut Masker,
+    actions: &mut Actions,
+    out: &mut W,
+) -> io::Result<()> {
     match event {
-        Event::Text(text) => masker.write(text, out),
+        Event::Text(text) => {
+            let windows = scanned.and_then(|(chunk, windows)| {
+                let at = offset_in(chunk, text)?;
+                Some(windows.sub(at..at + text.len()))
+            });
+            masker.write_with(text, windows, out)
+        }
         Event::Verbatim(bytes) => masker.write_verbatim(bytes, out),
         Event::Consumed(bytes) => {
             masker.note_consumed(bytes);
@@ -294,6 +314,12 @@ fn act<W: Write>(
     }
 }
 
+/// Where `part` begins in `whole`, if it is a piece of it.
+fn offset_in(whole: &[u8], part: &[u8]) -> Option<usize> {
+    let at = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    (at.checked_add(part.len())? <= whole.len()).then_some(at)
+}
+
 fn poisoned_error() -> io::Error {
     io::Error::other("logmask: the masking writer failed earlier and accepts nothing more")
 }
@@ -302,6 +328,30 @@ impl<W: Write> MaskWriter<W> {
     /// A writer with the default settings (commands on).
     pub fn new(registry: Arc<Registry>, inner: W) -> MaskWriter<W> {
         WriterBuilder::new(registry).build(inner)
+    }
+
+    /// Writes a chunk whose detection window pass was done ahead of time,
+    /// on the reading thread (see [`Prescanner`](crate::Prescanner)): the same as writing
+    /// `chunk.bytes()`, with the pass skipped when the scanner's detectors
+    /// are this writer's. Like `write_all`, it takes every byte or fails.
+    pub fn write_scanned(&mut self, chunk: &Scanned) -> io::Result<()> {
+        self.guard(|this| {
+            let bytes = chunk.bytes();
+            let windows = chunk.windows_for(this.masker.detector_set());
+            let out = this.inner.as_mut().expect("present until finished");
+            match &mut this.protocol {
+                Some(protocol) => {
+                    let (masker, actions) = (&mut this.masker, &mut this.actions);
+                    let scanned = windows.map(|w| (bytes, w));
+                    protocol.feed(bytes, &mut |event| {
+                        act_scanned(event, scanned, masker, actions, out)
+                    })?
+                }
+                None => this.masker.write_with(bytes, windows, out)?,
+            }
+            this.actions.detected(&mut this.masker);
+            Ok(())
+        })
     }
 
     /// Counters so far.

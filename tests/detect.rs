@@ -8,7 +8,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use logmask::{Detector, DetectorSet, MaskWriter, Registry, WriterBuilder};
+use logmask::{Detector, DetectorSet, MaskWriter, Prescanner, Registry, WriterBuilder};
 use proptest::prelude::*;
 
 use naive::{B36_DIGITS, B62_DIGITS, HEX_UPPER, crc32, render};
@@ -109,6 +109,47 @@ fn mask_split(input: &[u8], sizes: &[usize]) -> Vec<u8> {
     let mut w = MaskWriter::builder(registry)
         .commands(false)
         .build(Vec::new());
+    let mut at = 0;
+    let mut k = 0;
+    while at < input.len() {
+        let n = sizes[k % sizes.len()].max(1).min(input.len() - at);
+        w.write_all(&input[at..at + n]).unwrap();
+        at += n;
+        k += 1;
+    }
+    w.finish().unwrap()
+}
+
+/// Like [`mask_split`], each piece scanned ahead by a [`Prescanner`] for
+/// `scanned_for` and written with `write_scanned`; `commands` chooses the
+/// in-band protocol, which cuts a chunk into pieces of text.
+fn mask_split_scanned(
+    input: &[u8],
+    sizes: &[usize],
+    scanned_for: DetectorSet,
+    commands: bool,
+) -> Vec<u8> {
+    let registry = Arc::new(Registry::new());
+    let mut w = MaskWriter::builder(registry)
+        .commands(commands)
+        .build(Vec::new());
+    let scanner = Prescanner::new(scanned_for);
+    let mut at = 0;
+    let mut k = 0;
+    while at < input.len() {
+        let n = sizes[k % sizes.len()].max(1).min(input.len() - at);
+        let chunk = scanner.scan(input[at..at + n].to_vec());
+        w.write_scanned(&chunk).unwrap();
+        at += n;
+        k += 1;
+    }
+    w.finish().unwrap()
+}
+
+/// The same as [`mask_split`] with commands on.
+fn mask_split_commands(input: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let registry = Arc::new(Registry::new());
+    let mut w = MaskWriter::builder(registry).build(Vec::new());
     let mut at = 0;
     let mut k = 0;
     while at < input.len() {
@@ -501,6 +542,22 @@ fn pieces() -> Vec<Vec<u8>> {
     ]
 }
 
+/// [`pieces`] and the line starts the protocol holds: indented lines,
+/// `::` lines and `::add-mask::` commands of fresh values.
+fn with_command_lines() -> Vec<Vec<u8>> {
+    let mut pool = pieces();
+    pool.extend([
+        b"\n  ".to_vec(),
+        b"\n\t".to_vec(),
+        b"\n::".to_vec(),
+        b"\n::add-mask::q7Zr2xVw9kLm\n".to_vec(),
+        b"\n  ::add-mask::Tn4bW8cYp3Hs\n".to_vec(),
+        b"q7Zr2xVw9kLm".to_vec(),
+        b"Tn4bW8cYp3Hs".to_vec(),
+    ]);
+    pool
+}
+
 /// Logs long enough that whole writes are searched where they lie.
 fn long_log() -> impl Strategy<Value = Vec<u8>> {
     let pool = pieces();
@@ -529,6 +586,31 @@ proptest! {
         let want = naive::mask(&input, b"***");
         for sizes in [&sizes[..], &[usize::MAX], &[4096], &[4095, 4097, 300]] {
             let got = mask_split(&input, sizes);
+            prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "sizes {:?}", sizes);
+        }
+    }
+
+    /// Scanning ahead changes nothing: with the writer's detectors the
+    /// hits are used (and must be right), with others they are ignored.
+    #[test]
+    fn writes_scanned_ahead_match_the_naive_detector(input in long_log(), sizes in prop::collection::vec(1usize..20_000, 1..4)) {
+        let want = naive::mask(&input, b"***");
+        let github = DetectorSet::parse("github").unwrap();
+        for (sizes, set) in [(&sizes[..], DetectorSet::all()), (&[usize::MAX], DetectorSet::all()), (&[4096], DetectorSet::all()), (&[4095, 4097, 300], DetectorSet::all()), (&[1, 7, 64], DetectorSet::all()), (&sizes[..], github)] {
+            let got = mask_split_scanned(&input, sizes, set, false);
+            prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "sizes {:?}", sizes);
+        }
+    }
+
+    /// With the protocol on, text reaches the masker in pieces of the
+    /// chunk (lines that may be commands are held and copied): the
+    /// scanned chunk's output equals the plain write's.
+    #[test]
+    fn writes_scanned_ahead_with_commands_match_plain_writes(parts in prop::collection::vec(prop::sample::select(with_command_lines()), 100..400), sizes in prop::collection::vec(1usize..20_000, 1..4)) {
+        let input = parts.concat();
+        for sizes in [&sizes[..], &[usize::MAX], &[4096, 5]] {
+            let want = mask_split_commands(&input, sizes);
+            let got = mask_split_scanned(&input, sizes, DetectorSet::all(), true);
             prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "sizes {:?}", sizes);
         }
     }

@@ -257,6 +257,60 @@ pub(crate) struct Hit {
     pub(crate) trigger: &'static Trigger,
 }
 
+/// The window pass's hits over some bytes, found ahead of time: `list`
+/// is [`Anchors::windows`] of a larger text, and these bytes are its
+/// `first..first + len`. Positions given out are relative to these bytes;
+/// a window is theirs when it lies wholly inside them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Windows<'a> {
+    list: &'a [(u32, u8)],
+    first: usize,
+    pub(crate) len: usize,
+}
+
+impl<'a> Windows<'a> {
+    /// The windows of the whole text that `list` was found in.
+    pub(crate) fn new(list: &'a [(u32, u8)], len: usize) -> Windows<'a> {
+        Windows {
+            list,
+            first: 0,
+            len,
+        }
+    }
+
+    /// The windows of `self`'s bytes `range`.
+    pub(crate) fn sub(self, range: std::ops::Range<usize>) -> Windows<'a> {
+        assert!(
+            range.start <= range.end && range.end <= self.len,
+            "outside the bytes"
+        );
+        let first = self.first + range.start;
+        let len = range.end - range.start;
+        // Windows wholly inside `first..first + len` begin from `first` to
+        // `first + len - WIDTH`.
+        let lo = self.list.partition_point(|&(at, _)| (at as usize) < first);
+        let hi = self
+            .list
+            .partition_point(|&(at, _)| (at as usize) + WIDTH <= first + len);
+        Windows {
+            list: &self.list[lo..hi.max(lo)],
+            first,
+            len,
+        }
+    }
+
+    /// The windows beginning at `from` or later, by position.
+    pub(crate) fn starting_at(self, from: usize) -> impl Iterator<Item = (usize, u8)> + 'a {
+        let first = self.first;
+        let skip = self
+            .list
+            .partition_point(|&(at, _)| (at as usize) < first + from);
+        self.list[skip..]
+            .iter()
+            .map(move |&(at, buckets)| (at as usize - first, buckets))
+    }
+}
+
 impl Anchors {
     pub(crate) fn new(set: DetectorSet) -> Anchors {
         let mut enabled = 0u8;
@@ -293,44 +347,95 @@ impl Anchors {
     /// stream has them.
     pub(crate) fn find(&self, text: &[u8], new_from: usize, mut hit: impl FnMut(Hit)) {
         let from = new_from.saturating_sub(MAX_REACH - 1);
-        let by_first = &self.by_first;
-        self.fingerprints.find(text, from, |at, mut buckets| {
-            while buckets != 0 {
-                let g = buckets.trailing_zeros() as usize;
-                buckets &= buckets - 1;
-                let mut chosen = by_first[g][text[at] as usize];
-                while chosen != 0 {
-                    let trigger = &GROUPS[g].triggers[chosen.trailing_zeros() as usize];
-                    chosen &= chosen - 1;
-                    let end = at + trigger.reach();
-                    if end <= new_from || end > text.len() {
-                        continue;
-                    }
-                    let Some(start) = at.checked_sub(trigger.back) else {
-                        continue;
-                    };
-                    let Some(bytes) = text.get(start..start + trigger.prefix.len()) else {
-                        continue;
-                    };
-                    // A byte loop: most prefixes are a few bytes, and the
-                    // call to memcmp cost more than comparing them.
-                    let same = if trigger.fold {
-                        bytes.eq_ignore_ascii_case(trigger.prefix)
-                    } else if trigger.query {
-                        matches!(bytes[0], b'?' | b'&')
-                            && bytes[1..]
-                                .iter()
-                                .zip(&trigger.prefix[1..])
-                                .all(|(a, b)| a == b)
-                    } else {
-                        bytes.iter().zip(trigger.prefix).all(|(a, b)| a == b)
-                    };
-                    if same {
-                        hit(Hit { start, at, trigger });
-                    }
+        self.fingerprints.find(text, from, |at, buckets| {
+            self.check(text, new_from, at, buckets, &mut hit)
+        });
+    }
+
+    /// Like [`find`](Self::find), with the window pass over
+    /// `text[base..]` already done (`windows`, from [`windows`](Self::windows));
+    /// the windows that begin before `base` and are still needed are
+    /// classified here.
+    pub(crate) fn find_in(
+        &self,
+        text: &[u8],
+        new_from: usize,
+        base: usize,
+        windows: Windows<'_>,
+        mut hit: impl FnMut(Hit),
+    ) {
+        debug_assert_eq!(windows.len, text.len() - base, "windows of other bytes");
+        let from = new_from.saturating_sub(MAX_REACH - 1);
+        if from < base {
+            // The windows that begin before `base` end by `base + WIDTH - 1`.
+            let seam = &text[..(base + WIDTH - 1).min(text.len())];
+            self.fingerprints.find(seam, from, |at, buckets| {
+                self.check(text, new_from, at, buckets, &mut hit)
+            });
+        }
+        for (at, buckets) in windows.starting_at(from.saturating_sub(base)) {
+            self.check(text, new_from, base + at, buckets, &mut hit);
+        }
+    }
+
+    /// The window pass alone: every window of `text` that may hold an
+    /// anchor, with its buckets, in increasing order. A pure function of
+    /// `text` (and the chosen detectors), so it may run ahead of the
+    /// stream, on another thread.
+    pub(crate) fn windows(&self, text: &[u8], out: &mut Vec<(u32, u8)>) {
+        assert!(
+            u32::try_from(text.len()).is_ok(),
+            "windows of at most 4 GiB"
+        );
+        self.fingerprints
+            .find(text, 0, |at, buckets| out.push((at as u32, buckets)));
+    }
+
+    /// The triggers of one window hit at `at`.
+    #[inline(always)]
+    fn check(
+        &self,
+        text: &[u8],
+        new_from: usize,
+        at: usize,
+        mut buckets: u8,
+        hit: &mut impl FnMut(Hit),
+    ) {
+        while buckets != 0 {
+            let g = buckets.trailing_zeros() as usize;
+            buckets &= buckets - 1;
+            let mut chosen = self.by_first[g][text[at] as usize];
+            while chosen != 0 {
+                let trigger = &GROUPS[g].triggers[chosen.trailing_zeros() as usize];
+                chosen &= chosen - 1;
+                let end = at + trigger.reach();
+                if end <= new_from || end > text.len() {
+                    continue;
+                }
+                let Some(start) = at.checked_sub(trigger.back) else {
+                    continue;
+                };
+                let Some(bytes) = text.get(start..start + trigger.prefix.len()) else {
+                    continue;
+                };
+                // A byte loop: most prefixes are a few bytes, and the
+                // call to memcmp cost more than comparing them.
+                let same = if trigger.fold {
+                    bytes.eq_ignore_ascii_case(trigger.prefix)
+                } else if trigger.query {
+                    matches!(bytes[0], b'?' | b'&')
+                        && bytes[1..]
+                            .iter()
+                            .zip(&trigger.prefix[1..])
+                            .all(|(a, b)| a == b)
+                } else {
+                    bytes.iter().zip(trigger.prefix).all(|(a, b)| a == b)
+                };
+                if same {
+                    hit(Hit { start, at, trigger });
                 }
             }
-        });
+        }
     }
 }
 

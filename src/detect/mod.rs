@@ -25,6 +25,7 @@ mod checksum;
 mod context;
 mod fingerprints;
 mod jwt;
+mod prescan;
 mod private_key;
 mod rows;
 mod url;
@@ -35,7 +36,9 @@ use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 
 use alphabet::{B64, B64U, Class};
+pub(crate) use anchors::Windows;
 use anchors::{Anchors, Hit, Kind, Trigger};
+pub use prescan::{Prescanner, Scanned};
 use verdict::Verdict;
 
 /// One row group of SPEC 7's table.
@@ -399,6 +402,11 @@ impl Detectors {
         self.buf_start + self.buf.len() as u64
     }
 
+    /// The chosen detectors.
+    pub(crate) fn set(&self) -> DetectorSet {
+        self.set
+    }
+
     /// The earliest byte an undecided candidate may still mask (or the
     /// end: nothing held).
     pub(crate) fn pending(&self) -> u64 {
@@ -453,20 +461,25 @@ impl Detectors {
     /// that leaves nothing undecided, the rest is searched in `data` and
     /// only the bytes still needed are copied. Detection is split
     /// invariant, so this equals feeding the two parts one after the other.
-    pub(crate) fn feed(&mut self, data: &[u8], found: &mut Found) {
+    ///
+    /// `windows`, when given, are the window pass's hits over `data`,
+    /// found ahead of time (see [`Prescanner`]); the search then skips
+    /// that pass.
+    pub(crate) fn feed(&mut self, data: &[u8], windows: Option<Windows<'_>>, found: &mut Found) {
         if data.len() < IN_PLACE_MIN || !self.idle() {
-            return self.feed_copied(data, found);
+            return self.feed_copied(data, windows, found);
         }
-        self.feed_copied(&data[..SEAM], found);
+        self.feed_copied(&data[..SEAM], windows.map(|w| w.sub(0..SEAM)), found);
         if !self.idle() {
-            return self.feed_copied(&data[SEAM..], found);
+            let rest = windows.map(|w| w.sub(SEAM..data.len()));
+            return self.feed_copied(&data[SEAM..], rest, found);
         }
         // `data[..SEAM]` is the end of the held bytes now.
         let seen = Seen {
             bytes: data,
             start: self.end() - SEAM as u64,
         };
-        self.advance(seen, SEAM, false, found);
+        self.advance(seen, SEAM, windows.map(|w| (0, w)), false, found);
         self.ready_lines(seen, found);
         let keep = self.keep_from(seen.end());
         self.buf.clear();
@@ -488,7 +501,7 @@ impl Detectors {
         self.candidates.is_empty()
     }
 
-    fn feed_copied(&mut self, data: &[u8], found: &mut Found) {
+    fn feed_copied(&mut self, data: &[u8], windows: Option<Windows<'_>>, found: &mut Found) {
         let new_from = self.buf.len();
         self.buf.extend_from_slice(data);
         let buf = std::mem::take(&mut self.buf);
@@ -496,7 +509,7 @@ impl Detectors {
             bytes: &buf,
             start: self.buf_start,
         };
-        self.advance(seen, new_from, false, found);
+        self.advance(seen, new_from, windows.map(|w| (new_from, w)), false, found);
         self.ready_lines(seen, found);
         self.buf = buf;
         self.retain();
@@ -510,7 +523,7 @@ impl Detectors {
             bytes: &buf,
             start: self.buf_start,
         };
-        self.advance(seen, buf.len(), true, found);
+        self.advance(seen, buf.len(), None, true, found);
         self.buf = buf;
         let end = self.end();
         for (mut d, _) in self.awaiting_line_end.drain(..) {
@@ -521,7 +534,14 @@ impl Detectors {
         self.retain();
     }
 
-    fn advance(&mut self, seen: Seen<'_>, new_from: usize, eof: bool, found: &mut Found) {
+    fn advance(
+        &mut self,
+        seen: Seen<'_>,
+        new_from: usize,
+        windows: Option<(usize, Windows<'_>)>,
+        eof: bool,
+        found: &mut Found,
+    ) {
         // Candidates already waiting: look again only where they said.
         let waiting = std::mem::take(&mut self.candidates);
         let end = seen.end();
@@ -552,35 +572,38 @@ impl Detectors {
         let mut add = |s: usize, trig: &Trigger| {
             starts.push((base + s as u64, trig.kind, trig.detector));
         };
-        self.anchors
-            .find(buf, new_from, |Hit { start, at, trigger }| {
-                if trigger.kind != Kind::Url {
-                    if start_ok(buf, start, trigger.kind) {
-                        add(start, trigger);
-                    }
-                    return;
+        let on_hit = |Hit { start, at, trigger }: Hit| {
+            if trigger.kind != Kind::Url {
+                if start_ok(buf, start, trigger.kind) {
+                    add(start, trigger);
                 }
-                // What follows `://` rules out most URLs at once, before
-                // the scheme is looked for behind it.
-                let after = &buf[at..];
-                let creds = set.contains(Detector::UrlCredentials)
-                    && url::may_hold_credentials(&after[3..]);
-                let hook = set.contains(Detector::Slack)
-                    && after.get(3).is_none_or(|&b| b == WEBHOOK_START[3])
-                    && may_continue(after, WEBHOOK_START);
-                if !(creds || hook) {
-                    return;
-                }
-                let Some(s) = scheme_start(buf, at) else {
-                    return;
-                };
-                if creds {
-                    add(s, trigger);
-                }
-                if hook && buf[s..].starts_with(b"https://") && token_start_ok(buf, s) {
-                    add(s, &WEBHOOK);
-                }
-            });
+                return;
+            }
+            // What follows `://` rules out most URLs at once, before
+            // the scheme is looked for behind it.
+            let after = &buf[at..];
+            let creds =
+                set.contains(Detector::UrlCredentials) && url::may_hold_credentials(&after[3..]);
+            let hook = set.contains(Detector::Slack)
+                && after.get(3).is_none_or(|&b| b == WEBHOOK_START[3])
+                && may_continue(after, WEBHOOK_START);
+            if !(creds || hook) {
+                return;
+            }
+            let Some(s) = scheme_start(buf, at) else {
+                return;
+            };
+            if creds {
+                add(s, trigger);
+            }
+            if hook && buf[s..].starts_with(b"https://") && token_start_ok(buf, s) {
+                add(s, &WEBHOOK);
+            }
+        };
+        match windows {
+            Some((base, windows)) => self.anchors.find_in(buf, new_from, base, windows, on_hit),
+            None => self.anchors.find(buf, new_from, on_hit),
+        }
         starts.sort_unstable_by_key(|s| (s.0, s.1 as u8, s.2));
         starts.dedup();
         for (start, kind, detector) in starts {
