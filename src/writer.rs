@@ -354,6 +354,12 @@ impl<W: Write> MaskWriter<W> {
         })
     }
 
+    /// The detectors this writer runs (empty: detection off), for a
+    /// [`Prescanner`](crate::Prescanner) of its chunks.
+    pub fn detectors(&self) -> DetectorSet {
+        self.masker.detector_set()
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> Stats {
         self.masker.stats()

@@ -146,10 +146,10 @@ trait Pipe: io::Read + AsFd + Send + 'static {}
 impl Pipe for ChildStdout {}
 impl Pipe for ChildStderr {}
 
-fn pump(mut pipe: impl Pipe, writer: logmask::MaskWriter<Downstream>) -> JoinHandle<Outcome> {
+fn pump(pipe: impl Pipe, writer: logmask::MaskWriter<Downstream>) -> JoinHandle<Outcome> {
     enlarge_pipe(pipe.as_fd());
     // Drained to the end even when downstream is gone (see module docs).
-    thread::spawn(move || mask_stream(&mut pipe, writer, false))
+    thread::spawn(move || mask_stream(pipe, writer, false))
 }
 
 pub fn join(handle: JoinHandle<Outcome>) -> Outcome {

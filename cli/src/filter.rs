@@ -4,8 +4,9 @@
 //! away (`logmask ... | head`: quietly, SPEC 5); 1 on any other I/O error.
 
 use std::fs::File;
+use std::io::{self, Read};
 use std::mem::ManuallyDrop;
-use std::os::fd::{AsFd, FromRawFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd};
 use std::sync::Arc;
 
 use logmask::Registry;
@@ -17,12 +18,11 @@ use super::{messages, print_stats, report, status, writer_builder};
 
 pub fn run(options: &Options, registry: &Arc<Registry>) -> u8 {
     // SAFETY: fd 0 stays open for the life of the process; ManuallyDrop
-    // keeps it from being closed. Reading it directly skips std's stdin
-    // lock and its extra buffer copy.
-    let mut stdin = ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
+    // keeps it from being closed.
+    let stdin = Stdin(ManuallyDrop::new(unsafe { File::from_raw_fd(0) }));
     enlarge_pipe(stdin.as_fd());
     let writer = writer_builder(options, registry, "stdin").build(Downstream::stdout());
-    let outcome = mask_stream(&mut *stdin, writer, true);
+    let outcome = mask_stream(stdin, writer, true);
     if options.stats {
         print_stats(outcome.stats, registry);
     }
@@ -39,4 +39,20 @@ pub fn run(options: &Options, registry: &Arc<Registry>) -> u8 {
         code = status::IO_ERROR;
     }
     code
+}
+
+/// Descriptor 0, read directly (std's stdin has a lock and an extra
+/// buffer copy) and never closed.
+struct Stdin(ManuallyDrop<File>);
+
+impl Read for Stdin {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buffer)
+    }
+}
+
+impl AsFd for Stdin {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
 }

@@ -106,9 +106,9 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     let group = Arc::new(relay::Group::new(&child));
     relay.start(group.clone(), sides.relay);
     sides.input.start(stdin_is_terminal);
-    let mut output = sides.output;
+    let output = sides.output;
     let writer = writer_builder(options, registry, STREAM).build(Downstream::stdout());
-    let pump = thread::spawn(move || mask_stream(&mut output, writer, false));
+    let pump = thread::spawn(move || mask_stream(output, writer, false));
 
     let waited = group.wait(&mut child);
     drop(sides.exited);

@@ -1,11 +1,17 @@
-//! The read loop shared by filter and exec mode: reads of up to 64 KiB in
-//! (a buffer that stays in the core's cache, so the kernel's copy into it
-//! is cheap), one masked write and flush per read out.
+//! The read loop shared by filter, exec and PTY mode: a reading thread
+//! takes reads of up to 64 KiB (a buffer that stays in the core's cache,
+//! so the kernel's copy into it is cheap) and runs detection's window pass
+//! on each ([`Prescanner`]); the masking thread makes one masked write
+//! and flush per read. On two cores the read's copy and the pass run
+//! while the masking thread works on the read before.
 //!
 //! Invariants:
-//! - After every read, the engine has been given the bytes and the
-//!   decided output has been flushed to the file descriptor: a complete
-//!   line or a prompt reaches the reader without waiting for more input.
+//! - A read is handed on as soon as it returns, and after the masking
+//!   thread takes it the engine has been given the bytes and the decided
+//!   output has been flushed to the file descriptor: a complete line or a
+//!   prompt reaches the reader without waiting for more input.
+//! - At most `AHEAD` reads wait between the threads, so memory stays a
+//!   few buffers whatever the input's speed.
 //! - The engine is always finished (end of input ends a partial line,
 //!   held bytes go out masked), even when the downstream reader is gone:
 //!   its output is then discarded by [`Downstream`].
@@ -14,15 +20,30 @@
 //!   is waited on with `poll`, never an error (SPEC 5). The flag is not
 //!   cleared: the description is shared, and the other process relies on
 //!   it.
+//! - The reading thread owns the input and ends at end of input, at a
+//!   read error, or at its next read once the masking thread has stopped
+//!   (filter mode, downstream gone).
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::thread;
 
-use logmask::{MaskWriter, Stats};
+use logmask::{MaskWriter, Prescanner, Scanned, Stats};
 
 use super::output::{Downstream, PollFlags, State, wait_ready};
 
 const READ_SIZE: usize = 64 * 1024;
+
+/// Reads waiting for the masking thread at most.
+const AHEAD: usize = 4;
+
+/// What the reading thread hands on.
+enum Handoff {
+    Chunk(Scanned),
+    /// End of input (`None`) or a read error.
+    End(Option<io::Error>),
+}
 
 /// How a stream ended.
 pub struct Outcome {
@@ -38,31 +59,36 @@ pub struct Outcome {
 /// writer closes or fails if `stop_when_downstream_ends` (filter mode;
 /// exec mode drains the command's pipe instead).
 pub fn mask_stream(
-    input: &mut (impl Read + AsFd),
+    mut input: impl Read + AsFd + Send + 'static,
     mut writer: MaskWriter<Downstream>,
     stop_when_downstream_ends: bool,
 ) -> Outcome {
-    let mut buffer = vec![0u8; READ_SIZE];
     let mut read_error = None;
     let mut bytes_in = 0u64;
-    loop {
-        let n = match input.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                wait_ready(input.as_fd(), PollFlags::IN);
-                continue;
-            }
-            Err(err) => {
-                read_error = Some(err);
+    let scanner = || Prescanner::new(writer.detectors());
+    // No thread to spare: read here, one chunk at a time.
+    let (chunks, buffers) = match start_reading(scanner()) {
+        Some((give, chunks, buffers)) => {
+            let _ = give.send(input);
+            (chunks, Some(buffers))
+        }
+        None => read_here(&mut input, scanner()),
+    };
+    for read in chunks {
+        let chunk = match read {
+            Handoff::Chunk(chunk) => chunk,
+            Handoff::End(err) => {
+                read_error = err;
                 break;
             }
         };
-        bytes_in += n as u64;
+        bytes_in += chunk.bytes().len() as u64;
         // Downstream never fails: its errors become its state.
-        let _ = writer.write_all(&buffer[..n]);
+        let _ = writer.write_scanned(&chunk);
         let _ = writer.flush();
+        if let Some(buffers) = &buffers {
+            let _ = buffers.send(chunk.into_parts());
+        }
         if stop_when_downstream_ends && !matches!(writer.get_ref().state(), State::Open) {
             break;
         }
@@ -84,5 +110,98 @@ pub fn mask_stream(
         },
         read_error,
         downstream: state,
+    }
+}
+
+/// Spent buffers and hit lists, going back to the reading thread.
+type Spent = (Vec<u8>, Vec<(u32, u8)>);
+
+/// Starts the reading thread: the input goes to it through the first
+/// sender (so that it stays here if no thread can be started, `None`),
+/// its reads come out of the iterator, and spent buffers go back through
+/// the last sender.
+fn start_reading<R: Read + AsFd + Send + 'static>(
+    scanner: Prescanner,
+) -> Option<(Sender<R>, Box<dyn Iterator<Item = Handoff>>, Sender<Spent>)> {
+    let (give, input) = mpsc::channel::<R>();
+    let (to_mask, chunks) = mpsc::sync_channel(AHEAD);
+    let (buffers, spent) = mpsc::channel();
+    thread::Builder::new()
+        .name("logmask-read".into())
+        .spawn(move || {
+            if let Ok(mut input) = input.recv() {
+                read_loop(&mut input, &scanner, &to_mask, &spent);
+            }
+        })
+        .ok()?;
+    Some((give, Box::new(chunks.into_iter()), buffers))
+}
+
+/// The reading thread: reads, scans and hands on until end of input, an
+/// error, or the masking thread is gone.
+fn read_loop(
+    input: &mut (impl Read + AsFd),
+    scanner: &Prescanner,
+    to_mask: &SyncSender<Handoff>,
+    spent: &Receiver<Spent>,
+) {
+    loop {
+        let (mut buffer, hits) = spent.try_recv().unwrap_or_default();
+        buffer.resize(READ_SIZE, 0);
+        let read = match read_some(input, &mut buffer) {
+            Ok(0) => Handoff::End(None),
+            Ok(n) => {
+                buffer.truncate(n);
+                Handoff::Chunk(scanner.scan_reusing(buffer, hits))
+            }
+            Err(err) => Handoff::End(Some(err)),
+        };
+        let last = matches!(read, Handoff::End(_));
+        if to_mask.send(read).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Without a reading thread: each read is taken when the masking thread
+/// asks for the next.
+fn read_here<'a>(
+    input: &'a mut (impl Read + AsFd),
+    scanner: Prescanner,
+) -> (
+    Box<dyn Iterator<Item = Handoff> + 'a>,
+    Option<Sender<Spent>>,
+) {
+    let mut done = false;
+    let reads = std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut buffer = vec![0u8; READ_SIZE];
+        let read = match read_some(input, &mut buffer) {
+            Ok(0) => Handoff::End(None),
+            Ok(n) => {
+                buffer.truncate(n);
+                Handoff::Chunk(scanner.scan(buffer))
+            }
+            Err(err) => Handoff::End(Some(err)),
+        };
+        done = matches!(read, Handoff::End(_));
+        Some(read)
+    });
+    (Box::new(reads), None)
+}
+
+/// One read of at least a byte, or end of input (0), or an error: an
+/// interrupted read is retried, and a non-blocking input is waited on.
+fn read_some(input: &mut (impl Read + AsFd), buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match input.read(buffer) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                wait_ready(input.as_fd(), PollFlags::IN);
+            }
+            other => return other,
+        }
     }
 }
