@@ -2,7 +2,9 @@
 //! bytes within the longest format's bound, and the output of the naive
 //! detector and masker (`tests/common/naive_detect.rs`).
 //!
-//! The first byte chooses the write size (1 to 64); the rest is the log.
+//! The first byte chooses the write size (1 to 64) and, with its top bit,
+//! chunks scanned ahead by a `Prescanner` (sizes of 97 bytes to 6 KiB, so
+//! that whole writes are searched in place too); the rest is the log.
 
 #![no_main]
 
@@ -10,7 +12,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use logmask::{MaskWriter, Registry};
+use logmask::{DetectorSet, MaskWriter, Prescanner, Registry};
 
 #[path = "../../tests/common/naive_detect.rs"]
 mod naive;
@@ -27,11 +29,17 @@ fuzz_target!(|data: &[u8]| {
     if input.len() > 4096 {
         return;
     }
-    let size = usize::from(first % 64) + 1;
+    let scanned = first & 0x80 != 0;
+    let size = (usize::from(first % 64) + 1) * if scanned { 97 } else { 1 };
     let registry = Arc::new(Registry::new());
     let mut writer = MaskWriter::builder(registry).commands(false).build(Vec::new());
+    let scanner = Prescanner::new(DetectorSet::all());
     for piece in input.chunks(size) {
-        writer.write_all(piece).unwrap();
+        if scanned {
+            writer.write_scanned(&scanner.scan(piece.to_vec())).unwrap();
+        } else {
+            writer.write_all(piece).unwrap();
+        }
         let written = writer.stats().bytes_out as usize;
         let _ = written;
         let debug = format!("{writer:?}");
