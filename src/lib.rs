@@ -26,6 +26,9 @@
 //! 4. The in-band protocol (`::add-mask::VALUE`, `::stop-commands::TOKEN`)
 //!    in front of it, and [`MaskWriter`], an [`std::io::Write`] adapter
 //!    over both.
+//! 5. Optionally, detection's first pass on the reading thread:
+//!    [`Prescanner`] scans a chunk as it is read, and
+//!    [`MaskWriter::write_scanned`] masks it without that pass.
 //!
 //! # Guarantees
 //!

@@ -440,8 +440,10 @@ fn stats_count_by_detector_and_hold_no_values() {
     let mut w = MaskWriter::builder(registry.clone())
         .on_warning(move |x| sink.lock().unwrap().push(x.to_string()))
         .build(Vec::new());
-    w.write_all(&input).unwrap();
-    let debug = format!("{w:?}");
+    let scanner = Prescanner::new(w.detectors());
+    let chunk = scanner.scan(input.clone());
+    w.write_scanned(&chunk).unwrap();
+    let debug = format!("{w:?} {scanner:?} {chunk:?}");
     let (_, stats) = w.finish_with_stats().unwrap();
     assert_eq!(stats.detected[Detector::Github.index()], 1);
     assert_eq!(stats.detected[Detector::Authorization.index()], 1);

@@ -67,18 +67,24 @@ pub fn mask_stream(
     let mut bytes_in = 0u64;
     let scanner = || Prescanner::new(writer.detectors());
     // No thread to spare: read here, one chunk at a time.
-    let (chunks, buffers) = match start_reading(scanner()) {
+    let (mut chunks, buffers) = match start_reading(scanner()) {
         Some((give, chunks, buffers)) => {
             let _ = give.send(input);
             (chunks, Some(buffers))
         }
         None => read_here(&mut input, scanner()),
     };
-    for read in chunks {
-        let chunk = match read {
-            Handoff::Chunk(chunk) => chunk,
-            Handoff::End(err) => {
+    loop {
+        let chunk = match chunks.next() {
+            Some(Handoff::Chunk(chunk)) => chunk,
+            Some(Handoff::End(err)) => {
                 read_error = err;
+                break;
+            }
+            // Only a panic ends the reading thread without a word: the
+            // input was not read to its end.
+            None => {
+                read_error = Some(io::Error::other("the reading thread stopped"));
                 break;
             }
         };

@@ -154,7 +154,7 @@ enum Parsed2 {
     Exit(u8),
 }
 
-/// Runs `logmask scan` (argv[1] is `scan`) and returns the exit status.
+/// Runs `logmask scan` (`argv[1]` is `scan`) and returns the exit status.
 pub fn run(argv: Vec<OsString>) -> u8 {
     let options = match parse(argv) {
         Ok(Parsed2::Run(options)) => options,
