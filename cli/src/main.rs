@@ -25,6 +25,7 @@ mod messages;
 mod output;
 mod pty;
 mod pump;
+mod read_ahead;
 mod report;
 mod scan;
 mod secrets;

@@ -26,17 +26,19 @@
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
 
 use logmask::{MaskWriter, Prescanner, Scanned, Stats};
 
 use super::output::{Downstream, PollFlags, State, wait_ready};
+use super::read_ahead::{self, Producer};
 
 const READ_SIZE: usize = 64 * 1024;
 
-/// Reads waiting for the masking thread at most.
-const AHEAD: usize = 4;
+/// Reads waiting for the masking thread at most; the reader is woken to
+/// refill once half of them are taken (see [`read_ahead`]).
+const AHEAD: usize = 8;
 
 /// What the reading thread hands on.
 enum Handoff {
@@ -130,7 +132,7 @@ fn start_reading<R: Read + AsFd + Send + 'static>(
     scanner: Prescanner,
 ) -> Option<(Sender<R>, Box<dyn Iterator<Item = Handoff>>, Sender<Spent>)> {
     let (give, input) = mpsc::channel::<R>();
-    let (to_mask, chunks) = mpsc::sync_channel(AHEAD);
+    let (to_mask, chunks) = read_ahead::queue(AHEAD);
     let (buffers, spent) = mpsc::channel();
     thread::Builder::new()
         .name("logmask-read".into())
@@ -148,7 +150,7 @@ fn start_reading<R: Read + AsFd + Send + 'static>(
 fn read_loop(
     input: &mut (impl Read + AsFd),
     scanner: &Prescanner,
-    to_mask: &SyncSender<Handoff>,
+    to_mask: &Producer<Handoff>,
     spent: &Receiver<Spent>,
 ) {
     loop {
@@ -163,7 +165,7 @@ fn read_loop(
             Err(err) => Handoff::End(Some(err)),
         };
         let last = matches!(read, Handoff::End(_));
-        if to_mask.send(read).is_err() || last {
+        if to_mask.push(read).is_err() || last {
             return;
         }
     }
