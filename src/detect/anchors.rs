@@ -415,27 +415,71 @@ impl Anchors {
                 let Some(start) = at.checked_sub(trigger.back) else {
                     continue;
                 };
-                let Some(bytes) = text.get(start..start + trigger.prefix.len()) else {
-                    continue;
-                };
-                // A byte loop: most prefixes are a few bytes, and the
-                // call to memcmp cost more than comparing them.
-                let same = if trigger.fold {
-                    bytes.eq_ignore_ascii_case(trigger.prefix)
-                } else if trigger.query {
-                    matches!(bytes[0], b'?' | b'&')
-                        && bytes[1..]
-                            .iter()
-                            .zip(&trigger.prefix[1..])
-                            .all(|(a, b)| a == b)
-                } else {
-                    bytes.iter().zip(trigger.prefix).all(|(a, b)| a == b)
-                };
-                if same {
+                if prefix_at(text, start, trigger) {
                     hit(Hit { start, at, trigger });
                 }
             }
         }
+    }
+
+    /// Whether a window hit of `text` (a chunk scanned ahead) may be a
+    /// trigger when the masker searches it, with `url` judging what
+    /// follows a URL trigger's `://`. False only when every trigger of
+    /// its buckets has its prefix wholly in `text` and it does not match
+    /// (or `url` rules the URL out). The masker's text around a window
+    /// is the chunk's but across bytes the protocol took out, and those
+    /// are whole lines: a prefix (never holding a `\n`) that lies in the
+    /// chunk lies in one line, so the masker sees the same bytes there,
+    /// and what `url` reads ends at the line's end.
+    pub(crate) fn may_trigger(
+        &self,
+        text: &[u8],
+        at: usize,
+        mut buckets: u8,
+        url: impl Fn(&[u8]) -> bool,
+    ) -> bool {
+        while buckets != 0 {
+            let g = buckets.trailing_zeros() as usize;
+            buckets &= buckets - 1;
+            let mut chosen = self.by_first[g][text[at] as usize];
+            while chosen != 0 {
+                let trigger = &GROUPS[g].triggers[chosen.trailing_zeros() as usize];
+                chosen &= chosen - 1;
+                let Some(start) = at.checked_sub(trigger.back) else {
+                    return true;
+                };
+                if at + trigger.reach() > text.len() || start + trigger.prefix.len() > text.len() {
+                    return true;
+                }
+                if prefix_at(text, start, trigger)
+                    && (trigger.kind != Kind::Url || url(&text[at..]))
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Whether `text` from `start` reads the trigger's prefix.
+#[inline(always)]
+fn prefix_at(text: &[u8], start: usize, trigger: &Trigger) -> bool {
+    let Some(bytes) = text.get(start..start + trigger.prefix.len()) else {
+        return false;
+    };
+    // A byte loop: most prefixes are a few bytes, and the call to memcmp
+    // cost more than comparing them.
+    if trigger.fold {
+        bytes.eq_ignore_ascii_case(trigger.prefix)
+    } else if trigger.query {
+        matches!(bytes[0], b'?' | b'&')
+            && bytes[1..]
+                .iter()
+                .zip(&trigger.prefix[1..])
+                .all(|(a, b)| a == b)
+    } else {
+        bytes.iter().zip(trigger.prefix).all(|(a, b)| a == b)
     }
 }
 

@@ -270,6 +270,17 @@ fn may_continue(text: &[u8], word: &[u8]) -> bool {
     text[..n] == word[..n]
 }
 
+/// What a URL trigger whose `://` begins `after` may start, judged by the
+/// bytes after it: (a password, a Slack webhook). More bytes only turn a
+/// yes into a no, and what is read ends at the line's end.
+pub(crate) fn url_may_start(after: &[u8], set: DetectorSet) -> (bool, bool) {
+    let creds = set.contains(Detector::UrlCredentials) && url::may_hold_credentials(&after[3..]);
+    let hook = set.contains(Detector::Slack)
+        && after.get(3).is_none_or(|&b| b == WEBHOOK_START[3])
+        && may_continue(after, WEBHOOK_START);
+    (creds, hook)
+}
+
 /// A Slack webhook starts at the scheme of an `https://` URL.
 static WEBHOOK: Trigger = Trigger {
     prefix: b"",
@@ -581,12 +592,7 @@ impl Detectors {
             }
             // What follows `://` rules out most URLs at once, before
             // the scheme is looked for behind it.
-            let after = &buf[at..];
-            let creds =
-                set.contains(Detector::UrlCredentials) && url::may_hold_credentials(&after[3..]);
-            let hook = set.contains(Detector::Slack)
-                && after.get(3).is_none_or(|&b| b == WEBHOOK_START[3])
-                && may_continue(after, WEBHOOK_START);
+            let (creds, hook) = url_may_start(&buf[at..], set);
             if !(creds || hook) {
                 return;
             }

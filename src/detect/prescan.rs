@@ -19,8 +19,8 @@
 
 use std::fmt;
 
-use super::DetectorSet;
 use super::anchors::{Anchors, Windows};
+use super::{DetectorSet, url_may_start};
 
 /// Runs the window pass over chunks for writers detecting `set`.
 pub struct Prescanner {
@@ -48,6 +48,14 @@ impl Prescanner {
         hits.clear();
         if !self.set.is_empty() {
             self.anchors.windows(&bytes, &mut hits);
+            // The hits that cannot be triggers go no further (see
+            // `Anchors::may_trigger`): most URLs, and the windows that
+            // only share a trigger's nibbles.
+            let set = self.set;
+            let url = |after: &[u8]| url_may_start(after, set) != (false, false);
+            hits.retain(|&(at, buckets)| {
+                self.anchors.may_trigger(&bytes, at as usize, buckets, url)
+            });
         }
         Scanned {
             bytes,
