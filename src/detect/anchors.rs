@@ -258,7 +258,8 @@ pub(crate) struct Hit {
 }
 
 /// The window pass's hits over some bytes, found ahead of time: `list`
-/// is [`Anchors::windows`] of a larger text, and these bytes are its
+/// is [`Anchors::windows`] of a larger text (less hits that
+/// [`Anchors::may_trigger`] ruled out), and these bytes are its
 /// `first..first + len`. Positions given out are relative to these bytes;
 /// a window is theirs when it lies wholly inside them.
 #[derive(Clone, Copy, Debug)]
@@ -353,8 +354,9 @@ impl Anchors {
     }
 
     /// Like [`find`](Self::find), with the window pass over
-    /// `text[base..]` already done (`windows`, from [`windows`](Self::windows));
-    /// the windows that begin before `base` and are still needed are
+    /// `text[base..]` already done (`windows`, from [`windows`](Self::windows),
+    /// less hits that [`may_trigger`](Self::may_trigger) ruled out); the
+    /// windows that begin before `base` and are still needed are
     /// classified here.
     pub(crate) fn find_in(
         &self,
