@@ -154,16 +154,7 @@ fn read_loop(
     spent: &Receiver<Spent>,
 ) {
     loop {
-        let (mut buffer, hits) = spent.try_recv().unwrap_or_default();
-        buffer.resize(READ_SIZE, 0);
-        let read = match read_some(input, &mut buffer) {
-            Ok(0) => Handoff::End(None),
-            Ok(n) => {
-                buffer.truncate(n);
-                Handoff::Chunk(scanner.scan_reusing(buffer, hits))
-            }
-            Err(err) => Handoff::End(Some(err)),
-        };
+        let read = read_chunk(input, scanner, spent.try_recv().unwrap_or_default());
         let last = matches!(read, Handoff::End(_));
         if to_mask.push(read).is_err() || last {
             return;
@@ -185,19 +176,29 @@ fn read_here<'a>(
         if done {
             return None;
         }
-        let mut buffer = vec![0u8; READ_SIZE];
-        let read = match read_some(input, &mut buffer) {
-            Ok(0) => Handoff::End(None),
-            Ok(n) => {
-                buffer.truncate(n);
-                Handoff::Chunk(scanner.scan(buffer))
-            }
-            Err(err) => Handoff::End(Some(err)),
-        };
+        let read = read_chunk(input, &scanner, Spent::default());
         done = matches!(read, Handoff::End(_));
         Some(read)
     });
     (Box::new(reads), None)
+}
+
+/// One read into `buffer` (grown to READ_SIZE), scanned with `hits`
+/// reused: a chunk, or the end of input, or a read error.
+fn read_chunk(
+    input: &mut (impl Read + AsFd),
+    scanner: &Prescanner,
+    (mut buffer, hits): Spent,
+) -> Handoff {
+    buffer.resize(READ_SIZE, 0);
+    match read_some(input, &mut buffer) {
+        Ok(0) => Handoff::End(None),
+        Ok(n) => {
+            buffer.truncate(n);
+            Handoff::Chunk(scanner.scan_reusing(buffer, hits))
+        }
+        Err(err) => Handoff::End(Some(err)),
+    }
 }
 
 /// One read of at least a byte, or end of input (0), or an error: an
@@ -210,6 +211,67 @@ fn read_some(input: &mut (impl Read + AsFd), buffer: &mut [u8]) -> io::Result<us
                 wait_ready(input.as_fd(), PollFlags::IN);
             }
             other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::io::Write;
+    use std::thread;
+
+    use logmask::DetectorSet;
+
+    use super::*;
+
+    /// A pipe that `content` is written into from a thread of its own.
+    fn pipe_with(content: &[u8]) -> File {
+        let (read, write) = rustix::pipe::pipe().unwrap();
+        let content = content.to_vec();
+        thread::spawn(move || File::from(write).write_all(&content).unwrap());
+        File::from(read)
+    }
+
+    /// Reads several chunks both ways, the reading thread's and the one
+    /// without it: the chunks join up to the input, each with the hits a
+    /// fresh scan of its bytes gives, then the end.
+    #[test]
+    fn both_ways_of_reading_give_every_byte_once_then_the_end() {
+        let line = b"ghp_ eyJ https://u:p@h ?sig=x\n";
+        let content: Vec<u8> = (0..5 * READ_SIZE + 1234)
+            .map(|i| line[i % line.len()])
+            .collect();
+        let fresh = Prescanner::new(DetectorSet::all());
+        for threaded in [false, true] {
+            let mut input = pipe_with(&content);
+            let scanner = Prescanner::new(DetectorSet::all());
+            let mut reads: Vec<Handoff> = if threaded {
+                let (give, reads, _buffers) = start_reading(scanner).unwrap();
+                give.send(input).unwrap();
+                reads.collect()
+            } else {
+                read_here(&mut input, scanner).0.collect()
+            };
+            let last = reads.pop();
+            assert!(
+                matches!(last, Some(Handoff::End(None))),
+                "threaded {threaded}: no clean end"
+            );
+            let mut joined = Vec::new();
+            for read in reads {
+                let Handoff::Chunk(chunk) = read else {
+                    panic!("threaded {threaded}: an end before the last read");
+                };
+                joined.extend_from_slice(chunk.bytes());
+                let (bytes, hits) = chunk.into_parts();
+                let (_, want) = fresh.scan(bytes).into_parts();
+                assert_eq!(hits, want, "threaded {threaded}: other hits");
+            }
+            assert!(
+                joined == content,
+                "threaded {threaded}: bytes lost or repeated"
+            );
         }
     }
 }
