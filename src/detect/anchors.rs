@@ -400,28 +400,42 @@ impl Anchors {
         text: &[u8],
         new_from: usize,
         at: usize,
-        mut buckets: u8,
+        buckets: u8,
         hit: &mut impl FnMut(Hit),
     ) {
-        while buckets != 0 {
-            let g = buckets.trailing_zeros() as usize;
-            buckets &= buckets - 1;
-            let mut chosen = self.by_first[g][text[at] as usize];
-            while chosen != 0 {
-                let trigger = &GROUPS[g].triggers[chosen.trailing_zeros() as usize];
-                chosen &= chosen - 1;
-                let end = at + trigger.reach();
-                if end <= new_from || end > text.len() {
-                    continue;
-                }
-                let Some(start) = at.checked_sub(trigger.back) else {
-                    continue;
-                };
-                if prefix_at(text, start, trigger) {
-                    hit(Hit { start, at, trigger });
-                }
+        for trigger in self.triggers(text[at], buckets) {
+            let end = at + trigger.reach();
+            if end <= new_from || end > text.len() {
+                continue;
+            }
+            let Some(start) = at.checked_sub(trigger.back) else {
+                continue;
+            };
+            if prefix_at(text, start, trigger) {
+                hit(Hit { start, at, trigger });
             }
         }
+    }
+
+    /// The chosen triggers of a window hit's `buckets` whose own byte is
+    /// `first` (the window's first byte).
+    #[inline(always)]
+    fn triggers(&self, first: u8, mut buckets: u8) -> impl Iterator<Item = &'static Trigger> + '_ {
+        let mut group = 0;
+        let mut chosen = 0u32;
+        std::iter::from_fn(move || {
+            while chosen == 0 {
+                if buckets == 0 {
+                    return None;
+                }
+                group = buckets.trailing_zeros() as usize;
+                buckets &= buckets - 1;
+                chosen = self.by_first[group][first as usize];
+            }
+            let trigger = &GROUPS[group].triggers[chosen.trailing_zeros() as usize];
+            chosen &= chosen - 1;
+            Some(trigger)
+        })
     }
 
     /// Whether a window hit of `text` (a chunk scanned ahead) may be a
@@ -437,30 +451,18 @@ impl Anchors {
         &self,
         text: &[u8],
         at: usize,
-        mut buckets: u8,
+        buckets: u8,
         url: impl Fn(&[u8]) -> bool,
     ) -> bool {
-        while buckets != 0 {
-            let g = buckets.trailing_zeros() as usize;
-            buckets &= buckets - 1;
-            let mut chosen = self.by_first[g][text[at] as usize];
-            while chosen != 0 {
-                let trigger = &GROUPS[g].triggers[chosen.trailing_zeros() as usize];
-                chosen &= chosen - 1;
-                let Some(start) = at.checked_sub(trigger.back) else {
-                    return true;
-                };
-                if at + trigger.reach() > text.len() || start + trigger.prefix.len() > text.len() {
-                    return true;
-                }
-                if prefix_at(text, start, trigger)
+        self.triggers(text[at], buckets).any(|trigger| {
+            let Some(start) = at.checked_sub(trigger.back) else {
+                return true;
+            };
+            at + trigger.reach() > text.len()
+                || start + trigger.prefix.len() > text.len()
+                || prefix_at(text, start, trigger)
                     && (trigger.kind != Kind::Url || url(&text[at..]))
-                {
-                    return true;
-                }
-            }
-        }
-        false
+        })
     }
 }
 
