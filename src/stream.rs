@@ -305,11 +305,6 @@ impl Masker {
         self.buf_start + self.buf.len() as u64
     }
 
-    /// Masks `data` and writes every byte whose fate is decided.
-    pub(crate) fn write<W: Write>(&mut self, data: &[u8], out: &mut W) -> io::Result<()> {
-        self.write_with(data, None, out)
-    }
-
     /// The detectors chosen (empty: detection off).
     pub(crate) fn detector_set(&self) -> DetectorSet {
         self.detectors
@@ -317,9 +312,10 @@ impl Masker {
             .map_or(DetectorSet::empty(), Detectors::set)
     }
 
-    /// Like [`write`](Self::write), with detection's window pass over
-    /// `data` done ahead of time (see [`crate::Prescanner`]).
-    pub(crate) fn write_with<W: Write>(
+    /// Masks `data` and writes every byte whose fate is decided.
+    /// `windows`, when given, is detection's window pass over `data`, done
+    /// ahead of time (see [`crate::Prescanner`]).
+    pub(crate) fn write<W: Write>(
         &mut self,
         data: &[u8],
         windows: Option<Windows<'_>>,

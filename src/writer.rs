@@ -265,21 +265,11 @@ impl Actions {
     }
 }
 
-/// Acts on one protocol event.
-fn act<W: Write>(
-    event: Event<'_>,
-    masker: &mut Masker,
-    actions: &mut Actions,
-    out: &mut W,
-) -> io::Result<()> {
-    act_scanned(event, None, masker, actions, out)
-}
-
-/// Acts on one protocol event of a chunk scanned ahead (`scanned`: its
-/// bytes and their window hits): text that is a piece of the chunk is
+/// Acts on one protocol event. `scanned`, for a chunk scanned ahead, is
+/// its bytes and their window hits: text that is a piece of the chunk is
 /// searched with its share of the hits, other text (a held line, copied)
 /// without.
-fn act_scanned<W: Write>(
+fn act<W: Write>(
     event: Event<'_>,
     scanned: Option<(&[u8], Windows<'_>)>,
     masker: &mut Masker,
@@ -292,7 +282,7 @@ fn act_scanned<W: Write>(
                 let at = offset_in(chunk, text)?;
                 Some(windows.sub(at..at + text.len()))
             });
-            masker.write_with(text, windows, out)
+            masker.write(text, windows, out)
         }
         Event::Verbatim(bytes) => masker.write_verbatim(bytes, out),
         Event::Consumed(bytes) => {
@@ -335,19 +325,24 @@ impl<W: Write> MaskWriter<W> {
     /// `chunk.bytes()`, with the pass skipped when the scanner's detectors
     /// are this writer's. Like `write_all`, it takes every byte or fails.
     pub fn write_scanned(&mut self, chunk: &Scanned) -> io::Result<()> {
+        let windows = chunk.windows_for(self.masker.detector_set());
+        self.write_with(chunk.bytes(), windows)
+    }
+
+    /// Takes every byte of `bytes` (with their window hits, when scanned
+    /// ahead) or fails.
+    fn write_with(&mut self, bytes: &[u8], windows: Option<Windows<'_>>) -> io::Result<()> {
         self.guard(|this| {
-            let bytes = chunk.bytes();
-            let windows = chunk.windows_for(this.masker.detector_set());
             let out = this.inner.as_mut().expect("present until finished");
             match &mut this.protocol {
                 Some(protocol) => {
                     let (masker, actions) = (&mut this.masker, &mut this.actions);
                     let scanned = windows.map(|w| (bytes, w));
                     protocol.feed(bytes, &mut |event| {
-                        act_scanned(event, scanned, masker, actions, out)
+                        act(event, scanned, masker, actions, out)
                     })?
                 }
-                None => this.masker.write_with(bytes, windows, out)?,
+                None => this.masker.write(bytes, windows, out)?,
             }
             this.actions.detected(&mut this.masker);
             Ok(())
@@ -390,7 +385,7 @@ impl<W: Write> MaskWriter<W> {
             let out = this.inner.as_mut().expect("present until finished");
             if let Some(protocol) = &mut this.protocol {
                 let (masker, actions) = (&mut this.masker, &mut this.actions);
-                protocol.finish(&mut |event| act(event, masker, actions, out))?;
+                protocol.finish(&mut |event| act(event, None, masker, actions, out))?;
             }
             let finished = this.masker.finish(out);
             this.actions.detected(&mut this.masker);
@@ -421,18 +416,8 @@ impl MaskWriter<io::Sink> {
 
 impl<W: Write> Write for MaskWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.guard(|this| {
-            let out = this.inner.as_mut().expect("present until finished");
-            match &mut this.protocol {
-                Some(protocol) => {
-                    let (masker, actions) = (&mut this.masker, &mut this.actions);
-                    protocol.feed(buf, &mut |event| act(event, masker, actions, out))?
-                }
-                None => this.masker.write(buf, out)?,
-            }
-            this.actions.detected(&mut this.masker);
-            Ok(buf.len())
-        })
+        self.write_with(buf, None)?;
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
