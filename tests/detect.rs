@@ -102,61 +102,56 @@ fn pem_body(seed: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// `input` in pieces of the given sizes (cycled; each at least 1).
+fn split<'a>(input: &'a [u8], sizes: &'a [usize]) -> impl Iterator<Item = &'a [u8]> {
+    let mut at = 0;
+    let mut k = 0;
+    std::iter::from_fn(move || {
+        if at == input.len() {
+            return None;
+        }
+        let n = sizes[k % sizes.len()].max(1).min(input.len() - at);
+        k += 1;
+        at += n;
+        Some(&input[at - n..at])
+    })
+}
+
+/// A writer over a fresh registry, all detectors on.
+fn writer(commands: bool) -> MaskWriter<Vec<u8>> {
+    MaskWriter::builder(Arc::new(Registry::new()))
+        .commands(commands)
+        .build(Vec::new())
+}
+
 /// Masks through a writer in pieces of the given sizes (cycled), commands
 /// off, all detectors on.
 fn mask_split(input: &[u8], sizes: &[usize]) -> Vec<u8> {
-    let registry = Arc::new(Registry::new());
-    let mut w = MaskWriter::builder(registry)
-        .commands(false)
-        .build(Vec::new());
-    let mut at = 0;
-    let mut k = 0;
-    while at < input.len() {
-        let n = sizes[k % sizes.len()].max(1).min(input.len() - at);
-        w.write_all(&input[at..at + n]).unwrap();
-        at += n;
-        k += 1;
+    mask_split_with(input, sizes, false)
+}
+
+/// Like [`mask_split`], with the in-band protocol on or off.
+fn mask_split_with(input: &[u8], sizes: &[usize], commands: bool) -> Vec<u8> {
+    let mut w = writer(commands);
+    for piece in split(input, sizes) {
+        w.write_all(piece).unwrap();
     }
     w.finish().unwrap()
 }
 
-/// Like [`mask_split`], each piece scanned ahead by a [`Prescanner`] for
-/// `scanned_for` and written with `write_scanned`; `commands` chooses the
-/// in-band protocol, which cuts a chunk into pieces of text.
+/// Like [`mask_split_with`], each piece scanned ahead by a [`Prescanner`]
+/// for `scanned_for` and written with `write_scanned`; the protocol cuts
+/// a chunk into pieces of text.
 fn mask_split_scanned(
     input: &[u8],
     sizes: &[usize],
     scanned_for: DetectorSet,
     commands: bool,
 ) -> Vec<u8> {
-    let registry = Arc::new(Registry::new());
-    let mut w = MaskWriter::builder(registry)
-        .commands(commands)
-        .build(Vec::new());
+    let mut w = writer(commands);
     let scanner = Prescanner::new(scanned_for);
-    let mut at = 0;
-    let mut k = 0;
-    while at < input.len() {
-        let n = sizes[k % sizes.len()].max(1).min(input.len() - at);
-        let chunk = scanner.scan(input[at..at + n].to_vec());
-        w.write_scanned(&chunk).unwrap();
-        at += n;
-        k += 1;
-    }
-    w.finish().unwrap()
-}
-
-/// The same as [`mask_split`] with commands on.
-fn mask_split_commands(input: &[u8], sizes: &[usize]) -> Vec<u8> {
-    let registry = Arc::new(Registry::new());
-    let mut w = MaskWriter::builder(registry).build(Vec::new());
-    let mut at = 0;
-    let mut k = 0;
-    while at < input.len() {
-        let n = sizes[k % sizes.len()].max(1).min(input.len() - at);
-        w.write_all(&input[at..at + n]).unwrap();
-        at += n;
-        k += 1;
+    for piece in split(input, sizes) {
+        w.write_scanned(&scanner.scan(piece.to_vec())).unwrap();
     }
     w.finish().unwrap()
 }
@@ -611,7 +606,7 @@ proptest! {
     fn writes_scanned_ahead_with_commands_match_plain_writes(parts in prop::collection::vec(prop::sample::select(with_command_lines()), 100..400), sizes in prop::collection::vec(1usize..20_000, 1..4)) {
         let input = parts.concat();
         for sizes in [&sizes[..], &[usize::MAX], &[4096, 5]] {
-            let want = mask_split_commands(&input, sizes);
+            let want = mask_split_with(&input, sizes, true);
             let got = mask_split_scanned(&input, sizes, DetectorSet::all(), true);
             prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "sizes {:?}", sizes);
         }
