@@ -127,9 +127,11 @@ const EMPTY: u32 = u32::MAX;
 const DISABLED: u32 = u32::MAX - 1;
 
 /// Bitmaps larger than this (bytes) are prefetched from while scanning,
-/// this many rounds of four probes ahead.
+/// this many probes ahead (a power of two: the ring of words in flight is
+/// indexed modulo it).
 const PREFETCH_ABOVE: usize = 256 * 1024;
-const PREFETCH_ROUNDS: usize = 4;
+const PROBES_AHEAD: usize = 16;
+const _: () = assert!(PROBES_AHEAD.is_power_of_two());
 
 /// While building, how many patterns ahead slots are prefetched.
 const BUILD_PREFETCH_PATTERNS: usize = 4;
@@ -563,13 +565,6 @@ impl GramSearcher {
         if i + 1 == self.slots.len() { 0 } else { i + 1 }
     }
 
-    /// Asks for the bitmap word of a probe a few rounds ahead, so that
-    /// its cache miss overlaps the probes in between.
-    #[inline(always)]
-    fn prefetch(&self, gram: u64) {
-        prefetch(self.bitmap.as_ptr().wrapping_add(self.bitmap_word(gram).0));
-    }
-
     /// The bitmap word of a gram and its two bits in that word: a Bloom
     /// filter with two hashes in one word costs one cache line per probe
     /// and needs a quarter of the memory of a one-hash bitmap for the same
@@ -666,35 +661,22 @@ impl GramSearcher {
     ) {
         let s = self.stride;
         let last = hay.len() - Q;
+        if PREFETCH {
+            p = self.scan_ahead(hay, p, from, &mut on_match);
+        }
         // Four probes per round: their bitmap loads overlap in memory.
         while p + 3 * s <= last {
-            let (g0, g1, g2, g3) = (
-                gram_at(hay, p),
-                gram_at(hay, p + s),
-                gram_at(hay, p + 2 * s),
-                gram_at(hay, p + 3 * s),
-            );
-            if PREFETCH {
-                let ahead = p + PREFETCH_ROUNDS * 4 * s;
-                if ahead + 3 * s <= last {
-                    for k in 0..4 {
-                        self.prefetch(gram_at(hay, ahead + k * s));
-                    }
-                }
-            }
             let (m0, m1, m2, m3) = (
-                self.maybe(g0),
-                self.maybe(g1),
-                self.maybe(g2),
-                self.maybe(g3),
+                self.maybe(gram_at(hay, p)),
+                self.maybe(gram_at(hay, p + s)),
+                self.maybe(gram_at(hay, p + 2 * s)),
+                self.maybe(gram_at(hay, p + 3 * s)),
             );
             if m0 | m1 | m2 | m3 {
-                for (k, (g, m)) in [(g0, m0), (g1, m1), (g2, m2), (g3, m3)]
-                    .into_iter()
-                    .enumerate()
-                {
+                for (k, m) in [m0, m1, m2, m3].into_iter().enumerate() {
                     if m {
-                        self.confirm(hay, p + k * s, g, from, &mut on_match);
+                        let at = p + k * s;
+                        self.confirm(hay, at, gram_at(hay, at), from, &mut on_match);
                     }
                 }
             }
@@ -707,6 +689,52 @@ impl GramSearcher {
             }
             p += s;
         }
+    }
+
+    /// Probes from `p` on with the bitmap words of the next
+    /// [`PROBES_AHEAD`] probes asked for ahead of their use, and returns
+    /// the first probe it left (every probe before it is done). Each
+    /// probe's word and bits are computed once, when it is asked for, and
+    /// kept in a ring until its turn: hashing each gram a second time for
+    /// the prefetch was a third of the instructions of a probe.
+    #[inline(always)]
+    fn scan_ahead(
+        &self,
+        hay: &[u8],
+        mut p: usize,
+        from: usize,
+        on_match: &mut impl FnMut(usize, usize),
+    ) -> usize {
+        let s = self.stride;
+        let last = hay.len() - Q;
+        if p + (PROBES_AHEAD - 1) * s > last {
+            return p;
+        }
+        // ring[(k + j) % PROBES_AHEAD] is the probe at p + j * s.
+        let mut ring = [(0usize, 0u64); PROBES_AHEAD];
+        for (j, slot) in ring.iter_mut().enumerate() {
+            *slot = self.bitmap_word(gram_at(hay, p + j * s));
+            prefetch(self.bitmap.as_ptr().wrapping_add(slot.0));
+        }
+        let mut k = 0;
+        let mut probe = |p: usize, (word, bits): (usize, u64)| {
+            if self.bitmap[word] & bits == bits {
+                self.confirm(hay, p, gram_at(hay, p), from, on_match);
+            }
+        };
+        while p + PROBES_AHEAD * s <= last {
+            let due = ring[k];
+            let ahead = self.bitmap_word(gram_at(hay, p + PROBES_AHEAD * s));
+            prefetch(self.bitmap.as_ptr().wrapping_add(ahead.0));
+            ring[k] = ahead;
+            probe(p, due);
+            p += s;
+            k = (k + 1) % PROBES_AHEAD;
+        }
+        for j in 0..PROBES_AHEAD {
+            probe(p + j * s, ring[(k + j) % PROBES_AHEAD]);
+        }
+        p + PROBES_AHEAD * s
     }
 
     #[inline(never)]
@@ -881,6 +909,63 @@ mod tests {
             filter.scan(hay, offset, 0, |s, e| got.push((s, e)));
             got.sort();
             assert_eq!(got, naive(want, hay), "offset {offset}");
+        }
+    }
+
+    /// A searcher large enough to scan with its bitmap words asked for
+    /// ahead (see `scan_ahead`) finds what the naive search finds in hays
+    /// of every length around the ring's: occurrences whose probe is among
+    /// the first ones, in the steady loop, in the drain and in the tail.
+    #[test]
+    fn a_large_searcher_finds_every_occurrence_whatever_the_hay_length() {
+        let mut rng = crate::test_rng::Lcg(7);
+        let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let patterns: Vec<Vec<u8>> = (0..12_000)
+            .map(|_| {
+                let len = 20 + rng.below(21);
+                rng.word(alnum, len)
+            })
+            .collect();
+        let refs: Vec<&[u8]> = patterns.iter().map(|p| &p[..]).collect();
+        let filter = GramSearcher::build(&refs).0;
+        assert!(
+            filter.bitmap.len() * 8 > PREFETCH_ABOVE,
+            "the test must take the ring path"
+        );
+        let set: std::collections::HashSet<&[u8]> = refs.iter().copied().collect();
+        let naive = |hay: &[u8]| {
+            let mut out = Vec::new();
+            for s in 0..hay.len() {
+                for len in 20..=40.min(hay.len() - s) {
+                    if set.contains(&hay[s..s + len]) {
+                        out.push((s, s + len));
+                    }
+                }
+            }
+            out
+        };
+        let ring = PROBES_AHEAD * filter.stride;
+        for len in (0..ring + 4 * filter.stride + Q).chain([ring * 3 + 7, 5000]) {
+            let mut hay = rng.word(b" ./-", len);
+            for _ in 0..1 + len / 40 {
+                let p = &patterns[rng.below(patterns.len())];
+                if p.len() <= len {
+                    let at = rng.below(len - p.len() + 1);
+                    hay[at..at + p.len()].copy_from_slice(p);
+                }
+            }
+            // A shortest pattern has one probe that can find it: at the
+            // end of the hay, the last.
+            if let Some(p) = patterns.iter().find(|p| p.len() == 20 && p.len() <= len) {
+                hay[len - p.len()..].copy_from_slice(p);
+            }
+            let want = naive(&hay);
+            for offset in [0u64, 1, 6, 12] {
+                let mut got = Vec::new();
+                filter.scan(&hay, offset, 0, |s, e| got.push((s, e)));
+                got.sort();
+                assert_eq!(got, want, "len {len} offset {offset}");
+            }
         }
     }
 
