@@ -68,6 +68,25 @@ impl Batch {
         }
     }
 
+    /// Whether the q-gram filter holds every variant: then
+    /// [`probe`](Self::probe) reports every occurrence of every one (the
+    /// automaton reports the longest ending at a position, the
+    /// long-variant searcher the union of a variant's overlapping ones).
+    pub(crate) fn reports_every_occurrence(&self) -> bool {
+        self.automaton.is_none() && self.long.is_none()
+    }
+
+    /// Calls `on_match(start, end)`, in stream offsets (`hay[0]` is at
+    /// `hay_offset`), for every occurrence of a variant of the filter that
+    /// lies wholly in `hay`.
+    pub(crate) fn probe(&self, hay: &[u8], hay_offset: u64, mut on_match: impl FnMut(u64, u64)) {
+        if let Some(filter) = &self.grams {
+            filter.scan(hay, hay_offset, 0, |start, end| {
+                on_match(hay_offset + start as u64, hay_offset + end as u64)
+            });
+        }
+    }
+
     pub(crate) fn variants(&self) -> usize {
         self.automaton.as_ref().map_or(0, |t| t.patterns())
             + self.grams.as_ref().map_or(0, |f| f.patterns())

@@ -142,6 +142,10 @@ struct Inner {
     /// up only the suffixes that can be variants (see [`crate::runs`]).
     lengths: BTreeSet<usize>,
     batches: Vec<(Range<usize>, Arc<Batch>)>,
+    /// A batch built ahead of time for the variants in this range
+    /// ([`Registry::adopt`]), taken instead of building them when the
+    /// next build covers exactly that range.
+    adoptable: Option<(Range<usize>, Arc<Batch>)>,
     snapshot: Option<Arc<Matcher>>,
 }
 
@@ -232,6 +236,69 @@ impl Registry {
             .zip(values)
             .map(|(variants, (_, source))| variants.map(|variants| self.insert(variants, source)))
             .collect()
+    }
+
+    /// Expands `values` as [`add_from`](Self::add_from) would, registering
+    /// none of them, and builds one batch of the variants that are new to
+    /// the registry now. A stream that detects many parts in one piece
+    /// checks the piece against the batch, registers the values
+    /// ([`add_staged`](Self::add_staged)) and offers the batch back
+    /// ([`adopt`](Self::adopt)), so that its variants are expanded once and,
+    /// when nothing else was added meanwhile, built once.
+    pub(crate) fn stage(&self, values: &[&[u8]]) -> Staged {
+        let hasher = self.lock().hasher.clone();
+        let values: Vec<Option<Result<Vec<Prepared>, Refusal>>> = values
+            .iter()
+            .map(|v| Some(expand_tagged(v, &self.config).map(|t| prepare(t, &hasher))))
+            .collect();
+        let mut new = Vec::new();
+        {
+            let inner = self.lock();
+            let mut staged: HashSet<&Seen, BuildHasherDefault<PassThrough>> = HashSet::default();
+            for prepared in values.iter().flatten().flatten().flatten() {
+                if !inner.seen.contains_key(&prepared.seen) && staged.insert(&prepared.seen) {
+                    new.push(prepared.seen.variant.clone());
+                }
+            }
+        }
+        let batch = (!new.is_empty()).then(|| Arc::new(Batch::build(&new)));
+        Staged { values, new, batch }
+    }
+
+    /// Registers the staged value at `index` as [`add_from`](Self::add_from)
+    /// would have (its variants already expanded). At most once a value.
+    pub(crate) fn add_staged(
+        &self,
+        staged: &mut Staged,
+        index: usize,
+        source: &str,
+    ) -> Result<Added, Refusal> {
+        let prepared = staged.values[index]
+            .take()
+            .expect("a staged value is registered at most once");
+        prepared.map(|variants| self.insert(variants, source))
+    }
+
+    /// Offers the staged batch as the batch of the variants added since
+    /// the last build: taken when those are exactly the staged new ones,
+    /// the same allocations in the same order (every staged value was
+    /// registered, nothing else was), and the next build covers them
+    /// alone. Otherwise they are built as always.
+    pub(crate) fn adopt(&self, staged: Staged) {
+        let Some(batch) = staged.batch else {
+            return;
+        };
+        let mut inner = self.lock();
+        let built = inner.batches.last().map_or(0, |(r, _)| r.end);
+        let pending = &inner.variants[built..];
+        if pending.len() == staged.new.len()
+            && pending
+                .iter()
+                .zip(&staged.new)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
+        {
+            inner.adoptable = Some((built..inner.variants.len(), batch));
+        }
     }
 
     /// Adds the variants of one accepted value, each with its origin.
@@ -459,8 +526,11 @@ impl Inner {
             range.start = self.batches[keep].0.start;
             self.batches.truncate(keep);
         }
-        let batch = Batch::build(&self.variants[range.clone()]);
-        self.batches.push((range, Arc::new(batch)));
+        let batch = match self.adoptable.take() {
+            Some((adopted, batch)) if adopted == range => batch,
+            _ => Arc::new(Batch::build(&self.variants[range.clone()])),
+        };
+        self.batches.push((range, batch));
     }
 }
 
@@ -485,6 +555,44 @@ type Tagged = (Vec<u8>, Encoding);
 struct Prepared {
     seen: Seen,
     form: Encoding,
+}
+
+/// Values expanded ahead of their registration, and the batch of their
+/// variants that were new when staged ([`Registry::stage`]).
+pub(crate) struct Staged {
+    /// Each value's variants (or why it is refused), taken when it is
+    /// registered.
+    values: Vec<Option<Result<Vec<Prepared>, Refusal>>>,
+    /// The staged variants new to the registry, in the order registering
+    /// every value would add them.
+    new: Vec<Arc<[u8]>>,
+    batch: Option<Arc<Batch>>,
+}
+
+impl Staged {
+    /// The batch of the new variants (none when there are none).
+    pub(crate) fn batch(&self) -> Option<&Batch> {
+        self.batch.as_deref()
+    }
+
+    /// The variants of the value at `index` (none once it is registered
+    /// or when it is refused).
+    pub(crate) fn variants(&self, index: usize) -> impl Iterator<Item = &[u8]> {
+        self.values[index]
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|p| &p.seen.variant[..])
+    }
+}
+
+impl fmt::Debug for Staged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Staged")
+            .field("values", &self.values.len())
+            .field("new_variants", &self.new.len())
+            .finish()
+    }
 }
 
 /// The variants of one value, hashed with the registry's `hasher`.
@@ -840,6 +948,53 @@ mod tests {
         // Only at the start.
         let got = expand(&[b"ab", BOM, b"cd"].concat(), &config).unwrap();
         assert!(got.contains(&[b"ab", BOM, b"cd"].concat()));
+    }
+
+    /// A staged batch is taken as the batch of exactly the variants its
+    /// values added, and only then.
+    #[test]
+    fn a_staged_batch_is_taken_only_for_exactly_its_variants() {
+        let values: [&[u8]; 3] = [
+            b"first-staged-value",
+            b"second-staged-value",
+            b"another-value-x",
+        ];
+        // (values registered, in order; an extra value added after them)
+        let cases: &[(&[usize], bool, bool)] = &[
+            (&[0, 1], false, true),
+            (&[0], false, false),
+            (&[1, 0], false, false),
+            (&[0, 1], true, false),
+        ];
+        for &(registered, extra, taken) in cases {
+            let registry = Registry::new();
+            // A larger batch before: the staged one is not folded into it.
+            for i in 0..100 {
+                registry
+                    .add(format!("registered-before-{i}").as_bytes())
+                    .unwrap();
+            }
+            let _ = registry.matcher();
+            let mut staged = registry.stage(&values[..2]);
+            let staged_batch = staged.batch.clone().unwrap();
+            for &i in registered {
+                registry.add_staged(&mut staged, i, "test").unwrap();
+            }
+            if extra {
+                registry.add(values[2]).unwrap();
+            }
+            registry.adopt(staged);
+            let _ = registry.matcher();
+            let inner = registry.lock();
+            let last = &inner.batches.last().unwrap().1;
+            assert_eq!(
+                Arc::ptr_eq(last, &staged_batch),
+                taken,
+                "{registered:?} extra {extra}"
+            );
+            let covered: usize = inner.batches.iter().map(|(r, _)| r.len()).sum();
+            assert_eq!(covered, inner.variants.len());
+        }
     }
 
     #[test]

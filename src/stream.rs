@@ -42,23 +42,31 @@
 //!   compacts. Compaction keeps the variant set, so it changes no output.
 //! - Detected parts cut a write into pieces only while they may still be
 //!   registered: past the cap (or with registration off) a piece stays
-//!   whole.
+//!   whole. Several parts in one piece are expanded and built once
+//!   ([`Registry::stage`]); when none of their variants occurs after its
+//!   own cut, the piece is cut only at the last part (`absent_after_cuts`
+//!   says why that is exact) and the registry takes the staged batch.
 //! - `tracker` is present only when someone asked for completed runs
 //!   ([`crate::runs`]); it sees every reported occurrence and every step's
 //!   pending start while the bytes are still held. Without it the only
 //!   cost is one untaken branch per occurrence.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 
 use crate::detect::{Detector, DetectorSet, Detectors, Found, Windows};
 use crate::matcher::{Matcher, ScanState};
-use crate::registry::Registry;
+use crate::registry::{Registry, Staged};
 use crate::runs::{Hay, RunTracker};
 
 /// At most this many detected parts are registered per stream (SPEC 7).
 pub const MAX_DETECTED_REGISTRATIONS: u64 = 10_000;
+
+/// Fewest detected parts in one piece that are staged together (see
+/// [`absent_after_cuts`]) rather than each expanded and built at its cut.
+const BATCHED_REGISTRATIONS_MIN: usize = 2;
 
 /// Writes larger than this are processed in pieces, so that the interval
 /// list stays small whatever the caller's buffer size.
@@ -241,8 +249,9 @@ impl Masker {
         self.register_detected && self.registered_detected <= MAX_DETECTED_REGISTRATIONS
     }
 
-    /// Registers detected parts (silently; at most the cap per stream).
-    fn register(&mut self, value: &[u8], detector: Detector) {
+    /// Registers detected parts (silently; at most the cap per stream),
+    /// from its staged expansion when given.
+    fn register(&mut self, value: &[u8], detector: Detector, staged: Option<(&mut Staged, usize)>) {
         if !self.may_register() {
             return;
         }
@@ -257,7 +266,11 @@ impl Masker {
         }
         self.registered_detected += 1;
         let label = detector.source();
-        if self.registry.add_from(value, &label).is_ok() {
+        let added = match staged {
+            Some((parts, index)) => self.registry.add_staged(parts, index, &label),
+            None => self.registry.add_from(value, &label),
+        };
+        if added.is_ok() {
             self.notes
                 .push(DetectNote::Registered(value.to_vec(), label));
         }
@@ -356,20 +369,41 @@ impl Masker {
                     detectors.stop_collecting();
                 }
             }
+            // Many parts in one piece (a dense log's): expanded and built
+            // once, and when none of their variants occurs after its cut,
+            // registered together at the last cut (see `absent_after_cuts`).
+            let mut staged = (regs.len() >= BATCHED_REGISTRATIONS_MIN).then(|| {
+                let values: Vec<&[u8]> = regs.iter().map(|r| &r.1[..]).collect();
+                self.registry.stage(&values)
+            });
+            if let Some(parts) =
+                staged.take_if(|parts| absent_after_cuts(piece, self.end(), &regs, parts))
+            {
+                let at = self.end();
+                let last = (regs[regs.len() - 1].0.max(at) - at).min(piece.len() as u64) as usize;
+                self.write_piece(&piece[..last], out)?;
+                let mut parts = parts;
+                for (index, (_, value, d)) in regs.into_iter().enumerate() {
+                    self.register(&value, d, Some((&mut parts, index)));
+                }
+                self.registry.adopt(parts);
+                self.refresh(out)?;
+                self.write_piece(&piece[last..], out)?;
+                continue;
+            }
             // Split the piece where detected parts start to apply, so that
             // they do exactly there, whatever the write sizes.
             let mut rest = piece;
             let mut at = self.end();
-            let mut regs = regs.into_iter().peekable();
-            while let Some((from, _, _)) = regs.peek() {
+            let mut regs = regs.into_iter().enumerate().peekable();
+            while let Some((_, (from, _, _))) = regs.peek() {
                 let cut = ((*from).max(at) - at).min(rest.len() as u64) as usize;
                 let (head, tail) = rest.split_at(cut);
                 self.write_piece(head, out)?;
                 at += cut as u64;
                 rest = tail;
-                while let Some((from, value, d)) = regs.next_if(|r| r.0 <= at) {
-                    let _ = from;
-                    self.register(&value, d);
+                while let Some((index, (_, value, d))) = regs.next_if(|(_, r)| r.0 <= at) {
+                    self.register(&value, d, staged.as_mut().map(|parts| (parts, index)));
                 }
                 self.refresh(out)?;
             }
@@ -406,7 +440,7 @@ impl Masker {
             detectors.finish(&mut found);
             let regs = self.take_found(found);
             for (_, value, d) in regs {
-                self.register(&value, d);
+                self.register(&value, d, None);
             }
             self.detectors = None;
         }
@@ -660,6 +694,54 @@ fn insert_run(runs: &mut Vec<(u64, u64)>, start: u64, end: u64) {
         let merged = (start.min(runs[first].0), end.max(runs[past - 1].1));
         runs.splice(first..past, [merged]);
     }
+}
+
+/// Whether no staged variant of a detected part in `regs` (sorted by
+/// where each starts to apply, its cut) occurs in `piece` (the stream's
+/// next bytes, the first at offset `at`) from that part's cut on, up to
+/// the last part's cut. Then registering them all at the last cut masks
+/// the piece as registering each at its own does: before its cut a part
+/// masks nothing either way, and from it to the last cut it has nothing
+/// to mask. Cuts are line starts and no variant holds a line break, so an
+/// occurrence that starts before a cut ends before it, and a matcher
+/// holds nothing across one. Variants the registry had before are
+/// searched for already.
+///
+/// It says no when the batch leaves a variant to the automaton or the
+/// long-variant searcher: those do not report every occurrence of every
+/// variant, so one before its cut could hide one after it.
+fn absent_after_cuts(
+    piece: &[u8],
+    at: u64,
+    regs: &[(u64, Vec<u8>, Detector)],
+    staged: &Staged,
+) -> bool {
+    let cut = |from: u64| (from.max(at) - at).min(piece.len() as u64) as usize;
+    let (first, last) = (cut(regs[0].0), cut(regs[regs.len() - 1].0));
+    let Some(batch) = staged.batch() else {
+        return true;
+    };
+    if first == last {
+        return true;
+    }
+    if !batch.reports_every_occurrence() {
+        return false;
+    }
+    // Each variant applies from the first cut of a part that has it.
+    let mut applies_from: HashMap<&[u8], u64> = HashMap::new();
+    for (index, (from, _, _)) in regs.iter().enumerate() {
+        for variant in staged.variants(index) {
+            applies_from.entry(variant).or_insert(*from);
+        }
+    }
+    let between = &piece[first..last];
+    let offset = at + first as u64;
+    let mut after_its_cut = false;
+    batch.probe(between, offset, |start, end| {
+        let bytes = &between[(start - offset) as usize..(end - offset) as usize];
+        after_its_cut |= applies_from.get(bytes).is_some_and(|&from| start >= from);
+    });
+    !after_its_cut
 }
 
 #[cfg(test)]

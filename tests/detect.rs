@@ -389,6 +389,91 @@ fn detected_parts_are_registered_from_the_next_line() {
     assert!(!format!("{registry:?}").contains(std::str::from_utf8(body).unwrap()));
 }
 
+/// Many parts detected in one write are registered where each applies,
+/// whether the engine registers them together at the last (none of their
+/// forms follows its cut) or cuts at each (one does): later forms are
+/// masked from the line after their part on, and not before.
+#[test]
+fn many_parts_in_one_write_apply_from_their_own_next_line() {
+    let tokens: Vec<Vec<u8>> = (0..12).map(|i| github_token("ghp_", 36, 200 + i)).collect();
+    let body = |i: usize| tokens[i][4..].to_vec();
+    let b64 = |i: usize| {
+        base64::engine::general_purpose::STANDARD
+            .encode(body(i))
+            .into_bytes()
+    };
+    let token_lines = |lines: &mut Vec<Vec<u8>>| {
+        for (i, t) in tokens.iter().enumerate() {
+            lines.push(join(&[b"push ", t, format!(" #{i}\n").as_bytes()]));
+        }
+    };
+    type Case = (&'static str, Vec<Vec<u8>>);
+    let mut cases: Vec<Case> = Vec::new();
+    // No later form among the tokens; every form after the last one.
+    let mut lines = Vec::new();
+    token_lines(&mut lines);
+    for i in 0..tokens.len() {
+        for form in naive::expander::naive_variants(&body(i), 4) {
+            lines.push(join(&[b"echo ", &form, b"\n"]));
+        }
+    }
+    cases.push(("every form after the last part", lines));
+    // One form, starting exactly where its part applies.
+    let mut lines = Vec::new();
+    token_lines(&mut lines);
+    lines.insert(1, join(&[&b64(0)[..], b" echoed\n"]));
+    cases.push(("a form at the line after its part", lines));
+    // The first token's forms right after its line, among the others.
+    let mut lines = Vec::new();
+    token_lines(&mut lines);
+    // Starting exactly where it applies: at the line after its part.
+    lines.insert(1, join(&[&b64(0)[..], b" echoed\n"]));
+    lines.insert(5, join(&[&body(0)[..], b" and ", &b64(0), b"\n"]));
+    cases.push(("a form after its part, before the last", lines));
+    // The last token's forms before its own line: not masked there.
+    let mut lines = Vec::new();
+    token_lines(&mut lines);
+    let last = tokens.len() - 1;
+    lines.insert(3, join(&[b"early ", &b64(last), b" ", &body(last), b"\n"]));
+    lines.push(join(&[b"late ", &b64(last), b"\n"]));
+    cases.push(("a form before its part", lines));
+    // A form on its part's own line, after the part.
+    let mut lines = Vec::new();
+    token_lines(&mut lines);
+    lines[4] = join(&[b"push ", &tokens[4], b" ", &b64(4), b"\n"]);
+    lines.push(join(&[&b64(4)[..], b"\n"]));
+    cases.push(("a form on its part's line", lines));
+    // A part that is a form of an earlier one is not registered, so its
+    // own forms are not masked later.
+    let mut lines = Vec::new();
+    token_lines(&mut lines);
+    let b64_of_b64 = base64::engine::general_purpose::STANDARD
+        .encode(b64(2))
+        .into_bytes();
+    lines[2] = join(&[
+        b"push ",
+        &tokens[2],
+        b" Authorization: Bearer ",
+        &b64(2),
+        b"\n",
+    ]);
+    lines.push(join(&[b"echo ", &b64_of_b64, b"\n"]));
+    cases.push(("a part that is a form of another", lines));
+    for (name, lines) in cases {
+        let input = lines.concat();
+        let want = naive::mask(&input, b"***");
+        for sizes in [&[usize::MAX][..], &[4096], &[700], &[1]] {
+            let got = mask_split(&input, sizes);
+            assert!(
+                got == want,
+                "{name}, splits {sizes:?}:\n{}\nwant\n{}",
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want)
+            );
+        }
+    }
+}
+
 #[test]
 fn one_buffer_mask_registers_nothing_and_detects() {
     let gh = github_token("ghp_", 36, 41);

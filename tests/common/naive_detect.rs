@@ -12,7 +12,7 @@
 #![allow(dead_code)]
 
 #[path = "mod.rs"]
-mod expander;
+pub mod expander;
 
 /// One detected credential: the masked part `[start, end)` and the
 /// detector's name.
