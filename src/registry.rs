@@ -363,6 +363,7 @@ impl Registry {
         }
         let all = 0..inner.variants.len();
         let batch = Batch::build(&inner.variants);
+        inner.adoptable = None;
         inner.batches = vec![(all, Arc::new(batch))];
         inner.snapshot = None;
         self.generation.fetch_add(1, Ordering::Release);
@@ -494,6 +495,8 @@ impl Inner {
     }
 
     fn build_pending_batch(&mut self) {
+        // An offered batch serves the next build or none.
+        let adoptable = self.adoptable.take();
         let built = self.batches.last().map_or(0, |(r, _)| r.end);
         if built == self.variants.len() {
             return;
@@ -526,7 +529,7 @@ impl Inner {
             range.start = self.batches[keep].0.start;
             self.batches.truncate(keep);
         }
-        let batch = match self.adoptable.take() {
+        let batch = match adoptable {
             Some((adopted, batch)) if adopted == range => batch,
             _ => Arc::new(Batch::build(&self.variants[range.clone()])),
         };
