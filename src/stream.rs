@@ -122,6 +122,8 @@ pub(crate) struct Masker {
     extra_searched: u64,
     /// Detection has reached its cap: compact at the next refresh.
     burst_over: bool,
+    /// When to stage a piece's detected parts again after a check said no.
+    staging: Backoff,
     replacement: Box<[u8]>,
     /// Stream bytes `buf_start..end()`. Invariant: `buf_start <=
     /// min(hold_from(), emitted)` after every write, and the buffer holds
@@ -163,6 +165,7 @@ impl Masker {
             scan,
             extra_searched: 0,
             burst_over: false,
+            staging: Backoff::default(),
             replacement: replacement.into(),
             buf: Vec::new(),
             buf_start: 0,
@@ -372,13 +375,15 @@ impl Masker {
             // Many parts in one piece (a dense log's): expanded and built
             // once, and when none of their variants occurs after its cut,
             // registered together at the last cut (see `absent_after_cuts`).
-            let mut staged = (regs.len() >= BATCHED_REGISTRATIONS_MIN).then(|| {
-                let values: Vec<&[u8]> = regs.iter().map(|r| &r.1[..]).collect();
-                self.registry.stage(&values)
-            });
-            if let Some(parts) =
-                staged.take_if(|parts| absent_after_cuts(piece, self.end(), &regs, parts))
-            {
+            let mut staged = (regs.len() >= BATCHED_REGISTRATIONS_MIN && self.staging.try_now())
+                .then(|| {
+                    let values: Vec<&[u8]> = regs.iter().map(|r| &r.1[..]).collect();
+                    self.registry.stage(&values)
+                });
+            let together =
+                staged.take_if(|parts| absent_after_cuts(piece, self.end(), &regs, parts));
+            self.staging.record(together.is_some(), staged.is_some());
+            if let Some(parts) = together {
                 let at = self.end();
                 let last = (regs[regs.len() - 1].0.max(at) - at).min(piece.len() as u64) as usize;
                 self.write_piece(&piece[..last], out)?;
@@ -696,6 +701,42 @@ fn insert_run(runs: &mut Vec<(u64, u64)>, start: u64, end: u64) {
     }
 }
 
+/// How often a stream stages its pieces' detected parts. A log whose parts'
+/// forms follow them (`echo $TOKEN | base64` after each token) keeps doing
+/// so, and then every staged batch is built for nothing (it made such a
+/// log a quarter slower): after a check says no, staging is skipped for
+/// twice as many pieces as the last time, up to 64, until a check says
+/// yes again.
+#[derive(Default)]
+struct Backoff {
+    /// Pieces with several parts still to skip.
+    skip: u32,
+    /// Checks that said no in a row, at most 6.
+    refusals: u32,
+}
+
+impl Backoff {
+    /// Whether to stage this piece's parts (counts a skipped one).
+    fn try_now(&mut self) -> bool {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// The outcome of a piece: its parts were registered together, or
+    /// staged and then cut at each (`refused`), or neither.
+    fn record(&mut self, together: bool, refused: bool) {
+        if together {
+            self.refusals = 0;
+        } else if refused {
+            self.refusals = (self.refusals + 1).min(6);
+            self.skip = 1 << self.refusals;
+        }
+    }
+}
+
 /// Whether no staged variant of a detected part in `regs` (sorted by
 /// where each starts to apply, its cut) occurs in `piece` (the stream's
 /// next bytes, the first at offset `at`) from that part's cut on, up to
@@ -747,6 +788,28 @@ fn absent_after_cuts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// After a check says no, staging waits 2, 4, 8 ... 64 pieces; a yes
+    /// resets it.
+    #[test]
+    fn staging_backs_off_after_each_refusal_until_a_check_says_yes() {
+        let mut staging = Backoff::default();
+        let mut skipped = Vec::new();
+        // Each staged piece refused, seven times, then one registered together.
+        for outcome in [false, false, false, false, false, false, false, true, false] {
+            let mut waited = 0;
+            while !staging.try_now() {
+                waited += 1;
+            }
+            skipped.push(waited);
+            staging.record(outcome, !outcome);
+        }
+        assert_eq!(skipped, [0, 2, 4, 8, 16, 32, 64, 64, 0]);
+        // Pieces with a single part are neither: nothing changes.
+        let mut staging = Backoff::default();
+        staging.record(false, false);
+        assert!(staging.try_now());
+    }
 
     /// Reaching detection's cap ends the burst: the next refresh compacts,
     /// and the rest of the stream is searched with one batch.
