@@ -580,15 +580,27 @@ impl GramSearcher {
     fn prefetch_entries(&self, pattern: &[u8]) {
         for off in 0..self.stride {
             let gram = gram_at(pattern, off);
-            prefetch(self.bitmap.as_ptr().wrapping_add(self.bitmap_word(gram).0));
+            self.prefetch_word(self.bitmap_word(gram).0);
             prefetch(self.slots.as_ptr().wrapping_add(self.slot_index(gram)));
         }
     }
 
     #[inline(always)]
     fn maybe(&self, gram: u64) -> bool {
-        let (word, bits) = self.bitmap_word(gram);
+        self.holds(self.bitmap_word(gram))
+    }
+
+    /// Whether a probe's bitmap word has both its bits set.
+    #[inline(always)]
+    fn holds(&self, (word, bits): (usize, u64)) -> bool {
         self.bitmap[word] & bits == bits
+    }
+
+    /// Asks for a bitmap word ahead of its probe, so that its cache miss
+    /// overlaps the probes in between.
+    #[inline(always)]
+    fn prefetch_word(&self, word: usize) {
+        prefetch(self.bitmap.as_ptr().wrapping_add(word));
     }
 
     /// Length of the longest pattern.
@@ -714,18 +726,18 @@ impl GramSearcher {
         let mut ring = [(0usize, 0u64); PROBES_AHEAD];
         for (j, slot) in ring.iter_mut().enumerate() {
             *slot = self.bitmap_word(gram_at(hay, p + j * s));
-            prefetch(self.bitmap.as_ptr().wrapping_add(slot.0));
+            self.prefetch_word(slot.0);
         }
         let mut k = 0;
-        let mut probe = |p: usize, (word, bits): (usize, u64)| {
-            if self.bitmap[word] & bits == bits {
+        let mut probe = |p: usize, word_bits| {
+            if self.holds(word_bits) {
                 self.confirm(hay, p, gram_at(hay, p), from, on_match);
             }
         };
         while p + PROBES_AHEAD * s <= last {
             let due = ring[k];
             let ahead = self.bitmap_word(gram_at(hay, p + PROBES_AHEAD * s));
-            prefetch(self.bitmap.as_ptr().wrapping_add(ahead.0));
+            self.prefetch_word(ahead.0);
             ring[k] = ahead;
             probe(p, due);
             p += s;
