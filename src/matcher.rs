@@ -69,19 +69,26 @@ impl Batch {
     }
 
     /// Whether the q-gram filter holds every variant: then
-    /// [`probe`](Self::probe) reports every occurrence of every one (the
-    /// automaton reports the longest ending at a position, the
-    /// long-variant searcher the union of a variant's overlapping ones).
+    /// [`probe_grams`](Self::probe_grams) reports every occurrence of
+    /// every one (the automaton reports the longest ending at a position,
+    /// the long-variant searcher the union of a variant's overlapping
+    /// ones).
     pub(crate) fn reports_every_occurrence(&self) -> bool {
         self.automaton.is_none() && self.long.is_none()
     }
 
     /// Calls `on_match(start, end)`, in stream offsets (`hay[0]` is at
-    /// `hay_offset`), for every occurrence of a variant of the filter that
-    /// lies wholly in `hay`.
-    pub(crate) fn probe(&self, hay: &[u8], hay_offset: u64, mut on_match: impl FnMut(u64, u64)) {
+    /// `hay_offset`), for every occurrence of a variant of the q-gram
+    /// filter that lies wholly in `hay` and starts at or after `hay[from]`.
+    pub(crate) fn probe_grams(
+        &self,
+        hay: &[u8],
+        hay_offset: u64,
+        from: usize,
+        on_match: &mut impl FnMut(u64, u64),
+    ) {
         if let Some(filter) = &self.grams {
-            filter.scan(hay, hay_offset, 0, |start, end| {
+            filter.scan(hay, hay_offset, from, |start, end| {
                 on_match(hay_offset + start as u64, hay_offset + end as u64)
             });
         }
@@ -214,13 +221,11 @@ impl Matcher {
         mut on_match: impl FnMut(u64, u64),
     ) {
         for (batch, known) in self.batches.iter().zip(&mut state.long) {
-            let mut report =
-                |start, end| on_match(hay_offset + start as u64, hay_offset + end as u64);
-            if let Some(filter) = &batch.grams {
-                filter.scan(hay, hay_offset, from, &mut report);
-            }
+            batch.probe_grams(hay, hay_offset, from, &mut on_match);
             if let Some(long) = &batch.long {
-                long.scan(known, hay, hay_offset, from, &mut report);
+                long.scan(known, hay, hay_offset, from, |start, end| {
+                    on_match(hay_offset + start as u64, hay_offset + end as u64)
+                });
             }
         }
     }

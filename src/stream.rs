@@ -778,7 +778,7 @@ fn absent_after_cuts(
     let between = &piece[first..last];
     let offset = at + first as u64;
     let mut after_its_cut = false;
-    batch.probe(between, offset, |start, end| {
+    batch.probe_grams(between, offset, 0, &mut |start, end| {
         let bytes = &between[(start - offset) as usize..(end - offset) as usize];
         after_its_cut |= applies_from.get(bytes).is_some_and(|&from| start >= from);
     });
