@@ -183,9 +183,15 @@ impl Registry {
     /// Like [`add`](Self::add), with the label reports give its variants
     /// (`--env DEPLOY_TOKEN`, `stdin:12`): a name, never the value.
     pub fn add_from(&self, value: &[u8], source: &str) -> Result<Added, Refusal> {
-        let variants = expand_tagged(value, &self.config)?;
         let hasher = self.lock().hasher.clone();
-        Ok(self.insert(prepare(variants, &hasher), source))
+        let variants = self.prepared(value, &hasher)?;
+        Ok(self.insert(variants, source))
+    }
+
+    /// A value's variants, expanded and hashed ready to insert (away from
+    /// the lock: `hasher` is the registry's, cloned).
+    fn prepared(&self, value: &[u8], hasher: &RandomState) -> Result<Vec<Prepared>, Refusal> {
+        expand_tagged(value, &self.config).map(|variants| prepare(variants, hasher))
     }
 
     /// Registers many values, as [`add`](Self::add) on each in order would,
@@ -211,7 +217,7 @@ impl Registry {
         let expand_all = |values: &[(&[u8], &str)]| -> Vec<Result<Vec<Prepared>, Refusal>> {
             values
                 .iter()
-                .map(|(v, _)| expand_tagged(v, &self.config).map(|t| prepare(t, &hasher)))
+                .map(|(v, _)| self.prepared(v, &hasher))
                 .collect()
         };
         let expanded: Vec<Result<Vec<Prepared>, Refusal>> = if threads == 1 {
@@ -249,7 +255,7 @@ impl Registry {
         let hasher = self.lock().hasher.clone();
         let values: Vec<Option<Result<Vec<Prepared>, Refusal>>> = values
             .iter()
-            .map(|v| Some(expand_tagged(v, &self.config).map(|t| prepare(t, &hasher))))
+            .map(|v| Some(self.prepared(v, &hasher)))
             .collect();
         let mut new = Vec::new();
         {
@@ -289,7 +295,7 @@ impl Registry {
             return;
         };
         let mut inner = self.lock();
-        let built = inner.batches.last().map_or(0, |(r, _)| r.end);
+        let built = inner.built();
         let pending = &inner.variants[built..];
         if pending.len() == staged.new.len()
             && pending
@@ -488,16 +494,20 @@ impl Inner {
         }
     }
 
+    /// How many variants the batches hold: those after are pending.
+    fn built(&self) -> usize {
+        self.batches.last().map_or(0, |(r, _)| r.end)
+    }
+
     /// How many batches the matcher would have if built now.
     fn batches_after_build(&self) -> usize {
-        let built = self.batches.last().map_or(0, |(r, _)| r.end);
-        self.batches.len() + usize::from(built < self.variants.len())
+        self.batches.len() + usize::from(self.built() < self.variants.len())
     }
 
     fn build_pending_batch(&mut self) {
         // An offered batch serves the next build or none.
         let adoptable = self.adoptable.take();
-        let built = self.batches.last().map_or(0, |(r, _)| r.end);
+        let built = self.built();
         if built == self.variants.len() {
             return;
         }
