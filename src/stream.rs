@@ -383,11 +383,9 @@ impl Masker {
             let together =
                 staged.take_if(|parts| absent_after_cuts(piece, self.end(), &regs, parts));
             self.staging.record(together.is_some(), staged.is_some());
-            if let Some(parts) = together {
-                let at = self.end();
-                let last = (regs[regs.len() - 1].0.max(at) - at).min(piece.len() as u64) as usize;
+            if let Some(mut parts) = together {
+                let last = cut_in(piece, self.end(), regs[regs.len() - 1].0);
                 self.write_piece(&piece[..last], out)?;
-                let mut parts = parts;
                 for (index, (_, value, d)) in regs.into_iter().enumerate() {
                     self.register(&value, d, Some((&mut parts, index)));
                 }
@@ -402,7 +400,7 @@ impl Masker {
             let mut at = self.end();
             let mut regs = regs.into_iter().enumerate().peekable();
             while let Some((_, (from, _, _))) = regs.peek() {
-                let cut = ((*from).max(at) - at).min(rest.len() as u64) as usize;
+                let cut = cut_in(rest, at, *from);
                 let (head, tail) = rest.split_at(cut);
                 self.write_piece(head, out)?;
                 at += cut as u64;
@@ -701,6 +699,13 @@ fn insert_run(runs: &mut Vec<(u64, u64)>, start: u64, end: u64) {
     }
 }
 
+/// Where in `bytes` (the stream's bytes from offset `at` on) a detected
+/// part that applies from stream offset `from` cuts them: at their start
+/// if it applies already, at their end if it applies after them.
+fn cut_in(bytes: &[u8], at: u64, from: u64) -> usize {
+    (from.max(at) - at).min(bytes.len() as u64) as usize
+}
+
 /// How often a stream stages its pieces' detected parts. A log whose parts'
 /// forms follow them (`echo $TOKEN | base64` after each token) keeps doing
 /// so, and then every staged batch is built for nothing (it made such a
@@ -757,8 +762,10 @@ fn absent_after_cuts(
     regs: &[(u64, Vec<u8>, Detector)],
     staged: &Staged,
 ) -> bool {
-    let cut = |from: u64| (from.max(at) - at).min(piece.len() as u64) as usize;
-    let (first, last) = (cut(regs[0].0), cut(regs[regs.len() - 1].0));
+    let (first, last) = (
+        cut_in(piece, at, regs[0].0),
+        cut_in(piece, at, regs[regs.len() - 1].0),
+    );
     let Some(batch) = staged.batch() else {
         return true;
     };
