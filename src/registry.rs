@@ -989,6 +989,10 @@ mod tests {
             }
             let _ = registry.matcher();
             let mut staged = registry.stage(&values[..2]);
+            // Counts only: no byte of a value, in any form.
+            let shown = format!("{staged:?}");
+            let counts = format!("Staged {{ values: 2, new_variants: {} }}", staged.new.len());
+            assert_eq!(shown, counts);
             let staged_batch = staged.batch.clone().unwrap();
             for &i in registered {
                 registry.add_staged(&mut staged, i, "test").unwrap();
