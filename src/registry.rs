@@ -225,13 +225,24 @@ impl Registry {
         } else {
             let chunk = values.len().div_ceil(threads);
             std::thread::scope(|scope| {
+                // A part whose thread cannot start (a process limit) is
+                // expanded here when its turn comes.
                 let parts: Vec<_> = values
                     .chunks(chunk)
-                    .map(|part| scope.spawn(move || expand_all(part)))
+                    .map(|part| {
+                        let thread = std::thread::Builder::new()
+                            .spawn_scoped(scope, move || expand_all(part));
+                        (part, thread)
+                    })
                     .collect();
                 parts
                     .into_iter()
-                    .flat_map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .flat_map(|(part, thread)| match thread {
+                        Ok(thread) => thread
+                            .join()
+                            .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                        Err(_) => expand_all(part),
+                    })
                     .collect()
             })
         };

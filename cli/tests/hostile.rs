@@ -8,7 +8,7 @@ mod support;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
@@ -280,6 +280,58 @@ fn stdout_closed_early() {
     let finished = wait_rusage(&child, started, Duration::from_secs(60));
     assert_eq!(finished.code, Some(3));
     assert_eq!(String::from_utf8_lossy(&err.join().unwrap()), "");
+}
+
+/// A process that may start no thread (RLIMIT_NPROC reached, as under a
+/// container's pids limit) does the work of the threads it would start on
+/// the main thread: enough secrets for the parallel expansion and the
+/// parallel build, all masked, nothing on stderr. The run drops to
+/// `nobody` when the suite runs as root, whom the limit does not bind.
+#[test]
+fn no_thread_can_start() {
+    let mut rng = Rng(0x5eed_0042);
+    let secrets: Vec<Vec<u8>> = (0..3000).map(|_| rng.word(ALNUM, 24)).collect();
+    let dir = TempDir::new("nproc");
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let file = dir.secrets_file(&secrets);
+    // A copy the other user can reach: the checkout may sit under a
+    // directory it cannot traverse.
+    let bin = dir.0.join("logmask-copy");
+    std::fs::copy(env!("CARGO_BIN_EXE_logmask"), &bin).unwrap();
+    let (mut input, mut expected) = (Vec::new(), Vec::new());
+    for (i, secret) in secrets.iter().enumerate().step_by(7) {
+        input.extend_from_slice(format!("line {i}: ").as_bytes());
+        input.extend_from_slice(secret);
+        input.extend_from_slice(b" end\n");
+        expected.extend_from_slice(format!("line {i}: *** end\n").as_bytes());
+    }
+    let mut command = Command::new(&bin);
+    command.args(["--no-default-env", "-f"]).arg(&file);
+    // SAFETY: setrlimit, setgroups, setgid and setuid are async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            let one = libc::rlimit {
+                rlim_cur: 1,
+                rlim_max: 1,
+            };
+            if libc::setrlimit(libc::RLIMIT_NPROC, &one) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::geteuid() == 0
+                && (libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(65534) != 0
+                    || libc::setuid(65534) != 0)
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let run = run_command(command, &input);
+    assert_eq!(run.stderr(), "");
+    assert_eq!(run.code(), 0);
+    assert!(run.stdout == expected, "{}", run.stdout());
 }
 
 /// A wrapped command killed by SIGKILL: exit 137, its output still masked.
