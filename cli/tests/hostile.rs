@@ -292,8 +292,7 @@ fn no_thread_can_start() {
     let mut rng = Rng(0x5eed_0042);
     let secrets: Vec<Vec<u8>> = (0..3000).map(|_| rng.word(ALNUM, 24)).collect();
     let dir = TempDir::new("nproc");
-    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let file = dir.secrets_file(&secrets);
     // A copy the other user can reach: the checkout may sit under a
     // directory it cannot traverse.
