@@ -160,6 +160,15 @@ impl Matcher {
         self.batches.len() > 1 && extra >= (self.bytes as u64).saturating_mul(COMPACT_AFTER as u64)
     }
 
+    /// Whether `extra` is enough to have a split build compacted on a
+    /// thread of its own ([`crate::Registry`] does it at most once a
+    /// split, and only for one): a sixteenth of what a compaction on the
+    /// stream's own thread waits for.
+    pub(crate) fn background_compaction_due(&self, extra: u64) -> bool {
+        self.batches.len() > 1
+            && extra >= (self.bytes as u64).saturating_mul((COMPACT_AFTER / 16) as u64)
+    }
+
     /// The registry generation this matcher was built for.
     pub fn generation(&self) -> u64 {
         self.generation

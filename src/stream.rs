@@ -37,7 +37,11 @@
 //!   about what the extra batches have cost, so a burst of registrations
 //!   (a dense log's detected credentials, many `::add-mask::` lines) is
 //!   searched with one batch soon after it ends, and a stream that keeps
-//!   registering pays at most about twice the cheaper of the two.
+//!   registering pays at most about twice the cheaper of the two. When a
+//!   large build split its variants in two batches (start-up's, see
+//!   `SPLIT_BUILD_MIN` in `registry`), the registry compacts on a thread
+//!   of its own once `extra_searched` reaches a sixteenth of that: a short
+//!   log never pays for the rebuild, a long one barely waits for it.
 //!   Detection reaching its cap ends a burst at once: the next refresh
 //!   compacts. Compaction keeps the variant set, so it changes no output.
 //! - Detected parts cut a write into pieces only while they may still be
@@ -420,6 +424,9 @@ impl Masker {
         {
             self.stats.bytes_in += piece.len() as u64;
             self.extra_searched += self.matcher.extra_search(piece.len());
+            if self.matcher.background_compaction_due(self.extra_searched) {
+                self.registry.compact_in_background();
+            }
             // In place only when the piece is longer than every variant
             // the filters search for (see `search_in_place`); long
             // variants can exceed a piece.

@@ -462,3 +462,70 @@ fn compaction_is_shared_by_streams_and_not_by_forks() {
     assert!(third.finish().unwrap() == want_tail);
     assert_eq!(batches(&format!("{fork:?}")), 1);
 }
+
+/// Start-up's large build gives two batches, and a stream that goes on
+/// long enough has them compacted on a thread of its own: what it writes
+/// is the same before, while and after the compaction comes in. 3,000
+/// secrets with every encoding (about 21,000 variants); each line holds
+/// a variant (from the naive expander) or a word that is none, among
+/// bytes no variant holds, so the expected output is the input with each
+/// variant replaced. Fed in random chunks, it must be right all through.
+#[test]
+fn a_split_build_compacted_in_the_background_masks_the_same() {
+    let mut state = 0x5eed_0bad_cafe_u64;
+    let mut next = move |below: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % below
+    };
+    let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let word = |len: usize, next: &mut dyn FnMut(usize) -> usize| -> Vec<u8> {
+        (0..len).map(|_| alnum[next(alnum.len())]).collect()
+    };
+    let secrets: Vec<Vec<u8>> = (0..3000).map(|_| word(24, &mut next)).collect();
+    let variants: Vec<Vec<Vec<u8>>> = secrets
+        .iter()
+        .map(|s| common::naive_variants(s, logmask::DEFAULT_MIN_LENGTH))
+        .collect();
+    let registry = Arc::new(Registry::new());
+    let refs: Vec<&[u8]> = secrets.iter().map(|s| &s[..]).collect();
+    registry.add_all(&refs);
+    let (mut input, mut expected) = (Vec::new(), Vec::new());
+    while input.len() < 12 << 20 {
+        input.extend_from_slice(b"- ");
+        expected.extend_from_slice(b"- ");
+        if next(3) == 0 {
+            let forms = &variants[next(variants.len())];
+            input.extend_from_slice(&forms[next(forms.len())]);
+            expected.extend_from_slice(b"***");
+        } else {
+            let other = word(24 + next(25), &mut next);
+            input.extend_from_slice(&other);
+            expected.extend_from_slice(&other);
+        }
+        input.extend_from_slice(b" .\n");
+        expected.extend_from_slice(b" .\n");
+    }
+    let mut writer = logmask::WriterBuilder::new(registry.clone())
+        .detect(logmask::DetectorSet::empty())
+        .build(Vec::new());
+    let generation = registry.generation();
+    let mut at = 0;
+    while at < input.len() {
+        let len = (1 + next(64 << 10)).min(input.len() - at);
+        writer.write_all(&input[at..at + len]).unwrap();
+        at += len;
+        // Half way, the compaction must have been asked for: wait for it,
+        // so that the rest is masked with the compacted batch.
+        if at >= input.len() / 2 {
+            let deadline = Instant::now() + std::time::Duration::from_secs(20);
+            while registry.generation() == generation {
+                assert!(Instant::now() < deadline, "no compaction came");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
+    let out = writer.finish().unwrap();
+    assert!(out == expected, "output differs from the expected one");
+}
