@@ -362,7 +362,10 @@ impl Registry {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The matcher for the current generation, built on first use.
+    /// The matcher for the current generation, built on first use. A
+    /// build of many variants at once (start-up's: see `SPLIT_BUILD_MIN`)
+    /// makes two batches on two threads, which streams have compacted on a
+    /// thread of their own once they have searched a few MiB.
     pub fn matcher(&self) -> Arc<Matcher> {
         let mut inner = self.lock();
         if let Some(m) = &inner.snapshot {
@@ -379,10 +382,16 @@ impl Registry {
     /// the text once instead of once a batch. The variants stay the same,
     /// so a stream may take the new matcher at any refresh; the generation
     /// moves on so that every stream on this registry does. Does nothing
-    /// (and returns false) when the matcher has one batch already.
-    pub(crate) fn compact(&self) -> bool {
+    /// (and returns false) when the matcher is built and has one batch.
+    ///
+    /// Streams compact on their own when the extra batches have cost as
+    /// much searching as the rebuild; a caller about to search much text
+    /// with one set of secrets (every file of an archive, on forks of one
+    /// registry) compacts first: then no build is split in two halves
+    /// (see [`matcher`](Self::matcher)) and no fork rebuilds its own.
+    pub fn compact(&self) -> bool {
         let mut inner = self.lock();
-        if inner.batches_after_build() <= 1 {
+        if inner.batches.len() <= 1 && inner.built() == inner.variants.len() {
             return false;
         }
         let all = 0..inner.variants.len();
@@ -550,11 +559,6 @@ impl Inner {
     /// How many variants the batches hold: those after are pending.
     fn built(&self) -> usize {
         self.batches.last().map_or(0, |(r, _)| r.end)
-    }
-
-    /// How many batches the matcher would have if built now.
-    fn batches_after_build(&self) -> usize {
-        self.batches.len() + usize::from(self.built() < self.variants.len())
     }
 
     fn build_pending_batch(&mut self) {
@@ -1309,6 +1313,13 @@ mod tests {
             let compacted = registry.matcher();
             assert_eq!(compacted.batches(), 1);
             finds_all(&compacted);
+            // Compacting before the first build builds one batch.
+            let unbuilt = Registry::with_config(raw);
+            unbuilt.add_all(&refs);
+            assert!(unbuilt.compact());
+            assert_eq!(batch_ranges(&unbuilt), vec![(0..n)], "{n}");
+            assert!(!unbuilt.compact());
+            assert_eq!(unbuilt.matcher().batches(), 1);
             // A second call changes nothing.
             let generation = registry.generation();
             registry.compact_in_background();

@@ -174,8 +174,9 @@ pub fn run(argv: Vec<OsString>) -> u8 {
         .agent
         .as_deref()
         .and_then(|path| crate::agent::connect_or_warn(path, &registry));
-    // Built once here, shared by every file's fork.
-    let _ = registry.matcher();
+    // Built once here as one batch, shared by every file's fork (a build
+    // split in two would have each fork that searches enough rebuild it).
+    registry.compact();
     let items = walk::expand(&options.paths);
     let total = items
         .iter()
