@@ -149,8 +149,8 @@ struct Inner {
     adoptable: Option<(Range<usize>, Arc<Batch>)>,
     snapshot: Option<Arc<Matcher>>,
     /// A build split its variants in two batches: the first stream to
-    /// take the matcher has them compacted on a thread of its own
-    /// ([`Registry::compact_in_background`]).
+    /// search a few MiB with them has them compacted on a thread of its
+    /// own ([`Registry::compact_in_background`]).
     compaction_due: bool,
 }
 
