@@ -11,7 +11,6 @@
 //! - Base64 forms hold only the characters whose six bits come from the
 //!   value, so they match the value at any offset inside a longer blob.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
@@ -92,25 +91,7 @@ impl Encoding {
     /// byte: an identifier or a hex token is its own URL, JSON, XML and
     /// command form.
     pub fn changes(self, value: &[u8]) -> bool {
-        match self {
-            // `decoded` has no forms: its variants come from the decoding.
-            Encoding::Raw | Encoding::Decoded => false,
-            // A hex form is twice as long as the value.
-            Encoding::Base64 | Encoding::Base64Url | Encoding::Hex => true,
-            // The crate borrows the input when it has nothing to encode.
-            Encoding::Url => matches!(
-                Cow::from(percent_encode(value, NOT_UNRESERVED)),
-                Cow::Owned(_)
-            ),
-            // Every JSON form keeps printable ASCII but `"` and `\`, and
-            // Go's and PHP's forms also `< > & /`.
-            Encoding::Json => value
-                .iter()
-                .any(|&b| matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | b'/' | 0..0x20 | 0x7f..)),
-            Encoding::Xml => holds_any(value, XML_ENTITIES),
-            Encoding::Command => holds_any(value, COMMAND_ESCAPES),
-            Encoding::Shell => value.contains(&b'\'') || printf_q_applies(value),
-        }
+        changing(value).contains(self)
     }
 
     /// Appends the forms of `value` in this encoding to `out`.
@@ -138,6 +119,56 @@ impl fmt::Display for Encoding {
         f.write_str(self.name())
     }
 }
+
+/// The encodings in which some form of `value` may differ from `value`
+/// ([`Encoding::changes`] of each), in one pass over the bytes: a line is
+/// asked this for every encoding, and asking each in turn (the URL one
+/// building its encoding to see) was a tenth of expanding a value.
+pub(crate) fn changing(value: &[u8]) -> EncodingSet {
+    // Base64 and hex forms never equal the value; `raw` and `decoded`
+    // forms always do (`decoded` has none of its own).
+    let mut bits = Encoding::Base64.bit() | Encoding::Base64Url.bit() | Encoding::Hex.bit();
+    for &b in value {
+        bits |= CHANGED_BY[usize::from(b)];
+    }
+    if bits & Encoding::Shell.bit() == 0 && printf_q_applies(value) {
+        bits |= Encoding::Shell.bit();
+    }
+    EncodingSet(bits)
+}
+
+/// For each byte, the encodings whose forms change a value that holds it:
+/// URL, all but `A-Z a-z 0-9 - . _ ~` (`NOT_UNRESERVED`, which every URL
+/// form escapes at least); JSON, `"` and `\`, control bytes, DEL and
+/// non-ASCII (every JSON form), and `< > & /` (Go's and PHP's); XML, the
+/// five entities; command, `%`, CR and LF; shell, `'` (`printf %q`'s
+/// other escapes depend on the value as a whole: see `changing`).
+const CHANGED_BY: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        let mut bits = 0;
+        if !(byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')) {
+            bits |= 1 << Encoding::Url as u16;
+        }
+        if matches!(byte, b'"' | b'\\' | b'<' | b'>' | b'&' | b'/' | 0..0x20 | 0x7f..) {
+            bits |= 1 << Encoding::Json as u16;
+        }
+        if matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'') {
+            bits |= 1 << Encoding::Xml as u16;
+        }
+        if matches!(byte, b'%' | b'\r' | b'\n') {
+            bits |= 1 << Encoding::Command as u16;
+        }
+        if byte == b'\'' {
+            bits |= 1 << Encoding::Shell as u16;
+        }
+        table[b] = bits;
+        b += 1;
+    }
+    table
+};
 
 /// A set of encodings.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -600,13 +631,6 @@ fn holds_any_of(value: &[u8], bytes: &[u8]) -> bool {
     value.iter().any(|b| bytes.contains(b))
 }
 
-/// Whether `value` holds a byte listed in `table`.
-fn holds_any(value: &[u8], table: &[(u8, &[u8])]) -> bool {
-    value
-        .iter()
-        .any(|&b| table.iter().any(|(special, _)| *special == b))
-}
-
 fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(haystack.len());
     let mut last = 0;
@@ -864,6 +888,30 @@ mod tests {
             );
         }
         assert!(shell_forms(b"a b\xff").is_empty());
+    }
+
+    /// For every ASCII byte, `changes` says yes exactly when some form of
+    /// a value holding it (between letters, where `printf %q`'s place
+    /// rules do not apply) differs from the value: the encoders are the
+    /// oracle. A lone byte from 0x80 up is not UTF-8: some encoders give
+    /// no form of it, and `changes` may say yes (it never says no
+    /// wrongly).
+    #[test]
+    fn changes_is_exact_for_every_ascii_byte() {
+        for b in 0..=255u8 {
+            let value = [b'a', b, b'z'];
+            for encoding in Encoding::ALL {
+                let mut forms = Vec::new();
+                encoding.encode_into(&value, &mut forms);
+                let differs = forms.iter().any(|f| f[..] != value[..]);
+                let says = encoding.changes(&value);
+                if b.is_ascii() {
+                    assert_eq!(says, differs, "{encoding} of {value:?}: {forms:?}");
+                } else {
+                    assert!(says || !differs, "{encoding} of {value:?}: {forms:?}");
+                }
+            }
+        }
     }
 
     #[test]

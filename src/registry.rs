@@ -1010,8 +1010,9 @@ fn expand_plain(whole: &[u8], config: &Config, tag: Option<Encoding>, out: &mut 
     for line in lines(whole, config.min_length) {
         let first = out.len();
         let raw_kept = encodings.contains(Encoding::Raw);
+        let changed = crate::encoding::changing(line);
         for encoding in encodings.iter() {
-            if encoding != Encoding::Raw && raw_kept && !encoding.changes(line) {
+            if encoding != Encoding::Raw && raw_kept && !changed.contains(encoding) {
                 // Every form would be the raw one, already kept.
                 continue;
             }
