@@ -140,8 +140,8 @@ pub(crate) fn changing(value: &[u8]) -> EncodingSet {
 /// For each byte, the encodings whose forms change a value that holds it:
 /// URL, all but `A-Z a-z 0-9 - . _ ~` (`NOT_UNRESERVED`, which every URL
 /// form escapes at least); JSON, `"` and `\`, control bytes, DEL and
-/// non-ASCII (every JSON form), and `< > & /` (Go's and PHP's); XML, the
-/// five entities; command, `%`, CR and LF; shell, `'` (`printf %q`'s
+/// non-ASCII (every JSON form), and `< > & /` (Go's and PHP's); XML and
+/// command, the bytes their escape tables list; shell, `'` (`printf %q`'s
 /// other escapes depend on the value as a whole: see `changing`).
 const CHANGED_BY: [u16; 256] = {
     let mut table = [0u16; 256];
@@ -155,10 +155,10 @@ const CHANGED_BY: [u16; 256] = {
         if matches!(byte, b'"' | b'\\' | b'<' | b'>' | b'&' | b'/' | 0..0x20 | 0x7f..) {
             bits |= 1 << Encoding::Json as u16;
         }
-        if matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'') {
+        if escapes(XML_ENTITIES, byte) {
             bits |= 1 << Encoding::Xml as u16;
         }
-        if matches!(byte, b'%' | b'\r' | b'\n') {
+        if escapes(COMMAND_ESCAPES, byte) {
             bits |= 1 << Encoding::Command as u16;
         }
         if byte == b'\'' {
@@ -169,6 +169,19 @@ const CHANGED_BY: [u16; 256] = {
     }
     table
 };
+
+/// Whether an escape table (`XML_ENTITIES`, `COMMAND_ESCAPES`) lists
+/// `byte`: the tables the encoders escape with say what they change.
+const fn escapes(table: &[(u8, &[u8])], byte: u8) -> bool {
+    let mut i = 0;
+    while i < table.len() {
+        if table[i].0 == byte {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
 
 /// A set of encodings.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
