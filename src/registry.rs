@@ -24,7 +24,11 @@
 //!   before a new one is folded into it first). Every rebuild raises the
 //!   level of each variant it holds, so each is rebuilt O(log n) times
 //!   however the additions are spread, and a matcher has at most
-//!   `MERGE_FANOUT - 1` batches a level: O(log n) batches.
+//!   `MERGE_FANOUT - 1` batches a level: O(log n) batches. For a stream
+//!   ([`Registry::stream_matcher`]) a fold of many variants is built on a
+//!   thread of its own while the stream searches on with the batches it
+//!   replaces (at most `MAX_BATCHES` of them), and is swapped in once
+//!   built, if they are still there.
 //! - Compaction ([`Registry::compact`]) rebuilds every variant into one
 //!   batch without changing the variant set, and moves the generation on
 //!   like an addition does; streams ask for it once the extra batches have
@@ -152,6 +156,14 @@ struct Inner {
     /// search a few MiB with them has them compacted on a thread of its
     /// own ([`Registry::compact_in_background`]).
     compaction_due: bool,
+    /// A fold of many variants the last build completed: the batches
+    /// covering this range are to become one, on a thread of its own
+    /// (see [`Registry::stream_matcher`]). A build that finds it still
+    /// here folds it in place.
+    merge_due: Option<Range<usize>>,
+    /// A merge is being built on a thread of its own: at most one at a
+    /// time, so that bursts cost one core beside the stream's.
+    merging: bool,
 }
 
 impl Registry {
@@ -367,15 +379,85 @@ impl Registry {
     /// makes two batches on two threads, which streams have compacted on a
     /// thread of their own once they have searched a few MiB.
     pub fn matcher(&self) -> Arc<Matcher> {
+        self.matcher_folding(false)
+    }
+
+    /// The matcher for a stream, which searches on while large folds are
+    /// built: like [`matcher`](Self::matcher), except that a new batch
+    /// completing a tier of at least [`BACKGROUND_MERGE_MIN`] variants is
+    /// built alone, and the tier is merged into one batch on a thread of
+    /// its own and swapped in when done (the same variants, so streams
+    /// take it at any refresh, as a compaction). A dense log's burst of
+    /// detected credentials then costs the stream's thread only the new
+    /// batches. Without a thread, the merge is done here.
+    pub(crate) fn stream_matcher(self: &Arc<Registry>) -> Arc<Matcher> {
+        let matcher = self.matcher_folding(true);
+        self.start_due_merge();
+        matcher
+    }
+
+    fn matcher_folding(&self, in_background: bool) -> Arc<Matcher> {
         let mut inner = self.lock();
         if let Some(m) = &inner.snapshot {
             return m.clone();
         }
-        inner.build_pending_batch();
+        inner.build_pending_batch(in_background);
         let batches = inner.batches.iter().map(|(_, b)| b.clone()).collect();
         let matcher = Arc::new(Matcher::new(batches, self.generation()));
         inner.snapshot = Some(matcher.clone());
         matcher
+    }
+
+    /// Starts the merge the last build made due, unless one is running.
+    fn start_due_merge(self: &Arc<Registry>) {
+        let mut inner = self.lock();
+        if inner.merging {
+            return;
+        }
+        if let Some(range) = inner.merge_due.take() {
+            drop(inner);
+            self.merge_in_background(range);
+        }
+    }
+
+    /// Builds the variants in `range` into one batch on a thread of its
+    /// own and puts it in place of the batches that cover exactly that
+    /// range, if they still do (see [`install_merged`](Self::install_merged)).
+    /// Where no thread starts, builds and installs it here. The caller
+    /// has checked that no merge is running.
+    fn merge_in_background(self: &Arc<Registry>, range: Range<usize>) {
+        let variants = {
+            let mut inner = self.lock();
+            inner.merging = true;
+            inner.variants[range.clone()].to_vec()
+        };
+        let registry = Arc::clone(self);
+        let for_thread = range.clone();
+        let merge = move || {
+            // Cleared however the build ends: a panic must not stop every
+            // later merge.
+            struct Running(Arc<Registry>);
+            impl Drop for Running {
+                fn drop(&mut self) {
+                    self.0.lock().merging = false;
+                }
+            }
+            let running = Running(registry);
+            let batch = Arc::new(Batch::build(&variants));
+            running.0.install_merged(batch, for_thread);
+        };
+        let spawned = std::thread::Builder::new()
+            .name("logmask-merge".into())
+            .spawn(merge);
+        if spawned.is_err() {
+            // A process limit: merge here, as a build without threads would.
+            let variants = {
+                let mut inner = self.lock();
+                inner.merging = false;
+                inner.variants[range.clone()].to_vec()
+            };
+            self.install_merged(Arc::new(Batch::build(&variants)), range);
+        }
     }
 
     /// Rebuilds every variant into one batch, so that a stream searches
@@ -400,6 +482,7 @@ impl Registry {
         inner.batches = vec![(all, Arc::new(batch))];
         inner.snapshot = None;
         inner.compaction_due = false;
+        inner.merge_due = None;
         self.generation.fetch_add(1, Ordering::Release);
         true
     }
@@ -410,38 +493,48 @@ impl Registry {
     /// covers if they are still those (a later fold may have taken some,
     /// and then the rebuild is dropped). Streams take it at their next
     /// refresh, as a compaction; until then they search both halves. At
-    /// most once a split; without a thread, the streams' own rule
-    /// compacts later.
+    /// most once a split (later, while another merge runs); without a
+    /// thread, it is done here.
     pub(crate) fn compact_in_background(self: &Arc<Registry>) {
-        if !std::mem::take(&mut self.lock().compaction_due) {
+        let mut inner = self.lock();
+        if !inner.compaction_due || inner.merging {
             return;
         }
-        let registry = Arc::clone(self);
-        let _ = std::thread::Builder::new()
-            .name("logmask-compact".into())
-            .spawn(move || {
-                let variants = {
-                    let inner = registry.lock();
-                    inner.variants[..inner.built()].to_vec()
-                };
-                let batch = Arc::new(Batch::build(&variants));
-                registry.install_compacted(batch, variants.len());
-            });
+        inner.compaction_due = false;
+        let built = inner.built();
+        drop(inner);
+        self.merge_in_background(0..built);
     }
 
-    /// Puts `batch`, every variant below `end`, in place of the batches
-    /// that cover `0..end`, if some do and there are more than one.
-    fn install_compacted(&self, batch: Arc<Batch>, end: usize) {
-        let mut inner = self.lock();
-        let Some(last) = inner.batches.iter().position(|(r, _)| r.end == end) else {
-            return;
-        };
-        if last == 0 {
-            return;
+    /// Starts compacting every built batch into one on a thread of its own
+    /// (see [`compact_in_background`](Self::compact_in_background)), for a
+    /// stream whose extra batches have cost it the rebuild: it searches on
+    /// with them until the rebuild is in. Returns false, doing nothing,
+    /// while another merge runs (the stream asks again at its next
+    /// refresh).
+    pub(crate) fn request_compaction(self: &Arc<Registry>) -> bool {
+        let inner = self.lock();
+        if inner.merging {
+            return false;
         }
-        inner.batches.splice(..=last, [(0..end, batch)]);
-        inner.snapshot = None;
-        self.generation.fetch_add(1, Ordering::Release);
+        // The variants not built yet too: the stream's next matcher
+        // builds them into a batch, which the merge then covers.
+        let all = inner.variants.len();
+        if inner.batches.len() > 1 {
+            drop(inner);
+            self.merge_in_background(0..all);
+        }
+        true
+    }
+
+    /// Puts `batch`, the variants in `range`, in place of the batches
+    /// that cover exactly `range`, if there are such batches and more
+    /// than one (a fold or a compaction may have taken some meanwhile:
+    /// then the merge is dropped).
+    fn install_merged(&self, batch: Arc<Batch>, range: Range<usize>) {
+        if self.lock().replace_batches(range, batch) {
+            self.generation.fetch_add(1, Ordering::Release);
+        }
     }
 
     /// Every (source, form) pair that registered `variant`, in the order
@@ -495,7 +588,9 @@ impl Registry {
     /// by the other (`logmask scan` gives each file its own, so one
     /// file's `::add-mask::` lines do not apply to the next).
     pub fn fork(&self) -> Registry {
-        let inner = self.lock().clone();
+        let mut inner = self.lock().clone();
+        // A merge running for this registry installs here, not there.
+        inner.merging = false;
         Registry {
             config: self.config,
             generation: AtomicU64::new(self.generation()),
@@ -561,41 +656,47 @@ impl Inner {
         self.batches.last().map_or(0, |(r, _)| r.end)
     }
 
-    fn build_pending_batch(&mut self) {
+    /// Builds the variants added since the last build into a batch,
+    /// folding into it the batches before it that the tiers say (see the
+    /// module docs). With `in_background`, a fold of at least
+    /// [`BACKGROUND_MERGE_MIN`] variants is left to a thread: the new
+    /// batch is built alone and the fold's range made due
+    /// ([`Registry::stream_matcher`] starts it). A due fold that no thread
+    /// took is done first, here.
+    fn build_pending_batch(&mut self, in_background: bool) {
         // An offered batch serves the next build or none.
         let adoptable = self.adoptable.take();
         let built = self.built();
         if built == self.variants.len() {
             return;
         }
-        let mut range = built..self.variants.len();
-        // Tiered merging (see the module docs): a smaller batch before the
-        // new one is folded in, and so are the batches before it when they
-        // complete a tier of MERGE_FANOUT batches of its level. Each fold
-        // raises the level of every variant it rebuilds.
-        loop {
-            let level = merge_level(range.len());
-            let Some((last, _)) = self.batches.last() else {
-                break;
-            };
-            let fold = if merge_level(last.len()) < level {
-                1
-            } else {
-                let peers = self
-                    .batches
-                    .iter()
-                    .rev()
-                    .take_while(|(r, _)| merge_level(r.len()) == level)
-                    .count();
-                if peers + 1 < MERGE_FANOUT {
-                    break;
-                }
-                MERGE_FANOUT - 1
-            };
-            let keep = self.batches.len() - fold;
-            range.start = self.batches[keep].0.start;
-            self.batches.truncate(keep);
+        if let Some(range) = self.merge_due.take() {
+            let batch = Arc::new(Batch::build(&self.variants[range.clone()]));
+            self.replace_batches(range, batch);
         }
+        let pending = built..self.variants.len();
+        let lens: Vec<usize> = self.batches.iter().map(|(r, _)| r.len()).collect();
+        let keep = self.batches.len() - batches_to_fold(&lens, pending.len());
+        let fold = self.batches.get(keep).map_or(built, |(r, _)| r.start)..pending.end;
+        let defer = in_background
+            && keep < self.batches.len()
+            && fold.len() >= BACKGROUND_MERGE_MIN
+            && self.batches.len() < MAX_BATCHES;
+        if defer {
+            if !self.merging {
+                self.merge_due = Some(fold);
+            }
+            self.push_batch(pending, adoptable);
+        } else {
+            self.batches.truncate(keep);
+            self.push_batch(fold, adoptable);
+        }
+    }
+
+    /// Builds the batch of `range`, the variants after every batch (or
+    /// takes the adoptable one built for exactly them); a large one is
+    /// built as two halves at once.
+    fn push_batch(&mut self, range: Range<usize>, adoptable: Option<(Range<usize>, Arc<Batch>)>) {
         let batch = match adoptable {
             Some((adopted, batch)) if adopted == range => batch,
             _ if range.len() >= SPLIT_BUILD_MIN => {
@@ -612,7 +713,67 @@ impl Inner {
         };
         self.batches.push((range, batch));
     }
+
+    /// Puts `batch`, the variants in `range`, in place of the batches
+    /// that cover exactly `range`, if there are such batches and more
+    /// than one; says whether it did.
+    fn replace_batches(&mut self, range: Range<usize>, batch: Arc<Batch>) -> bool {
+        let first = self
+            .batches
+            .iter()
+            .position(|(r, _)| r.start == range.start);
+        let last = self.batches.iter().position(|(r, _)| r.end == range.end);
+        match (first, last) {
+            (Some(first), Some(last)) if first < last => {
+                self.batches.splice(first..=last, [(range, batch)]);
+                self.snapshot = None;
+                true
+            }
+            _ => false,
+        }
+    }
 }
+
+/// How many of the last batches (of lengths `lens`, in order) a new batch
+/// of `new` variants folds in: a smaller batch before it is folded into
+/// it first, and so are the batches before it when they complete a tier
+/// of MERGE_FANOUT batches of its level. Each fold raises the level of
+/// every variant it rebuilds.
+fn batches_to_fold(lens: &[usize], new: usize) -> usize {
+    let mut kept = lens.len();
+    let mut len = new;
+    while let Some(&last) = lens[..kept].last() {
+        let level = merge_level(len);
+        let fold = if merge_level(last) < level {
+            1
+        } else {
+            let peers = lens[..kept]
+                .iter()
+                .rev()
+                .take_while(|&&l| merge_level(l) == level)
+                .count();
+            if peers + 1 < MERGE_FANOUT {
+                break;
+            }
+            MERGE_FANOUT - 1
+        };
+        len += lens[kept - fold..kept].iter().sum::<usize>();
+        kept -= fold;
+    }
+    lens.len() - kept
+}
+
+/// Folds of at least this many variants are built on a thread of their
+/// own for streams ([`Registry::stream_matcher`]): a dense log's burst of
+/// 10,000 detected credentials made six folds of about 10,000 variants,
+/// 9 ms each on the stream's thread. Smaller ones cost less than starting
+/// a thread.
+const BACKGROUND_MERGE_MIN: usize = 4096;
+
+/// Most batches a build leaves while merges are built in the background;
+/// beyond, it folds in place as it would without threads, so that a
+/// stream never searches the text more than this many times over.
+const MAX_BATCHES: usize = 32;
 
 /// Builds of at least this many variants (start-up's, beyond about 2,000
 /// secrets) take two threads: two batches of half the variants each,
@@ -1349,15 +1510,116 @@ mod tests {
         assert_eq!(batch_ranges(&registry), [0..n / 2, n / 2..n, n..n + 1]);
         let variants = registry.lock().variants[..n].to_vec();
         let generation = registry.generation();
-        registry.install_compacted(Arc::new(Batch::build(&variants)), n);
+        registry.install_merged(Arc::new(Batch::build(&variants)), 0..n);
         assert_eq!(batch_ranges(&registry), [0..n, n..n + 1]);
         assert!(registry.generation() > generation);
         assert_eq!(registry.matcher().variants(), n + 1);
         // Nothing ends where this one would: dropped.
         let generation = registry.generation();
-        registry.install_compacted(Arc::new(Batch::build(&variants[..n - 1])), n - 1);
+        registry.install_merged(Arc::new(Batch::build(&variants[..n - 1])), 0..n - 1);
         assert_eq!(batch_ranges(&registry), [0..n, n..n + 1]);
         assert_eq!(registry.generation(), generation);
+    }
+
+    #[test]
+    fn a_new_batch_folds_the_tiers_it_completes() {
+        let eights = |n: usize, len: usize| vec![len; n];
+        let cases: &[(&[usize], usize, usize)] = &[
+            (&[], 1, 0),
+            (&[1; 6], 1, 0),
+            (&[1; 7], 1, 7),
+            // Same level, too few peers.
+            (&[64], 100, 0),
+            // A smaller batch before the new one goes into it.
+            (&[8], 64, 1),
+            (&[512, 8, 8, 8, 8, 8, 8, 8], 8, 7),
+            (&[512, 100, 8, 8, 8, 8, 8, 8, 8], 8, 7),
+            // A completed tier completes the one above it.
+            (&[&eights(7, 64)[..], &eights(7, 8)[..]].concat(), 8, 14),
+        ];
+        for &(lens, new, folded) in cases {
+            assert_eq!(batches_to_fold(lens, new), folded, "{lens:?} + {new}");
+        }
+    }
+
+    /// Waits (a few seconds at most) until no merge is running or due.
+    fn wait_for_merges(registry: &Arc<Registry>) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let _ = registry.stream_matcher();
+            let inner = registry.lock();
+            if !inner.merging && inner.merge_due.is_none() {
+                return;
+            }
+            drop(inner);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the merge never ended"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// A stream's matcher leaves large folds to a thread; once each is in,
+    /// the batches are those of folding in place.
+    #[test]
+    fn a_fold_merged_in_the_background_ends_as_one_made_in_place() {
+        let raw = Config {
+            encodings: [Encoding::Raw].into_iter().collect(),
+            ..Config::default()
+        };
+        let in_place = Registry::with_config(raw);
+        let background = Arc::new(Registry::with_config(raw));
+        let mut merged = 0;
+        // Seven tiers of 4,800 variants (8 x 600); the eighth would fold
+        // 38,400, which a build in place makes as two halves.
+        for group in random_values(60 * 600).chunks(600) {
+            let refs: Vec<&[u8]> = group.iter().map(|v| &v[..]).collect();
+            in_place.add_all(&refs);
+            background.add_all(&refs);
+            let _ = in_place.matcher();
+            let matcher = background.stream_matcher();
+            // Running, or already in (which moved the generation on).
+            let started =
+                background.lock().merging || background.generation() != matcher.generation();
+            merged += usize::from(started);
+            wait_for_merges(&background);
+            assert_eq!(background.generation() > matcher.generation(), started);
+            assert_eq!(batch_ranges(&background), batch_ranges(&in_place));
+        }
+        assert_eq!(merged, 7);
+    }
+
+    /// While merges run beside a stream, the batches cover every variant
+    /// once and stay at most MAX_BATCHES, and every value is found.
+    #[test]
+    fn large_folds_are_merged_while_the_stream_searches() {
+        let raw = Config {
+            encodings: [Encoding::Raw].into_iter().collect(),
+            ..Config::default()
+        };
+        let registry = Arc::new(Registry::with_config(raw));
+        let values = random_values(40 * 600);
+        let mut merged_while_searching = false;
+        for group in values.chunks(600) {
+            let refs: Vec<&[u8]> = group.iter().map(|v| &v[..]).collect();
+            registry.add_all(&refs);
+            let matcher = registry.stream_matcher();
+            // Running, or already in (which moved the generation on).
+            merged_while_searching |=
+                registry.lock().merging || registry.generation() != matcher.generation();
+            let ranges = batch_ranges(&registry);
+            assert_eq!(ranges.last().unwrap().end, registry.variants());
+            assert!(matcher.batches() <= MAX_BATCHES, "{}", matcher.batches());
+        }
+        assert!(merged_while_searching, "no merge ran beside the stream");
+        wait_for_merges(&registry);
+        let matcher = registry.stream_matcher();
+        let mut state = matcher.start();
+        let hay = values.join(&b' ');
+        let mut found = 0;
+        matcher.probe(&mut state, &hay, 0, 0, |_, _| found += 1);
+        assert_eq!(found, values.len());
     }
 
     #[test]
