@@ -506,27 +506,6 @@ impl Registry {
         self.merge_in_background(0..built);
     }
 
-    /// Starts compacting every built batch into one on a thread of its own
-    /// (see [`compact_in_background`](Self::compact_in_background)), for a
-    /// stream whose extra batches have cost it the rebuild: it searches on
-    /// with them until the rebuild is in. Returns false, doing nothing,
-    /// while another merge runs (the stream asks again at its next
-    /// refresh).
-    pub(crate) fn request_compaction(self: &Arc<Registry>) -> bool {
-        let inner = self.lock();
-        if inner.merging {
-            return false;
-        }
-        // The variants not built yet too: the stream's next matcher
-        // builds them into a batch, which the merge then covers.
-        let all = inner.variants.len();
-        if inner.batches.len() > 1 {
-            drop(inner);
-            self.merge_in_background(0..all);
-        }
-        true
-    }
-
     /// Puts `batch`, the variants in `range`, in place of the batches
     /// that cover exactly `range`, if there are such batches and more
     /// than one (a fold or a compaction may have taken some meanwhile:
