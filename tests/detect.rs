@@ -790,6 +790,44 @@ fn credentials_past_the_registration_cap_are_masked() {
     }
 }
 
+/// A burst of detected parts whose Base64 forms come back a few lines
+/// later: each is masked from the line after its part's, while the
+/// registry merges the burst's batches (folds of thousands of variants,
+/// on a thread of their own) and compacts them, in every write size.
+#[test]
+fn forms_of_a_burst_of_detected_parts_are_masked_while_batches_merge() {
+    const LAG: usize = 5;
+    let values: Vec<Vec<u8>> = (0..5000).map(|i| fill(B62, 30, 9000 + i)).collect();
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        input.extend_from_slice(b"GET /x?sig=");
+        input.extend_from_slice(value);
+        input.extend_from_slice(b" HTTP/1.1");
+        want.extend_from_slice(b"GET /x?sig=*** HTTP/1.1");
+        if i >= LAG {
+            // 30 bytes: 40 characters, no padding, every one the value's.
+            let form = base64::engine::general_purpose::STANDARD.encode(&values[i - LAG]);
+            input.extend_from_slice(format!(" echo {form}").as_bytes());
+            want.extend_from_slice(b" echo ***");
+        }
+        input.push(b'\n');
+        want.push(b'\n');
+    }
+    // Every form again once the burst is over: by then the merges are in
+    // (for the smaller writes, which take them), and they must hold every
+    // variant.
+    for value in &values {
+        let form = base64::engine::general_purpose::STANDARD.encode(value);
+        input.extend_from_slice(format!("late {form}\n").as_bytes());
+        want.extend_from_slice(b"late ***\n");
+    }
+    for sizes in [&[usize::MAX][..], &[65536], &[4096, 10], &[1]] {
+        let got = mask_split(&input, sizes);
+        assert!(got == want, "sizes {sizes:?}");
+    }
+}
+
 /// Lines that never end, full of credentials or near-credentials, go
 /// through in time linear in their length (a part waiting for its line's
 /// end and overlapping candidates each scanned the rest of the text, and
