@@ -436,15 +436,37 @@ impl Registry {
         let merge = move || {
             // Cleared however the build ends: a panic must not stop every
             // later merge.
-            struct Running(Arc<Registry>);
+            struct Running(Arc<Registry>, bool);
             impl Drop for Running {
                 fn drop(&mut self) {
-                    self.0.lock().merging = false;
+                    if self.1 {
+                        self.0.lock().merging = false;
+                    }
                 }
             }
-            let running = Running(registry);
-            let batch = Arc::new(Batch::build(&variants));
-            running.0.install_merged(batch, for_thread);
+            let mut running = Running(registry, true);
+            let (mut range, mut variants) = (for_thread, variants);
+            loop {
+                let batch = Arc::new(Batch::build(&variants));
+                running.0.install_merged(batch, range);
+                // A tier that filled while this one was built (builds then
+                // add their batches alone) is merged next, here; the last
+                // check and the end of `merging` are one step under the
+                // lock, so no tier is left between them.
+                let mut inner = running.0.lock();
+                match inner.tier_to_merge() {
+                    Some(next) => {
+                        variants = inner.variants[next.clone()].to_vec();
+                        range = next;
+                    }
+                    None => {
+                        inner.merging = false;
+                        drop(inner);
+                        running.1 = false;
+                        break;
+                    }
+                }
+            }
         };
         let spawned = std::thread::Builder::new()
             .name("logmask-merge".into())
@@ -691,6 +713,26 @@ impl Inner {
             _ => Arc::new(Batch::build(&self.variants[range.clone()])),
         };
         self.batches.push((range, batch));
+    }
+
+    /// The first run of at least MERGE_FANOUT consecutive batches of one
+    /// level holding BACKGROUND_MERGE_MIN variants or more: a tier that
+    /// builds completed while a merge ran (they add their batches alone).
+    fn tier_to_merge(&self) -> Option<Range<usize>> {
+        let mut start = 0;
+        while start < self.batches.len() {
+            let level = merge_level(self.batches[start].0.len());
+            let run = self.batches[start..]
+                .iter()
+                .take_while(|(r, _)| merge_level(r.len()) == level)
+                .count();
+            let range = self.batches[start].0.start..self.batches[start + run - 1].0.end;
+            if run >= MERGE_FANOUT && range.len() >= BACKGROUND_MERGE_MIN {
+                return Some(range);
+            }
+            start += run;
+        }
+        None
     }
 
     /// Puts `batch`, the variants in `range`, in place of the batches
@@ -1567,6 +1609,34 @@ mod tests {
             assert_eq!(batch_ranges(&background), batch_ranges(&in_place));
         }
         assert_eq!(merged, 7);
+    }
+
+    /// A tier completed while a merge runs is merged by that merge's
+    /// thread once it is done, not left behind.
+    #[test]
+    fn a_merge_goes_on_with_the_tier_that_filled_meanwhile() {
+        let raw = Config {
+            encodings: [Encoding::Raw].into_iter().collect(),
+            ..Config::default()
+        };
+        let registry = Arc::new(Registry::with_config(raw));
+        // As if a merge ran: the builds add their batches alone.
+        registry.lock().merging = true;
+        for group in random_values(9 * 600).chunks(600) {
+            let refs: Vec<&[u8]> = group.iter().map(|v| &v[..]).collect();
+            registry.add_all(&refs);
+            let _ = registry.stream_matcher();
+        }
+        let ranges = batch_ranges(&registry);
+        assert_eq!(ranges.len(), 9);
+        assert_eq!(registry.lock().tier_to_merge(), Some(0..9 * 600));
+        // The first two merged (their level stays that of 600): eight of
+        // one level are left, and the same thread merges them.
+        registry.lock().merging = false;
+        registry.merge_in_background(0..1200);
+        wait_for_merges(&registry);
+        assert_eq!(batch_ranges(&registry), vec![(0..9 * 600)]);
+        assert_eq!(registry.lock().tier_to_merge(), None);
     }
 
     /// While merges run beside a stream, the batches cover every variant
