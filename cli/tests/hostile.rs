@@ -285,7 +285,8 @@ fn stdout_closed_early() {
 /// A process that may start no thread (RLIMIT_NPROC reached, as under a
 /// container's pids limit) does the work of the threads it would start on
 /// the main thread: enough secrets for the parallel expansion and the
-/// parallel build, all masked, nothing on stderr. The run drops to
+/// parallel build, and enough in-band values for a fold merged on a
+/// thread of its own, all masked, nothing on stderr. The run drops to
 /// `nobody` when the suite runs as root, whom the limit does not bind.
 #[test]
 fn no_thread_can_start() {
@@ -304,6 +305,23 @@ fn no_thread_can_start() {
         input.extend_from_slice(secret);
         input.extend_from_slice(b" end\n");
         expected.extend_from_slice(format!("line {i}: *** end\n").as_bytes());
+    }
+    // A burst of 5,000 values registered a line at a time (folds of
+    // thousands of variants, merged on a thread where one starts), then
+    // each one's Base64 form.
+    let parts: Vec<Vec<u8>> = (0..5000).map(|_| rng.word(ALNUM, 30)).collect();
+    for (i, part) in parts.iter().enumerate() {
+        input.extend_from_slice(b"::add-mask::");
+        input.extend_from_slice(part);
+        // A line searched after each: a build each.
+        input.extend_from_slice(format!("\nstep {i}\n").as_bytes());
+        expected.extend_from_slice(format!("step {i}\n").as_bytes());
+    }
+    for part in &parts {
+        // 30 bytes: 40 characters, no padding, every one the part's.
+        let form = STANDARD.encode(part);
+        input.extend_from_slice(format!("late {form}\n").as_bytes());
+        expected.extend_from_slice(b"late ***\n");
     }
     let mut command = Command::new(&bin);
     command.args(["--no-default-env", "-f"]).arg(&file);
