@@ -423,11 +423,16 @@ impl Registry {
     /// Builds the variants in `range` into one batch on a thread of its
     /// own and puts it in place of the batches that cover exactly that
     /// range, if they still do (see [`install_merged`](Self::install_merged)).
-    /// Where no thread starts, builds and installs it here. The caller
-    /// has checked that no merge is running.
+    /// Where no thread starts, builds and installs it here. Does nothing
+    /// while another merge runs.
     fn merge_in_background(self: &Arc<Registry>, range: Range<usize>) {
         let variants = {
             let mut inner = self.lock();
+            // Checked and set in one step: two streams may ask at once. A
+            // tier left here is found by the running merge when it ends.
+            if inner.merging {
+                return;
+            }
             inner.merging = true;
             inner.variants[range.clone()].to_vec()
         };
