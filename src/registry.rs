@@ -422,11 +422,12 @@ impl Registry {
 
     /// Builds the variants in `range` into one batch on a thread of its
     /// own and puts it in place of the batches that cover exactly that
-    /// range, if they still do (see [`install_merged`](Self::install_merged)).
-    /// Where no thread starts, builds and installs it here. Does nothing
-    /// while another merge runs.
+    /// range, if they still do (see [`install_merged`](Self::install_merged)),
+    /// then merges each tier that filled meanwhile
+    /// ([`merge_until_done`](Self::merge_until_done)). Where no thread
+    /// starts, does the same here. Does nothing while another merge runs.
     fn merge_in_background(self: &Arc<Registry>, range: Range<usize>) {
-        let variants = {
+        {
             let mut inner = self.lock();
             // Checked and set in one step: two streams may ask at once. A
             // tier left here is found by the running merge when it ends.
@@ -434,56 +435,48 @@ impl Registry {
                 return;
             }
             inner.merging = true;
-            inner.variants[range.clone()].to_vec()
-        };
+        }
         let registry = Arc::clone(self);
         let for_thread = range.clone();
-        let merge = move || {
-            // Cleared however the build ends: a panic must not stop every
-            // later merge.
-            struct Running(Arc<Registry>, bool);
-            impl Drop for Running {
-                fn drop(&mut self) {
-                    if self.1 {
-                        self.0.lock().merging = false;
-                    }
-                }
-            }
-            let mut running = Running(registry, true);
-            let (mut range, mut variants) = (for_thread, variants);
-            loop {
-                let batch = Arc::new(Batch::build(&variants));
-                running.0.install_merged(batch, range);
-                // A tier that filled while this one was built (builds then
-                // add their batches alone) is merged next, here; the last
-                // check and the end of `merging` are one step under the
-                // lock, so no tier is left between them.
-                let mut inner = running.0.lock();
-                match inner.tier_to_merge() {
-                    Some(next) => {
-                        variants = inner.variants[next.clone()].to_vec();
-                        range = next;
-                    }
-                    None => {
-                        inner.merging = false;
-                        drop(inner);
-                        running.1 = false;
-                        break;
-                    }
-                }
-            }
-        };
         let spawned = std::thread::Builder::new()
             .name("logmask-merge".into())
-            .spawn(merge);
+            .spawn(move || registry.merge_until_done(for_thread));
         if spawned.is_err() {
             // A process limit: merge here, as a build without threads would.
-            let variants = {
-                let mut inner = self.lock();
-                inner.merging = false;
-                inner.variants[range.clone()].to_vec()
-            };
+            self.merge_until_done(range);
+        }
+    }
+
+    /// The work of a merge (`merging` is set): builds and installs
+    /// `range`, then each tier that filled while it was built (builds
+    /// then add their batches alone), and ends `merging`. The last look
+    /// for a tier and the end of `merging` are one step under the lock,
+    /// so no tier is left between them.
+    fn merge_until_done(&self, mut range: Range<usize>) {
+        // Cleared however the build ends: a panic must not stop every
+        // later merge.
+        struct Running<'a>(&'a Registry, bool);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    self.0.lock().merging = false;
+                }
+            }
+        }
+        let mut running = Running(self, true);
+        loop {
+            let variants = self.lock().variants[range.clone()].to_vec();
             self.install_merged(Arc::new(Batch::build(&variants)), range);
+            let mut inner = self.lock();
+            match inner.tier_to_merge() {
+                Some(next) => range = next,
+                None => {
+                    inner.merging = false;
+                    drop(inner);
+                    running.1 = false;
+                    return;
+                }
+            }
         }
     }
 
