@@ -1385,10 +1385,7 @@ mod tests {
 
     #[test]
     fn tiered_batches_stay_few_and_cover_every_variant_once() {
-        let raw = Config {
-            encodings: [Encoding::Raw].into_iter().collect(),
-            ..Config::default()
-        };
+        let raw = raw_only();
         // Additions one at a time, the matcher taken after each (a stream
         // refreshing between lines): at most FANOUT - 1 batches a level.
         for n in [1, 7, 8, 9, 63, 64, 65, 511, 512, 1000] {
@@ -1417,6 +1414,15 @@ mod tests {
             registry.compact();
             assert_eq!(registry.lock().batches.len(), 1, "{n}");
             assert_eq!(registry.matcher().variants(), n, "{n}");
+        }
+    }
+
+    /// The default configuration with the `raw` encoding alone: one
+    /// variant a value, so that tests count batches in values.
+    fn raw_only() -> Config {
+        Config {
+            encodings: [Encoding::Raw].into_iter().collect(),
+            ..Config::default()
         }
     }
 
@@ -1463,10 +1469,7 @@ mod tests {
     /// one, once, and the values are all found before and after.
     #[test]
     fn a_large_build_splits_in_two_and_compacts_in_the_background() {
-        let raw = Config {
-            encodings: [Encoding::Raw].into_iter().collect(),
-            ..Config::default()
-        };
+        let raw = raw_only();
         for (n, halves) in [(SPLIT_BUILD_MIN - 1, false), (SPLIT_BUILD_MIN, true)] {
             let registry = Arc::new(Registry::with_config(raw));
             let values = random_values(n);
@@ -1514,10 +1517,7 @@ mod tests {
     /// whose batches a fold has taken meanwhile is dropped.
     #[test]
     fn a_background_compaction_replaces_only_the_batches_it_covers() {
-        let raw = Config {
-            encodings: [Encoding::Raw].into_iter().collect(),
-            ..Config::default()
-        };
+        let raw = raw_only();
         let registry = Registry::with_config(raw);
         let n = SPLIT_BUILD_MIN;
         let values = random_values(n + 1);
@@ -1583,10 +1583,7 @@ mod tests {
     /// the batches are those of folding in place.
     #[test]
     fn a_fold_merged_in_the_background_ends_as_one_made_in_place() {
-        let raw = Config {
-            encodings: [Encoding::Raw].into_iter().collect(),
-            ..Config::default()
-        };
+        let raw = raw_only();
         let in_place = Registry::with_config(raw);
         let background = Arc::new(Registry::with_config(raw));
         let mut merged = 0;
@@ -1613,10 +1610,7 @@ mod tests {
     /// thread once it is done, not left behind.
     #[test]
     fn a_merge_goes_on_with_the_tier_that_filled_meanwhile() {
-        let raw = Config {
-            encodings: [Encoding::Raw].into_iter().collect(),
-            ..Config::default()
-        };
+        let raw = raw_only();
         let registry = Arc::new(Registry::with_config(raw));
         // As if a merge ran: the builds add their batches alone.
         registry.lock().merging = true;
@@ -1641,10 +1635,7 @@ mod tests {
     /// once and stay at most MAX_BATCHES, and every value is found.
     #[test]
     fn large_folds_are_merged_while_the_stream_searches() {
-        let raw = Config {
-            encodings: [Encoding::Raw].into_iter().collect(),
-            ..Config::default()
-        };
+        let raw = raw_only();
         let registry = Arc::new(Registry::with_config(raw));
         let values = random_values(40 * 600);
         let mut merged_while_searching = false;
