@@ -14,7 +14,7 @@ use logmask::Registry;
 use super::args::Options;
 use super::output::{Downstream, State, enlarge_pipe};
 use super::pump::mask_stream;
-use super::{messages, print_stats, report, status, writer_builder};
+use super::{closed_at_start, messages, print_stats, report, status, writer_builder};
 
 pub fn run(options: &Options, registry: &Arc<Registry>) -> u8 {
     // SAFETY: fd 0 stays open for the life of the process; ManuallyDrop
@@ -42,11 +42,15 @@ pub fn run(options: &Options, registry: &Arc<Registry>) -> u8 {
 }
 
 /// Descriptor 0, read directly (std's stdin has a lock and an extra
-/// buffer copy) and never closed.
+/// buffer copy) and never closed; reads fail if it was closed at start.
 struct Stdin(ManuallyDrop<File>);
 
 impl Read for Stdin {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        // The runtime's /dev/null would read as an empty input.
+        if closed_at_start::was_closed(0) {
+            return Err(closed_at_start::error());
+        }
         self.0.read(buffer)
     }
 }

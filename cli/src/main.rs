@@ -19,6 +19,7 @@
 mod add;
 mod agent;
 mod args;
+mod closed_at_start;
 mod exec;
 mod filter;
 mod messages;

@@ -9,7 +9,8 @@
 //!   stops, exec mode keeps draining the command's pipe (SPEC 5).
 //! - Bytes are buffered only until the next `flush`; the callers flush
 //!   after every read, so decided bytes reach the reader at once.
-//! - The file descriptor is borrowed, never closed.
+//! - The file descriptor is borrowed, never closed. One that was closed
+//!   when logmask started fails its first write with EBADF.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -17,6 +18,8 @@ use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, RawFd};
 
 pub use rustix::event::PollFlags;
+
+use super::closed_at_start;
 
 const BUFFER: usize = 1 << 20;
 
@@ -41,6 +44,9 @@ pub struct Downstream {
     state: State,
     /// Bytes handed to this writer, written or discarded.
     received: u64,
+    /// The descriptor was closed when logmask started: the first write
+    /// fails as it would have (see [`closed_at_start`]).
+    closed_at_start: bool,
 }
 
 impl Downstream {
@@ -62,6 +68,7 @@ impl Downstream {
             buffer: Vec::with_capacity(BUFFER),
             state: State::Open,
             received: 0,
+            closed_at_start: closed_at_start::was_closed(fd),
         }
     }
 
@@ -75,7 +82,11 @@ impl Downstream {
     }
 
     fn push(&mut self, data: &[u8]) {
-        if !matches!(self.state, State::Open) {
+        if !matches!(self.state, State::Open) || data.is_empty() {
+            return;
+        }
+        if self.closed_at_start {
+            self.state = State::Failed(closed_at_start::error());
             return;
         }
         if let Err(err) = write_all_blocking(&mut self.file, data) {

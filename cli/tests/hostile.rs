@@ -172,33 +172,183 @@ fn crlf_and_lone_cr() {
 // ---------------------------------------------------------------------------
 // The processes around logmask
 
-/// stdin at end of file at once, and stdin not open at all.
+/// Empty stdin ends at once with nothing written; a standard descriptor
+/// that is closed when logmask starts (`<&-`, `>&-`, `2>&-`) fails as
+/// `cat` reports it: reading a closed stdin or writing a closed stdout or
+/// stderr is an error (status 1, or the command's failing status in exec
+/// mode), never an empty success. A closed stream nothing is written to
+/// costs nothing.
 #[test]
-fn stdin_closed_at_once() {
-    for closed_fd in [false, true] {
-        let mut command = logmask_with(&["-s", "hunter22", "--stats"]);
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        if closed_fd {
-            // SAFETY: close(2) is async-signal-safe.
-            unsafe {
-                command.pre_exec(|| {
-                    libc::close(0);
-                    Ok(())
-                });
+fn standard_descriptors_closed_at_start() {
+    struct Case {
+        name: &'static str,
+        closed: &'static [i32],
+        args: &'static [&'static str],
+        code: i32,
+        stdout: &'static str,
+        stderr: &'static str,
+    }
+    const READ: &str = "logmask: stats: bytes_in=0 bytes_out=0 regions=0 secrets=1 variants=";
+    const NO_STDIN: &str = "logmask: error: cannot read stdin: Bad file descriptor (os error 9)\n";
+    const NO_STDOUT: &str =
+        "logmask: error: cannot write to stdout: Bad file descriptor (os error 9)\n";
+    let cases = [
+        Case {
+            name: "empty stdin",
+            closed: &[],
+            args: &["--stats"],
+            code: 0,
+            stdout: "",
+            stderr: READ,
+        },
+        Case {
+            name: "closed stdin",
+            closed: &[0],
+            args: &["--stats"],
+            code: 1,
+            stdout: "",
+            stderr: NO_STDIN,
+        },
+        Case {
+            name: "closed stdout",
+            closed: &[1],
+            args: &[],
+            code: 1,
+            stdout: "",
+            stderr: NO_STDOUT,
+        },
+        Case {
+            name: "closed stderr",
+            closed: &[2],
+            args: &[],
+            code: 0,
+            stdout: "a *** line\n",
+            stderr: "",
+        },
+        Case {
+            name: "exec, closed stdout",
+            closed: &[1],
+            args: &["--", "sh", "-c", "echo out hunter22"],
+            code: 1,
+            stdout: "",
+            stderr: NO_STDOUT,
+        },
+        Case {
+            name: "exec, closed stdout, failing command",
+            closed: &[1],
+            args: &["--", "sh", "-c", "echo out hunter22; exit 3"],
+            code: 3,
+            stdout: "",
+            stderr: NO_STDOUT,
+        },
+        Case {
+            name: "exec, closed stderr, nothing on it",
+            closed: &[2],
+            args: &["--", "sh", "-c", "echo out hunter22"],
+            code: 0,
+            stdout: "out ***\n",
+            stderr: "",
+        },
+        Case {
+            name: "exec, closed stderr, text on it",
+            closed: &[2],
+            args: &["--", "sh", "-c", "echo out hunter22; echo err >&2"],
+            code: 1,
+            stdout: "out ***\n",
+            stderr: "",
+        },
+        Case {
+            name: "exec, closed stdin",
+            closed: &[0],
+            args: &["--", "sh", "-c", "cat; echo out hunter22"],
+            code: 0,
+            stdout: "out ***\n",
+            stderr: "",
+        },
+    ];
+    for case in cases {
+        let mut command = logmask_with(&["-s", "hunter22"]);
+        command.args(case.args);
+        let closed = case.closed.to_vec();
+        if !closed.contains(&0) {
+            if case.args.contains(&"--") {
+                command.stdin(Stdio::null());
+            } else {
+                command.stdin(Stdio::piped());
             }
-        } else {
-            command.stdin(Stdio::null());
+        }
+        if !closed.contains(&1) {
+            command.stdout(Stdio::piped());
+        }
+        if !closed.contains(&2) {
+            command.stderr(Stdio::piped());
+        }
+        // SAFETY: close(2) is async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                for &fd in &closed {
+                    libc::close(fd);
+                }
+                Ok(())
+            });
         }
         let (mut child, started) = spawn(&mut command);
-        let out = collect(child.stdout.take().unwrap());
-        let err = collect(child.stderr.take().unwrap());
+        if let Some(mut stdin) = child.stdin.take() {
+            let input: &[u8] = if case.name == "empty stdin" {
+                b""
+            } else {
+                b"a hunter22 line\n"
+            };
+            stdin.write_all(input).unwrap();
+        }
+        let out = child.stdout.take().map(collect);
+        let err = child.stderr.take().map(collect);
         let finished = wait_rusage(&child, started, Duration::from_secs(30));
-        let (out, err) = (out.join().unwrap(), err.join().unwrap());
+        let out = out.map_or_else(Vec::new, |h| h.join().unwrap());
+        let err = err.map_or_else(Vec::new, |h| h.join().unwrap());
         let err = String::from_utf8_lossy(&err);
-        assert_eq!(finished.code, Some(0), "fd closed: {closed_fd}: {err}");
-        assert!(out.is_empty());
-        assert!(
-            err.starts_with("logmask: stats: bytes_in=0 bytes_out=0") && err.lines().count() == 1,
+        assert_eq!(finished.code, Some(case.code), "{}: {err}", case.name);
+        assert_eq!(String::from_utf8_lossy(&out), case.stdout, "{}", case.name);
+        if case.stderr == READ {
+            assert!(
+                err.starts_with(READ) && err.lines().count() == 1,
+                "{}: {err}",
+                case.name
+            );
+        } else if case.stderr == NO_STDIN {
+            assert!(err.ends_with(NO_STDIN), "{}: {err}", case.name);
+        } else {
+            assert_eq!(err, case.stderr, "{}", case.name);
+        }
+    }
+}
+
+/// `logmask scan` with stdout closed: findings that cannot be printed are
+/// an error on stderr, a clean log writes nothing and needs no stdout.
+#[test]
+fn scan_with_stdout_closed_at_start() {
+    let dir = TempDir::new("scan-closed");
+    let leaked = dir.0.join("leaked.log");
+    let clean = dir.0.join("clean.log");
+    std::fs::write(&leaked, "a hunter22 line\n").unwrap();
+    std::fs::write(&clean, "a clean line\n").unwrap();
+    for (path, code, error) in [(&leaked, 1, true), (&clean, 0, false)] {
+        let mut command = logmask();
+        command.arg("scan").args(["-s", "hunter22"]).arg(path);
+        command.stdin(Stdio::null()).stderr(Stdio::piped());
+        // SAFETY: close(2) is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                libc::close(1);
+                Ok(())
+            });
+        }
+        let output = command.output().unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{err}");
+        assert_eq!(
+            err.contains("cannot write to stdout: Bad file descriptor"),
+            error,
             "{err}"
         );
     }

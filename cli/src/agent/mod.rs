@@ -39,7 +39,7 @@ use std::time::Duration;
 use logmask::{Config, Registry, WriterBuilder};
 
 use crate::args::{self, AgentMode, Options};
-use crate::{messages, secrets, status};
+use crate::{closed_at_start, messages, secrets, status};
 use client::Client;
 use server::{Agent, OnStop, Store};
 
@@ -271,7 +271,9 @@ fn daemon_parent(options: &Options) -> u8 {
             // The daemon runs on; its exit status is nobody's concern.
             drop(child);
             let line = format!("{ENV}={}; export {ENV}\n", shell_quote(path));
-            match io::stdout().write_all(line.as_bytes()) {
+            let written =
+                closed_at_start::check(1).and_then(|()| io::stdout().write_all(line.as_bytes()));
+            match written {
                 Ok(()) => status::OK,
                 Err(_) => status::IO_ERROR,
             }

@@ -35,7 +35,7 @@ use logmask::{Config, DetectorSet, MaskWriter, Match, Registry, Run, WriterBuild
 
 use super::args::{self, MatchArgs, Parsed, SecretArgs, UsageError};
 use super::report::RunRecord;
-use super::{messages, secrets, status};
+use super::{closed_at_start, messages, secrets, status};
 
 const READ_SIZE: usize = 64 * 1024;
 
@@ -282,10 +282,14 @@ fn scan_all(items: &[walk::Item], context: &Context, progress: &progress::Progre
             for stream in &outcome.streams {
                 totals.findings += stream.runs.len() as u64;
             }
-            if stdout_ok {
-                let text = render(outcome, context.options.json);
+            let text = render(outcome, context.options.json);
+            if stdout_ok && !text.is_empty() {
                 stdout_ok = progress
-                    .suspend(|| out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+                    .suspend(|| {
+                        closed_at_start::check(1)
+                            .and_then(|()| out.write_all(text.as_bytes()))
+                            .and_then(|()| out.flush())
+                    })
                     .map_or_else(|err| stdout_failed(&err), |()| true);
             }
             for error in &outcome.errors {
