@@ -312,6 +312,13 @@ fn row_cases() -> Vec<(Vec<u8>, Vec<u8>)> {
         (escaped, r(br#"{"private_key": "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----\n", "x": 1}"#).into_iter().chain(*b"\n").collect()),
         (join(&[b"  tls.key: ", &b64pem, b"\n"]), r(b"  tls.key: ***\n")),
         (join(&[b"$ base64 key.pem\n", &wrapped, b"$ next\n"]), r(b"$ base64 key.pem\n***\n***\n***\n***\n***\n$ next\n")),
+        // A log cut off inside a key (`head -c`, a killed step): end of
+        // input ends the last line as a line break would (SPEC 3), so it
+        // is masked too.
+        (join(&[b"-----BEGIN PRIVATE KEY-----\n", &lines[0], b"\n", &lines[1][..20]]), r(b"-----BEGIN PRIVATE KEY-----\n***\n***")),
+        (join(&[b"-----BEGIN PRIVATE KEY-----\r\n", &lines[0][..30], b"\r"]), r(b"-----BEGIN PRIVATE KEY-----\r\n***\r")),
+        (join(&[b"-----BEGIN PRIVATE KEY-----\n", &lines[0], b"\n-----END PRIV"]), r(b"-----BEGIN PRIVATE KEY-----\n***\n-----END PRIV")),
+        (join(&[b"$ base64 key.pem\n", &wrapped[..77 + 40]]), r(b"$ base64 key.pem\n***\n***")),
     ]
 }
 

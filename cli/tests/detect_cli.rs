@@ -132,3 +132,62 @@ fn the_cap_on_registered_detected_parts_is_one_warning() {
         assert!(!stdout.contains(v.as_str()), "a detected value was printed");
     }
 }
+
+/// A log cut off inside a private key (`head -c` of `cat key.pem` or of
+/// `base64 key.pem`, as a killed step leaves it): the last, partial line
+/// is masked like the others, in filter mode, in exec mode and by
+/// `scan`. The key is made by openssl here.
+#[test]
+fn a_key_cut_off_at_the_end_of_input_is_masked_to_its_last_byte() {
+    let key = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519"])
+        .output()
+        .expect("openssl is on the machine");
+    assert!(key.status.success());
+    let pem = key.stdout;
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &pem);
+    let wrapped: Vec<u8> = b64
+        .as_bytes()
+        .chunks(76)
+        .flat_map(|l| [l, b"\n"].concat())
+        .collect();
+    // Body lines and wrapped lines of the key, by which a leak shows.
+    let body: Vec<&[u8]> = pem
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && !l.starts_with(b"-----"))
+        .collect();
+    for cut in [pem.len() - 30, 28 + 10, 28 + 1] {
+        let input = &pem[..cut];
+        let out = run::<&str>(&[], input);
+        let text = out.stdout();
+        assert!(text.ends_with("***"), "cut at {cut}: {text:?}");
+        for line in &body {
+            let head = String::from_utf8_lossy(&line[..8.min(line.len())]).into_owned();
+            assert!(!text.contains(&head), "cut at {cut}: {text:?}");
+        }
+    }
+    for cut in [wrapped.len() - 10, 77 + 20] {
+        let input = &wrapped[..cut];
+        let want = vec!["***"; input.split(|&b| b == b'\n').count()].join("\n");
+        assert_eq!(run::<&str>(&[], input).stdout(), want, "cut at {cut}");
+    }
+
+    // Exec mode, and scan of the same cut log.
+    let cut = String::from_utf8(pem[..pem.len() - 30].to_vec()).unwrap();
+    let out = run(&["--", "printf", "%s", &cut], b"");
+    assert!(out.stdout().ends_with("\n***"), "{:?}", out.stdout());
+    let dir = support::TempDir::new("cut-key");
+    let path = dir.0.join("cut.log");
+    std::fs::write(&path, &cut).unwrap();
+    let scan = std::process::Command::new(env!("CARGO_BIN_EXE_logmask"))
+        .arg("scan")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let findings = String::from_utf8_lossy(&scan.stdout);
+    let lines = cut.lines().count();
+    assert!(
+        findings.contains(&format!(":{lines}:1: detected private-key")),
+        "{findings}"
+    );
+}

@@ -145,25 +145,13 @@ fn escaped(text: &[u8], eof: bool, h: usize) -> Verdict {
 /// One line inside a block, starting at `text[0]`. `Found` ends after the
 /// line break (the next line continues the block); `No` ends the block.
 pub(crate) fn block_line(text: &[u8], eof: bool) -> Verdict {
-    let Some(nl) = text.iter().position(|&b| b == b'\n') else {
-        if eof || text.len() > MAX_LINE + 1 {
-            return Verdict::No;
-        }
-        if is_footer(text) || text.iter().any(|&b| !BLOCK_LINE[b as usize] && b != b'\r') {
-            return Verdict::No;
-        }
-        // A footer is known within its first bytes: look at each until then.
-        let (core, limit) = if text.len() < 32 {
-            (&super::alphabet::NOTHING, text.len())
-        } else {
-            (&BLOCK_LINE, MAX_LINE + 1)
-        };
-        return Verdict::Wait {
-            hold: 0,
-            core,
-            limit,
-            sure: None,
-        };
+    let line_break = text.iter().position(|&b| b == b'\n');
+    // End of input ends the last line as a line break would (SPEC 3): it
+    // is masked like any other line of the block.
+    let (nl, end) = match line_break {
+        Some(nl) => (nl, nl + 1),
+        None if eof && !text.is_empty() => (text.len(), text.len()),
+        None => return block_line_pending(text, eof),
     };
     let mut content = &text[..nl];
     if let [rest @ .., b'\r'] = content {
@@ -184,7 +172,30 @@ pub(crate) fn block_line(text: &[u8], eof: bool) -> Verdict {
     Verdict::Found {
         detector: Detector::PrivateKey,
         masked,
-        end: nl + 1,
+        end,
+    }
+}
+
+/// [`block_line`] of a line whose end has not come yet (or of nothing at
+/// the end of input).
+fn block_line_pending(text: &[u8], eof: bool) -> Verdict {
+    if eof || text.len() > MAX_LINE + 1 {
+        return Verdict::No;
+    }
+    if is_footer(text) || text.iter().any(|&b| !BLOCK_LINE[b as usize] && b != b'\r') {
+        return Verdict::No;
+    }
+    // A footer is known within its first bytes: look at each until then.
+    let (core, limit) = if text.len() < 32 {
+        (&super::alphabet::NOTHING, text.len())
+    } else {
+        (&BLOCK_LINE, MAX_LINE + 1)
+    };
+    Verdict::Wait {
+        hold: 0,
+        core,
+        limit,
+        sure: None,
     }
 }
 
@@ -258,7 +269,13 @@ pub(crate) fn base64_line(text: &[u8], eof: bool, width: usize) -> Verdict {
         _ => return Verdict::No,
     };
     let line = &text[s0..];
-    let Some(nl) = line.iter().position(|&b| b == b'\n') else {
+    // As in the lines form, end of input ends the last line.
+    let nl = match line.iter().position(|&b| b == b'\n') {
+        Some(nl) => Some(nl),
+        None if eof && !line.is_empty() => Some(line.len()),
+        None => None,
+    };
+    let Some(nl) = nl else {
         if eof || line.len() > MAX_LINE {
             return Verdict::No;
         }

@@ -668,8 +668,11 @@ fn base64_pem_at(text: &[u8], i: usize, out: &mut Vec<Hit>) {
         return;
     };
     loop {
-        let Some(k) = text[s..].iter().position(|&b| b == b'\n') else {
-            return;
+        // SPEC 3: a last line without its line break counts as complete.
+        let k = match text[s..].iter().position(|&b| b == b'\n') {
+            Some(k) => k,
+            None if s < text.len() => text.len() - s,
+            None => return,
         };
         let mut ce = s + k;
         if ce > s && text[ce - 1] == b'\r' {
@@ -689,7 +692,7 @@ fn base64_pem_at(text: &[u8], i: usize, out: &mut Vec<Hit>) {
             end: s + b + 1,
             name: "private-key",
         });
-        if t.len() < width {
+        if t.len() < width || s + k == text.len() {
             return;
         }
         s += k + 1;
@@ -698,7 +701,7 @@ fn base64_pem_at(text: &[u8], i: usize, out: &mut Vec<Hit>) {
 
 /// The lines form: after a line whose trimmed content ends with a header.
 fn pem_lines(text: &[u8], out: &mut Vec<Hit>) {
-    // Lines as (start, content end, next line start or None at EOF).
+    // Lines as (start, content end, whether a line break ends it).
     let mut lines = Vec::new();
     let mut s = 0;
     while s < text.len() {
@@ -712,7 +715,12 @@ fn pem_lines(text: &[u8], out: &mut Vec<Hit>) {
                 s += k + 1;
             }
             None => {
-                lines.push((s, text.len(), false));
+                // SPEC 3: handled as if it ended with a line break.
+                let mut ce = text.len();
+                if ce > s && text[ce - 1] == b'\r' {
+                    ce -= 1;
+                }
+                lines.push((s, ce, false));
                 s = text.len();
             }
         }
@@ -730,8 +738,8 @@ fn pem_lines(text: &[u8], out: &mut Vec<Hit>) {
             Some(&(s, _, _)) => s,
             None => continue,
         };
-        for &(s, ce, complete) in &lines[n + 1..] {
-            if !complete || ce - s > 4096 || s - block_start >= 64 * 1024 {
+        for &(s, ce, _) in &lines[n + 1..] {
+            if ce - s > 4096 || s - block_start >= 64 * 1024 {
                 break;
             }
             let content = &text[s..ce];
