@@ -493,6 +493,20 @@ fn daemon_serves_the_steps_of_a_shell_job_and_stops() {
     }
 }
 
+/// The daemon keeps none of its caller's descriptors: a script's saved
+/// copy of stdout (`exec 3>&1`) inside `$(...)` would otherwise keep the
+/// substitution waiting for as long as the agent runs.
+#[test]
+fn daemon_holds_no_descriptor_of_its_caller() {
+    let tmp = TempDir::new("agent-fds");
+    let script = r#"eval "$(exec 3>&1; logmask agent --daemon -s fd-secret-1)" || exit 9
+        logmask -- sh -c 'echo leak fd-secret-1'
+        logmask agent --stop; echo stop=$?"#;
+    // The deadline fails this if `$(...)` waited for the daemon.
+    let run = shell(&tmp.0, script);
+    assert_eq!(run.ok(), "leak ***\nstop=0\n");
+}
+
 #[test]
 fn daemon_prints_a_quoted_eval_line_and_makes_a_private_directory() {
     let tmp = TempDir::new("agent-dir");

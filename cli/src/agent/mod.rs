@@ -293,6 +293,7 @@ fn daemon_parent(options: &Options) -> u8 {
 /// says `ready PATH` on stdout, lets go of stdin and stdout, and serves
 /// until SIGTERM, SIGINT or `--stop`.
 fn daemon_child() -> u8 {
+    close_inherited_descriptors();
     let store = Store::new(None);
     let mut input = io::stdin().lock();
     loop {
@@ -346,6 +347,28 @@ fn say_error(reason: &str) -> u8 {
 
 /// Points stdin and stdout at `/dev/null`, so the caller's `$(...)` and
 /// pipes see their end.
+/// Closes every descriptor above stderr that the daemon inherited: a
+/// caller's saved copy of its stdout (`exec 3>&1`, common in scripts) would
+/// otherwise keep a `$(...)` or a wrapping logmask waiting for as long as
+/// the agent runs (SPEC 9). Called first, before the daemon opens
+/// anything of its own.
+fn close_inherited_descriptors() {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    // Listed first and closed after, so that the listing's own descriptor
+    // is gone (closing it again only fails) before any is closed.
+    let inherited: Vec<i32> = entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > libc::STDERR_FILENO)
+        .collect();
+    for fd in inherited {
+        // SAFETY: nothing in this process owns these descriptors: they
+        // were inherited across exec, and the daemon has opened nothing.
+        unsafe { libc::close(fd) };
+    }
+}
+
 fn detach_stdio() {
     if let Ok(null) = std::fs::OpenOptions::new()
         .read(true)
