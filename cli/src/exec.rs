@@ -52,7 +52,7 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    signals::keep_sigpipe(&mut spawn);
+    signals::keep_dispositions(&mut spawn);
     let mut child = match spawn.spawn() {
         Ok(child) => child,
         Err(err) => return cannot_run(&command[0], &err),

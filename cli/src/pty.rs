@@ -83,7 +83,7 @@ pub fn run(options: &Options, registry: &Arc<Registry>, command: &[OsString]) ->
     builder
         .args(&command[1..])
         .envs(options.command_env.iter().cloned());
-    signals::keep_sigpipe(&mut builder);
+    signals::keep_dispositions(&mut builder);
     if std::env::var_os("TERM").is_none_or(|name| name.is_empty()) {
         // A terminal with no type: most tools then print no colour, and
         // `tput` fails. CI systems often leave TERM unset; a set one

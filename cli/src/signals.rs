@@ -6,9 +6,9 @@
 //! `nohup`) gets no handler, so it stays ignored for logmask and, because
 //! an ignored disposition survives `exec`, for the command. The
 //! dispositions are read by [`record_dispositions`] from `.init_array`,
-//! before the Rust runtime sets SIGPIPE to ignored; [`keep_sigpipe`] then
-//! gives the command the SIGPIPE disposition logmask was started with
-//! (std resets it to the default in every child).
+//! before the Rust runtime sets SIGPIPE to ignored; [`keep_dispositions`]
+//! then gives the command the dispositions logmask was started with (std
+//! resets SIGPIPE to the default in every child).
 //!
 //! **Forwarding.** The handler does the least a handler may: it writes one
 //! byte to a self-pipe, the signal number with a flag saying whether a
@@ -94,21 +94,32 @@ pub fn ignored_at_start(signal: libc::c_int) -> bool {
     (1..64).contains(&signal) && IGNORED_AT_START.load(Ordering::Relaxed) & (1 << signal) != 0
 }
 
-/// Makes `command` start with the SIGPIPE disposition logmask was started
-/// with. std resets SIGPIPE to the default in every child; when logmask's
-/// caller had it ignored, it is ignored again just before `exec`.
-pub fn keep_sigpipe(command: &mut Command) {
-    if ignored_at_start(libc::SIGPIPE) {
-        // SAFETY: between fork and exec only async-signal-safe calls are
-        // allowed; `signal` is one. std's hooks run after its own reset.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::signal(libc::SIGPIPE, libc::SIG_IGN) == libc::SIG_ERR {
+/// Makes `command` start with the dispositions logmask's caller left:
+/// every signal ignored when logmask started is ignored again just before
+/// `exec` (std resets SIGPIPE to the default in every child), and no other
+/// signal is ignored.
+///
+/// The hook is installed even when nothing was ignored: with a `pre_exec`
+/// hook std forks and execs, while without one it uses `posix_spawn`,
+/// whose glibc implementation sets glibc's own signals (32 and 33, which
+/// the threads of logmask have handlers for) to ignored in the child, and
+/// `exec` keeps them so: the command would start with them ignored.
+pub fn keep_dispositions(command: &mut Command) {
+    // SAFETY: between fork and exec only async-signal-safe calls are
+    // allowed; `signal` is one, and an atomic load touches no lock. std's
+    // hooks run after its own reset.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in 1..64 {
+                if ignored_at_start(signal)
+                    && libc::signal(signal, libc::SIG_IGN) == libc::SIG_ERR
+                    && signal == libc::SIGPIPE
+                {
                     return Err(io::Error::last_os_error());
                 }
-                Ok(())
-            });
-        }
+            }
+            Ok(())
+        });
     }
 }
 
