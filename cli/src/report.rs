@@ -104,7 +104,8 @@ struct Report {
 
 static REPORT: OnceLock<Report> = OnceLock::new();
 
-/// Opens the report file (mode 0600, truncated) for the rest of the run.
+/// Opens the report file (mode 0600 if it is a regular file, truncated)
+/// for the rest of the run.
 pub fn open(path: &Path) -> Result<(), UsageError> {
     let cannot = |err: std::io::Error| {
         UsageError(format!(
@@ -119,9 +120,13 @@ pub fn open(path: &Path) -> Result<(), UsageError> {
         .mode(0o600)
         .open(path)
         .map_err(cannot)?;
-    // `mode` applies only when the file is created.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(cannot)?;
+    // `mode` applies only when the file is created. Only a regular file is
+    // narrowed: `--report /dev/null` (or a FIFO, `/dev/stderr`) names a
+    // file shared with the whole system, whose mode is not the report's.
+    if file.metadata().map_err(cannot)?.is_file() {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(cannot)?;
+    }
     let _ = REPORT.set(Report {
         file: Mutex::new(file),
         failed: Mutex::new(false),

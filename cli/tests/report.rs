@@ -154,6 +154,33 @@ fn report_file_is_mode_0600_and_truncated_even_when_it_existed() {
     assert_eq!(lines(&fresh).len(), 1, "only the summary");
 }
 
+/// A report path that is not a regular file (`--report /dev/null`, a
+/// FIFO read by a collector) keeps its mode: narrowing it to 0600 would
+/// take /dev/null away from every other user of the system. A FIFO stands
+/// in for /dev/null here, whose mode a failing run would change.
+#[test]
+fn a_report_to_a_fifo_or_device_keeps_its_mode() {
+    let dir = TempDir::new("report-fifo");
+    let fifo = dir.0.join("collector");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let r = run(
+        &["-s", "abcdefgh", "--report", fifo.to_str().unwrap()],
+        b"abcdefgh\n",
+    );
+    assert_eq!(r.ok(), "***\n");
+    let report = String::from_utf8(reader.join().unwrap()).unwrap();
+    assert_eq!(report.lines().count(), 2, "{report}");
+    let mode = std::fs::metadata(&fifo).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+}
+
 #[test]
 fn a_report_path_that_cannot_be_opened_is_a_usage_error_before_input() {
     let dir = TempDir::new("report-bad");
