@@ -322,6 +322,60 @@ fn row_cases() -> Vec<(Vec<u8>, Vec<u8>)> {
     ]
 }
 
+/// An escaped key's run and a Base64 PEM run are masked whole, however
+/// long (SPEC 7), in every split, with escapes and padding across the
+/// 64 KiB point past which the detector goes on piece by piece. The oracle
+/// registers no part that long (SPEC 1.6).
+#[test]
+fn key_runs_longer_than_64_kib_are_masked_whole_in_every_split() {
+    let body: Vec<u8> = pem_body(40).concat().repeat(400);
+    let escaped_body: Vec<u8> = body
+        .chunks(64)
+        .flat_map(|l| [l, &b"\\n"[..]].concat())
+        .collect();
+    let escaped = |run: &[u8], after: &[u8]| {
+        join(&[
+            br#"{"private_key": "-----BEGIN PRIVATE KEY-----\n"#,
+            run,
+            after,
+        ])
+    };
+    let b64 = |len: usize| {
+        let pem = join(&[
+            b"-----BEGIN PRIVATE KEY-----\n",
+            &body[..len],
+            b"\n-----END PRIVATE KEY-----\n",
+        ]);
+        base64::engine::general_purpose::STANDARD
+            .encode(pem)
+            .into_bytes()
+    };
+    let long_b64 = b64(60_000);
+    let cases: Vec<Vec<u8>> = vec![
+        escaped(
+            &escaped_body[..70_000],
+            br#"-----END PRIVATE KEY-----\n", "x": 1}"#,
+        ),
+        escaped(&vec![b'a'; 150_000], b"\" tail\n"),
+        // Cut off inside the run, and right after an escape's backslash.
+        escaped(&vec![b'a'; 70_000], b""),
+        escaped(&[&vec![b'a'; 65_535][..], b"\\"].concat(), b""),
+        join(&[b"  tls.key: ", &long_b64, b"\n", &long_b64[..40], b"\n"]),
+        join(&[b"  tls.key: ", &long_b64[..long_b64.len() - 2], b"="]),
+        join(&[b"x ", &long_b64]),
+    ];
+    for input in &cases {
+        assert!(input.len() > 64 * 1024);
+        let got = mask_split(input, &[usize::MAX]);
+        assert!(
+            got.len() < 200,
+            "not masked whole: {:?}",
+            String::from_utf8_lossy(&got[..200])
+        );
+        check_all_splits(input);
+    }
+}
+
 #[test]
 fn rows_in_realistic_context() {
     for (input, want) in row_cases() {

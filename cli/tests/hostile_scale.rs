@@ -177,6 +177,49 @@ fn a_1_mib_add_mask_line() {
     assert!(run.finished.max_rss_kib < 64 * 1024);
 }
 
+/// A hostile step prints a private-key header and then 64 MiB of one
+/// letter on the same line (the escaped form), or a Base64 PEM run as
+/// long: masked whole (SPEC 7) as it arrives, in constant memory and
+/// linear time. The held run used to be rescanned on every read past
+/// 64 KiB: 50 MB took 12 s and 100 MiB of memory.
+#[test]
+fn a_64_mib_key_run_on_one_line_in_constant_memory() {
+    const TOTAL: usize = 64 * MIB;
+    let heads: [&[u8]; 2] = [
+        br#"{"private_key": "-----BEGIN PRIVATE KEY-----\n"#,
+        b"tls.key: LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t",
+    ];
+    for head in heads {
+        let mut first = Some(head.to_vec());
+        let mut letters = one_letter(TOTAL, None);
+        let produce = move |block: &mut Vec<u8>| match first.take() {
+            Some(head) => {
+                *block = head;
+                true
+            }
+            None => letters(block),
+        };
+        let needles = vec![b"***".to_vec(), b"aaaa".to_vec()];
+        let run = run_streamed(&["--no-default-env"], produce, needles);
+        report(
+            &format!(
+                "64 MiB key run after {:?}",
+                String::from_utf8_lossy(&head[..10])
+            ),
+            &run.finished,
+            TOTAL,
+        );
+        assert_eq!(run.finished.code, Some(0));
+        assert_eq!(run.stdout.counts, [1, 0], "the run is one masked run");
+        assert!(run.finished.elapsed < SLOW, "{:?}", run.finished.elapsed);
+        assert!(
+            run.finished.max_rss_kib < 64 * 1024,
+            "{} KiB",
+            run.finished.max_rss_kib
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Adversarial cost
 

@@ -40,6 +40,11 @@ pub(crate) enum Kind {
     PemBase64,
     /// A line after a wrapped Base64 PEM key's first line.
     PemBase64Line,
+    /// The rest of an escaped key's run, from where the part masked so far
+    /// ends (see [`private_key::escaped_rest`](super::private_key::escaped_rest)).
+    PemEscapedRest,
+    /// The rest of a Base64 PEM run, likewise.
+    PemBase64Rest,
 }
 
 /// A trigger: at a hit of its group's window at `p`, the text from

@@ -657,6 +657,8 @@ impl Detectors {
                 Kind::PemLine => private_key::block_line(text, eof),
                 Kind::PemBase64 => private_key::base64_pem(text, eof),
                 Kind::PemBase64Line => private_key::base64_line(text, eof, c.width),
+                Kind::PemEscapedRest => private_key::escaped_rest(text, eof),
+                Kind::PemBase64Rest => private_key::base64_rest(text, eof),
             };
             match verdict {
                 Verdict::No => return,
@@ -688,16 +690,51 @@ impl Detectors {
                         return;
                     }
                     let (a, b) = (c.start + masked.0 as u64, c.start + masked.1 as u64);
+                    // A run masked as it arrives that reached the end of
+                    // the text so far: only a piece of it (see below).
+                    let piece = a < b && end == text.len() && !eof;
+                    let rest = match c.kind {
+                        Kind::PemHeader | Kind::PemEscapedRest if piece => {
+                            Some(Kind::PemEscapedRest)
+                        }
+                        Kind::PemBase64 | Kind::PemBase64Rest if piece => Some(Kind::PemBase64Rest),
+                        _ => None,
+                    };
+                    let continued = matches!(c.kind, Kind::PemEscapedRest | Kind::PemBase64Rest);
                     if a < b {
-                        if !matches!(c.kind, Kind::PemLine | Kind::PemBase64Line) {
+                        if !matches!(c.kind, Kind::PemLine | Kind::PemBase64Line) && !continued {
                             found.counts[detector.index()] += 1;
                         }
                         let already = c.sure_end.max(a);
                         c.sure_end = already;
                         self.mark_interval(already, b, detector, found);
-                        if b - a >= 8 && self.collect {
-                            self.await_line_end(&seen.from(a)[..(b - a) as usize], detector, b - 1);
+                        // A piece, a rest or a part too long to be a value
+                        // (SPEC 1.6) is masked, never registered.
+                        let whole = rest.is_none() && !continued;
+                        let len = (b - a) as usize;
+                        if whole && (8..=crate::MAX_VALUE_LEN).contains(&len) && self.collect {
+                            self.await_line_end(&seen.from(a)[..len], detector, b - 1);
                         }
+                    }
+                    // The rest of a long run is a candidate of its own from
+                    // where this piece ends, so the bytes behind it are let
+                    // go and each byte is looked at once: a 50 MB run after
+                    // a header is masked whole in constant memory.
+                    if let Some(kind) = rest {
+                        let from = c.start + end as u64;
+                        c = Candidate {
+                            start: from,
+                            kind,
+                            detector,
+                            scanned: from,
+                            hold: from,
+                            core: &alphabet::NOTHING,
+                            limit: 0,
+                            sure_end: from,
+                            block_start: from,
+                            width: 0,
+                        };
+                        continue;
                     }
                     let next_line = c.start + end as u64;
                     // A wrapped Base64 key: its first line of 64 or 76,
@@ -871,7 +908,13 @@ fn start_ok(buf: &[u8], s: usize, kind: Kind) -> bool {
         Kind::Jwt => !B64U[prev as usize] && prev != b'.',
         Kind::AwsSecret | Kind::Authorization => !prev.is_ascii_alphanumeric(),
         Kind::PemBase64 => !B64[prev as usize],
-        Kind::Url | Kind::Param | Kind::PemHeader | Kind::PemLine | Kind::PemBase64Line => true,
+        Kind::Url
+        | Kind::Param
+        | Kind::PemHeader
+        | Kind::PemLine
+        | Kind::PemBase64Line
+        | Kind::PemEscapedRest
+        | Kind::PemBase64Rest => true,
     }
 }
 

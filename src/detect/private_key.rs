@@ -125,6 +125,11 @@ fn escaped(text: &[u8], eof: bool, h: usize) -> Verdict {
         at += esc;
     }
     if at == text.len() && !eof {
+        // Past MAX_BLOCK the run so far is a piece (too long to register):
+        // the detector goes on from its end with `escaped_rest`.
+        if at - h > MAX_BLOCK {
+            return found(h, at);
+        }
         return Verdict::Wait {
             hold: h,
             core: &ESCAPED_RUN,
@@ -132,14 +137,74 @@ fn escaped(text: &[u8], eof: bool, h: usize) -> Verdict {
             sure: Some((h, at)),
         };
     }
-    if at == h || at - h > MAX_BLOCK {
+    if at == h {
         return Verdict::No;
     }
+    found(h, at)
+}
+
+fn found(from: usize, to: usize) -> Verdict {
     Verdict::Found {
         detector: Detector::PrivateKey,
-        masked: (h, at),
-        end: at,
+        masked: (from, to),
+        end: to,
     }
+}
+
+/// The run of an escaped key (B64, `=`, whitespace and its escapes) from
+/// `text[0]`, after a piece of it already masked: the whole run is masked
+/// however long it is (SPEC 7), one piece at a time. A piece that reaches
+/// the end of the text so far is `Found` there, and the detector goes on
+/// from its end.
+pub(crate) fn escaped_rest(text: &[u8], eof: bool) -> Verdict {
+    let mut at = 0;
+    loop {
+        at += run(&text[at..], &ESCAPED_RUN);
+        let esc = match &text[at..] {
+            [b'\\', b'n' | b'r', ..] => 2,
+            [b'\\', b'\\', b'n' | b'r', ..] => 3,
+            [b'\\'] | [b'\\', b'\\'] if !eof => {
+                // An escape may be coming: what is before it is masked.
+                return Verdict::Wait {
+                    hold: at,
+                    core: &super::alphabet::NOTHING,
+                    limit: text.len(),
+                    sure: (at > 0).then_some((0, at)),
+                };
+            }
+            _ => 0,
+        };
+        if esc == 0 {
+            break;
+        }
+        at += esc;
+    }
+    match at {
+        0 if text.is_empty() && !eof => Verdict::next_byte(0, 0),
+        0 => Verdict::No,
+        _ => found(0, at),
+    }
+}
+
+/// The rest of a Base64 PEM run from `text[0]` (B64, then its `=`
+/// padding), as [`escaped_rest`] for the escaped form.
+pub(crate) fn base64_rest(text: &[u8], eof: bool) -> Verdict {
+    let n = run(text, &B64);
+    let pad = text[n..].iter().take(2).take_while(|&&b| b == b'=').count();
+    let end = n + pad;
+    if end == text.len() && !eof && (pad == 1 || end == 0) {
+        // One more `=` may still come, or nothing has yet.
+        return Verdict::Wait {
+            hold: 0,
+            core: &super::alphabet::NOTHING,
+            limit: text.len(),
+            sure: (end > 0).then_some((0, end)),
+        };
+    }
+    if end == 0 {
+        return Verdict::No;
+    }
+    found(0, end)
 }
 
 /// One line inside a block, starting at `text[0]`. `Found` ends after the
@@ -239,6 +304,10 @@ pub(crate) fn base64_pem(text: &[u8], eof: bool) -> Verdict {
         return Verdict::No;
     }
     if recognised && pad == 0 {
+        // Past MAX_BLOCK a piece; the rest follows with `base64_rest`.
+        if n > MAX_BLOCK {
+            return found(0, n);
+        }
         return Verdict::Wait {
             hold: 0,
             core: &B64,

@@ -619,12 +619,11 @@ fn escaped_at(text: &[u8], i: usize, out: &mut Vec<Hit>) {
             break;
         }
     }
-    // Decision noted in the README: at most 64 KiB of it.
-    let end = j.min(h + 64 * 1024);
-    if end > h {
+    // SPEC 7: the whole run, however long.
+    if j > h {
         out.push(Hit {
             start: h,
-            end,
+            end: j,
             name: "private-key",
         });
     }
@@ -650,9 +649,10 @@ fn base64_pem_at(text: &[u8], i: usize, out: &mut Vec<Hit>) {
         end += 1;
         pad += 1;
     }
+    // Masked whole, however long (SPEC 7).
     out.push(Hit {
         start: i,
-        end: end.min(i + 64 * 1024),
+        end,
         name: "private-key",
     });
     // Wrapped: a first line of exactly 76 or 64 that ends its line.
@@ -819,7 +819,8 @@ pub fn mask(text: &[u8], replacement: &[u8]) -> Vec<u8> {
     order.sort_by_key(|h| (h.end, h.start));
     let mut known: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
     for h in order {
-        if h.end - h.start < 8 {
+        // SPEC 7: at least 8 bytes; SPEC 1.6: a value is at most 64 KiB.
+        if h.end - h.start < 8 || h.end - h.start > 64 * 1024 {
             continue;
         }
         let part = &text[h.start..h.end];
