@@ -493,6 +493,50 @@ fn daemon_serves_the_steps_of_a_shell_job_and_stops() {
     }
 }
 
+/// `logmask agent --report PATH -- COMMAND` reports as exec mode does, and
+/// a report that cannot be opened is a usage error before COMMAND starts.
+#[test]
+fn agent_with_a_command_writes_its_report() {
+    let tmp = TempDir::new("agent-report");
+    let report = tmp.0.join("r.jsonl");
+    let path = report.to_str().unwrap();
+    let args = [
+        "agent",
+        "-s",
+        "agentrep1",
+        "--report",
+        path,
+        "--",
+        "sh",
+        "-c",
+    ];
+    let mut command = cmd(&tmp.0, &args);
+    command.arg("echo agentrep1; echo ::add-mask::agentrep22; echo x agentrep22");
+    let run = run_command(command, b"");
+    assert_eq!(run.ok(), "***\nx ***\n");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with(r#"{"stream":"stdout","line":1,"column":1,"#),
+        "{text}"
+    );
+    assert!(lines[1].contains(r#""source":"stdout:2""#), "{text}");
+    assert!(lines[2].starts_with(r#"{"summary":"#), "{text}");
+
+    let marker = tmp.0.join("ran");
+    let bad = tmp.0.join("missing/r.jsonl");
+    let mut command = cmd(
+        &tmp.0,
+        &["agent", "--report", bad.to_str().unwrap(), "--", "touch"],
+    );
+    command.arg(&marker);
+    let run = run_command(command, b"");
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("--report"), "{}", run.stderr());
+    assert!(!marker.exists(), "the command ran");
+}
+
 /// The daemon keeps none of its caller's descriptors: a script's saved
 /// copy of stdout (`exec 3>&1`) inside `$(...)` would otherwise keep the
 /// substitution waiting for as long as the agent runs.

@@ -39,7 +39,7 @@ use std::time::Duration;
 use logmask::{Config, Registry, WriterBuilder};
 
 use crate::args::{self, AgentMode, Options};
-use crate::{closed_at_start, messages, secrets, status};
+use crate::{closed_at_start, messages, report, secrets, status};
 use client::Client;
 use server::{Agent, OnStop, Store};
 
@@ -152,9 +152,19 @@ pub fn main(argv: Vec<OsString>) -> u8 {
 
 /// Gathers the options' secrets into a registry, printing the warnings;
 /// returns the values the registry accepted, labelled for the agent.
-fn gather(options: &Options, registry: &Registry) -> Result<Vec<(Vec<u8>, String)>, u8> {
+/// With `open_report` (a COMMAND to mask), also opens `--report`.
+fn gather(
+    options: &Options,
+    registry: &Registry,
+    open_report: bool,
+) -> Result<Vec<(Vec<u8>, String)>, u8> {
     let gathered = secrets::gather(&options.sources)
         .map_err(|err| crate::usage_error_in("logmask agent", &err))?;
+    // As in exec mode: a report that cannot be opened is a usage error,
+    // after the sources are read and before anything is registered.
+    if let Some(path) = options.report.as_ref().filter(|_| open_report) {
+        report::open(path).map_err(|err| crate::usage_error_in("logmask agent", &err))?;
+    }
     Ok(gathered
         .register_and_keep(registry)
         .into_iter()
@@ -176,7 +186,7 @@ fn registry_for(options: &Options) -> Arc<Registry> {
 /// and this process masks COMMAND as exec mode does.
 fn with_command(mut options: Options) -> u8 {
     let registry = registry_for(&options);
-    let values = match gather(&options, &registry) {
+    let values = match gather(&options, &registry, true) {
         Ok(values) => values,
         Err(code) => return code,
     };
@@ -213,7 +223,7 @@ fn hold_all(store: &Store, values: Vec<(Vec<u8>, String)>) {
 /// daemon's socket accepts connections.
 fn daemon_parent(options: &Options) -> u8 {
     let registry = registry_for(options);
-    let values = match gather(options, &registry) {
+    let values = match gather(options, &registry, false) {
         Ok(values) => values,
         Err(code) => return code,
     };
