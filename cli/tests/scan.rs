@@ -10,7 +10,7 @@ mod naive_report;
 
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -275,6 +275,38 @@ fn in_place_rewrites_as_filter_mode_keeps_mode_and_leaves_clean_files_alone() {
     assert_eq!(names, ["clean.log", "dirty.log"]);
     // A second scan finds nothing: what is left is masked.
     assert_eq!(scan(&["-s", SECRET, "--in-place", "."], &dir.0).code(), 0);
+}
+
+/// A link named on the command line is followed to be read (SPEC 8), and
+/// `--in-place` rewrites the file it leads to, in that file's directory:
+/// the link stays a link. Relative, `../` and absolute links alike.
+#[test]
+fn in_place_through_a_link_named_on_the_command_line_rewrites_its_target() {
+    let dir = TempDir::new("scan-link");
+    std::fs::create_dir(dir.0.join("sub")).unwrap();
+    let target = dir.file("sub/target.log", b"a hunter22\n");
+    let absolute = target.canonicalize().unwrap();
+    let links = [
+        ("plain.log", PathBuf::from("sub/target.log")),
+        (
+            "up.log",
+            PathBuf::from(format!(
+                "../{}/sub/target.log",
+                dir.0.file_name().unwrap().to_str().unwrap()
+            )),
+        ),
+        ("absolute.log", absolute),
+    ];
+    for (name, to) in links {
+        std::fs::write(&target, b"a hunter22\n").unwrap();
+        std::os::unix::fs::symlink(&to, dir.0.join(name)).unwrap();
+        let r = scan(&["-s", SECRET, "--in-place", name], &dir.0);
+        assert_eq!(r.code(), 1, "{name}: {}", r.stderr());
+        assert_eq!(std::fs::read(&target).unwrap(), b"a ***\n", "{name}");
+        let meta = std::fs::symlink_metadata(dir.0.join(name)).unwrap();
+        assert!(meta.file_type().is_symlink(), "{name} is no longer a link");
+        assert_eq!(dir_names(&dir.0.join("sub")), ["target.log"], "{name}");
+    }
 }
 
 fn dir_names(dir: &Path) -> Vec<String> {

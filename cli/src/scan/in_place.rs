@@ -10,6 +10,9 @@
 //! old file or the new one, and only SIGKILL or a power loss in the short
 //! window between the link and the rename can leave a `.logmask-*` file.
 //!
+//! A link named on the command line is followed: the file it leads to is
+//! rewritten and the link stays a link.
+//!
 //! Refused (an error for that PATH, whose findings are still printed):
 //! files with more than one hard link, files that changed while they were
 //! scanned (size, modification or change time, or identity differ between
@@ -160,6 +163,11 @@ pub fn rewrite(
 ) -> Result<(), String> {
     check_rewritable(before)?;
     let changed = || "cannot rewrite: the file changed while it was scanned".to_string();
+    // A link named on the command line was followed to be read (SPEC 8):
+    // the file it leads to is rewritten, in its own directory, and the
+    // link stays.
+    let resolved = std::fs::canonicalize(path).map_err(|e| io_text("cannot resolve", e))?;
+    let path = resolved.as_path();
     let mut original = File::open(path).map_err(|e| io_text("cannot open", e))?;
     let now = |file: &File| file.metadata().map(|m| Snapshot::of(&m));
     if now(&original).map_err(|e| io_text("cannot stat", e))? != *before {
