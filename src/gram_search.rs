@@ -259,53 +259,10 @@ fn common_prefix(a: &[u8], b: &[u8], limit: usize) -> u16 {
 /// are read once here, the next window's asked for ahead, and from the
 /// arena after that (reading them in place while filling the table missed
 /// the cache as often as the table did).
-///
-/// Windows are laid out each on its own, so a large build lays out its
-/// second half on a thread of its own.
 fn arrange(patterns: &[&[u8]], limit: usize) -> Arrangement {
-    let bytes = |patterns: &[&[u8]]| patterns.iter().map(|p| p.len()).sum();
-    if patterns.len() < HEADS_BESIDE_MIN {
-        return arrange_windows(patterns, 0, bytes(patterns), limit);
-    }
-    let half = patterns.len().div_ceil(SHARING_WINDOW) / 2 * SHARING_WINDOW;
-    let (first, second) = patterns.split_at(half);
-    let (mut laid, rest) = std::thread::scope(|scope| {
-        let beside = std::thread::Builder::new()
-            .spawn_scoped(scope, || {
-                arrange_windows(second, half, bytes(second), limit)
-            })
-            .ok();
-        // Room for the second half's bytes, which are copied after.
-        let laid = arrange_windows(first, 0, bytes(patterns), limit);
-        let rest = match beside {
-            Some(thread) => thread
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            None => arrange_windows(second, half, bytes(second), limit),
-        };
-        (laid, rest)
-    });
-    let base = laid.arena.len() as u32;
-    laid.order.extend(rest.order);
-    laid.spans
-        .extend(rest.spans.iter().map(|&(start, len)| (base + start, len)));
-    laid.arena.extend_from_slice(&rest.arena);
-    laid.shared_with_next.extend(rest.shared_with_next);
-    laid
-}
-
-/// [`arrange`] of the windows of `patterns`, the patterns from index
-/// `first_id` on: the indexes it returns count from there, its spans from
-/// the start of its own arena, which has room for `arena_capacity` bytes.
-fn arrange_windows(
-    patterns: &[&[u8]],
-    first_id: usize,
-    arena_capacity: usize,
-    limit: usize,
-) -> Arrangement {
     let mut laid = Arrangement {
         order: Vec::with_capacity(patterns.len()),
-        arena: Vec::with_capacity(arena_capacity),
+        arena: Vec::with_capacity(patterns.iter().map(|p| p.len()).sum()),
         spans: Vec::with_capacity(patterns.len()),
         shared_with_next: Vec::with_capacity(patterns.len()),
     };
@@ -326,7 +283,7 @@ fn arrange_windows(
         window.sort_unstable();
         for (k, &(_, i)) in window.iter().enumerate() {
             let p = patterns[i as usize];
-            laid.order.push(first_id as u32 + i);
+            laid.order.push(i);
             laid.spans.push((laid.arena.len() as u32, p.len() as u32));
             laid.arena.extend_from_slice(p);
             let shared = window
@@ -344,56 +301,6 @@ struct Arrangement {
     arena: Vec<u8>,
     spans: Vec<(u32, u32)>,
     shared_with_next: Vec<u16>,
-}
-
-/// Which patterns begin with which 8 bytes: the tables behind
-/// [`GramSearcher::pending_start`].
-struct Heads {
-    map: GramMap<(u32, u32)>,
-    ids: Vec<u32>,
-    prefixes: Vec<u64>,
-}
-
-/// Builds of at least this many patterns make their heads on a second
-/// thread, beside the table fill: 10,000 secrets make about 78,000
-/// patterns and heads that take a fifth of the build; a detected
-/// credential's batch is a few patterns.
-const HEADS_BESIDE_MIN: usize = 16_384;
-
-impl Heads {
-    fn build<'p>(count: usize, pattern_at: &impl Fn(usize) -> &'p [u8], keys: GramKeys) -> Heads {
-        let mut map: GramMap<(u32, u32)> = GramMap::with_hasher(keys);
-        let mut ids = Vec::new();
-        let mut prefixes = Vec::with_capacity(count);
-        // (head, longest first, id) packed in one integer and sorted: groups
-        // of equal heads, and the heads in the order `head_prefixes` wants
-        // (one sort of plain integers; sorting tuples was a fifth of the
-        // build).
-        let mut by_head: Vec<u128> = (0..count)
-            .map(|id| {
-                let p = pattern_at(id);
-                let longest_first = u32::MAX - p.len() as u32;
-                u128::from(head_key(p)) << 64 | u128::from(longest_first) << 32 | id as u128
-            })
-            .collect();
-        by_head.sort_unstable();
-        map.reserve(by_head.len());
-        ids.reserve_exact(by_head.len());
-        for (at, &packed) in by_head.iter().enumerate() {
-            let at = at as u32;
-            let head = (packed >> 64) as u64;
-            ids.push(packed as u32);
-            if prefixes.last() == Some(&head) {
-                if let Some(group) = map.get_mut(&head) {
-                    group.1 = at + 1;
-                }
-            } else {
-                prefixes.push(head);
-                map.insert(head, (at, at + 1));
-            }
-        }
-        Heads { map, ids, prefixes }
-    }
 }
 
 /// Pattern `id` of an arena.
@@ -474,11 +381,15 @@ impl GramSearcher {
             ),
             heads: GramMap::with_hasher(keys),
             head_ids: Vec::new(),
-            head_prefixes: Vec::new(),
+            head_prefixes: Vec::with_capacity(patterns.len()),
             disabled: 0,
             disabled_ids: Vec::new(),
             keys,
         };
+        let mut crowded = Vec::new();
+        // For each offset, how many of the next patterns the last entry
+        // made there stands for.
+        let mut still_covered = vec![0usize; stride];
         // Where the tables outgrow the core's cache, asking for the slots
         // of a later pattern now overlaps their misses with this one's; a
         // small batch (a detected credential's) is in the cache already,
@@ -486,52 +397,9 @@ impl GramSearcher {
         let prefetching = (filter.slots.len() * std::mem::size_of::<Slot>())
             .max(filter.bitmap.len() * 8)
             > PREFETCH_ABOVE;
-        // The heads need only the patterns: a large build makes them on a
-        // thread of its own while this one fills the tables.
-        let heads = |keys| Heads::build(count, &pattern_at, keys);
-        let (crowded, heads) = std::thread::scope(|scope| {
-            let beside = (count >= HEADS_BESIDE_MIN)
-                .then(|| {
-                    std::thread::Builder::new()
-                        .spawn_scoped(scope, || heads(keys))
-                        .ok()
-                })
-                .flatten();
-            let crowded = filter.fill(count, &pattern_at, &shared_with_next, prefetching);
-            let heads = match beside {
-                Some(thread) => thread
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-                None => heads(keys),
-            };
-            (crowded, heads)
-        });
-        filter.heads = heads.map;
-        filter.head_ids = heads.ids;
-        filter.head_prefixes = heads.prefixes;
-        filter.arena = arena;
-        filter.spans = spans;
-        (filter, crowded, order)
-    }
-
-    /// Inserts the entries of every pattern (`pattern_at(id)` for `id`
-    /// below `count`, in the searcher's order) and returns the grams that
-    /// were refused or that a pattern crowds itself with.
-    fn fill<'p>(
-        &mut self,
-        count: usize,
-        pattern_at: &impl Fn(usize) -> &'p [u8],
-        shared_with_next: &[u16],
-        prefetching: bool,
-    ) -> Vec<u64> {
-        let stride = self.stride;
-        let mut crowded = Vec::new();
-        // For each offset, how many of the next patterns the last entry
-        // made there stands for.
-        let mut still_covered = vec![0usize; stride];
         for id in 0..count {
             if prefetching && id + BUILD_PREFETCH_PATTERNS < count {
-                self.prefetch_entries(pattern_at(id + BUILD_PREFETCH_PATTERNS));
+                filter.prefetch_entries(pattern_at(id + BUILD_PREFETCH_PATTERNS));
             }
             let p = pattern_at(id);
             let id = id as u32;
@@ -548,12 +416,41 @@ impl GramSearcher {
                     .count();
                 *covered = siblings;
                 let gram = gram_at(p, off);
-                if !self.insert(gram, id, off, siblings) {
+                if !filter.insert(gram, id, off, siblings) {
                     crowded.push(gram);
                 }
             }
         }
-        crowded
+        // (head, longest first, id) packed in one integer and sorted: groups
+        // of equal heads, and the heads in the order `head_prefixes` wants
+        // (one sort of plain integers; sorting tuples was a fifth of the
+        // build).
+        let mut by_head: Vec<u128> = (0..count)
+            .map(|id| {
+                let p = pattern_at(id);
+                let longest_first = u32::MAX - p.len() as u32;
+                u128::from(head_key(p)) << 64 | u128::from(longest_first) << 32 | id as u128
+            })
+            .collect();
+        by_head.sort_unstable();
+        filter.heads.reserve(by_head.len());
+        filter.head_ids.reserve_exact(by_head.len());
+        for (at, &packed) in by_head.iter().enumerate() {
+            let at = at as u32;
+            let head = (packed >> 64) as u64;
+            filter.head_ids.push(packed as u32);
+            if filter.head_prefixes.last() == Some(&head) {
+                if let Some(group) = filter.heads.get_mut(&head) {
+                    group.1 = at + 1;
+                }
+            } else {
+                filter.head_prefixes.push(head);
+                filter.heads.insert(head, (at, at + 1));
+            }
+        }
+        filter.arena = arena;
+        filter.spans = spans;
+        (filter, crowded, order)
     }
 
     /// Adds one entry, unless MAX_ENTRIES_PER_GRAM entries with the same
