@@ -81,7 +81,12 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     let sources = args::sources_in_order(&cli.secrets, &matches);
     let gathered = match secrets::gather(&sources) {
         Ok(gathered) => gathered,
-        Err(err) => return crate::usage_error_in("logmask add", &err),
+        Err(err) => {
+            let registry = Arc::new(Registry::with_config(config));
+            messages::mask_with(&registry);
+            secrets::register_readable(&sources, &registry);
+            return crate::usage_error_in("logmask add", &err);
+        }
     };
     let agent = cli.agent.or_else(|| {
         std::env::var_os(crate::agent::ENV)

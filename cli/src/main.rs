@@ -72,7 +72,10 @@ fn run() -> u8 {
     messages::mask_with(&registry);
     let gathered = match secrets::gather(&options.sources) {
         Ok(gathered) => gathered,
-        Err(err) => return usage_error(&err),
+        Err(err) => {
+            secrets::register_readable(&options.sources, &registry);
+            return usage_error(&err);
+        }
     };
     if let Some(path) = &options.report
         && let Err(err) = report::open(path)

@@ -209,6 +209,25 @@ pub fn gather(sources: &[Source]) -> Result<Gathered, UsageError> {
     Ok(gathered)
 }
 
+/// Before a usage error from [`gather`] is printed: registers in
+/// `registry`, the one messages are masked with, every value the sources
+/// hold that can be read, so that the error cannot show one. The run stops
+/// there and registers nothing else, but the error names a PATH, which
+/// may hold a value (`-s hunter22 -f /missing/hunter22`): no message ever
+/// holds a value (SPEC intro, 5).
+pub fn register_readable(sources: &[Source], registry: &Registry) {
+    let mut items = Vec::new();
+    for source in sources {
+        let _ = gather_one(source, 0, &mut items);
+    }
+    let _ = gather_globs(sources, &mut items);
+    for item in items {
+        if let Item::Value(_, value) | Item::Matched { value, .. } = item {
+            let _ = registry.add(&value);
+        }
+    }
+}
+
 /// The shortest trimmed value a GLOB alone takes, whatever the minimum.
 pub const MIN_GLOB_VALUE_LEN: usize = 8;
 

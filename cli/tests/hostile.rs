@@ -775,6 +775,36 @@ fn warnings_and_errors_never_show_a_secret() {
             "",
             2,
         ),
+        // A path that cannot be read, named after a value given before
+        // it, after it, or in the environment (a default GLOB's).
+        (
+            vec![
+                "-s".into(),
+                S.into(),
+                "-f".into(),
+                format!("{}/{S}", dir.0.display()),
+            ],
+            vec![],
+            "",
+            2,
+        ),
+        (
+            vec![
+                "--secret-file".into(),
+                format!("/missing/{S}.txt"),
+                "-s".into(),
+                S.into(),
+            ],
+            vec![],
+            "",
+            2,
+        ),
+        (
+            vec!["-f".into(), format!("/missing/{S}")],
+            vec![("LOGMASK_HOSTILE_TOKEN", S)],
+            "",
+            2,
+        ),
         (
             vec![
                 "-s".into(),

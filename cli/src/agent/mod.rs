@@ -158,8 +158,10 @@ fn gather(
     registry: &Registry,
     open_report: bool,
 ) -> Result<Vec<(Vec<u8>, String)>, u8> {
-    let gathered = secrets::gather(&options.sources)
-        .map_err(|err| crate::usage_error_in("logmask agent", &err))?;
+    let gathered = secrets::gather(&options.sources).map_err(|err| {
+        secrets::register_readable(&options.sources, registry);
+        crate::usage_error_in("logmask agent", &err)
+    })?;
     // As in exec mode: a report that cannot be opened is a usage error,
     // after the sources are read and before anything is registered.
     if let Some(path) = options.report.as_ref().filter(|_| open_report) {

@@ -165,7 +165,10 @@ pub fn run(argv: Vec<OsString>) -> u8 {
     messages::mask_with(&registry);
     match secrets::gather(&options.sources) {
         Ok(gathered) => gathered.register(&registry),
-        Err(err) => return scan_usage_error(&err),
+        Err(err) => {
+            secrets::register_readable(&options.sources, &registry);
+            return scan_usage_error(&err);
+        }
     }
     // The agent's values join the secrets before the per-file copies are
     // made; values a file registers stay in that file (SPEC 8), so scan
