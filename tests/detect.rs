@@ -616,6 +616,25 @@ fn a_held_jwt_is_not_rescanned_per_byte() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
+#[test]
+fn an_escaped_key_of_escapes_is_not_rescanned_per_byte() {
+    // A hostile step writes a key made of 64 KiB of `\n` escapes a byte
+    // at a time: each backslash waits for the next byte, and the run
+    // before it is not looked at again.
+    let mut t = br#"{"k": "-----BEGIN PRIVATE KEY-----"#.to_vec();
+    for _ in 0..4 {
+        t.extend_from_slice(&b"\\n".repeat(30 * 1024));
+        t.extend_from_slice(b"\" \"-----BEGIN PRIVATE KEY-----");
+    }
+    t.extend_from_slice(b"\"}\n");
+    let started = std::time::Instant::now();
+    let out = mask_split(&t, &[1]);
+    let elapsed = started.elapsed();
+    assert_eq!(out, mask_split(&t, &[usize::MAX]));
+    assert!(out.len() < 300, "{}", String::from_utf8_lossy(&out));
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+}
+
 /// Pieces for random logs: noise, valid credentials and off-by-one ones.
 fn pieces() -> Vec<Vec<u8>> {
     let gh = github_token("ghp_", 36, 60);

@@ -653,7 +653,10 @@ impl Detectors {
                 }
                 Kind::AwsSecret => context::aws_secret(text, eof),
                 Kind::Authorization => context::authorization(text, eof),
-                Kind::PemHeader => private_key::at_header(text, eof),
+                // Where the part masked so far ends, the run was checked.
+                Kind::PemHeader => {
+                    private_key::at_header(text, eof, (c.sure_end - c.start) as usize)
+                }
                 Kind::PemLine => private_key::block_line(text, eof),
                 Kind::PemBase64 => private_key::base64_pem(text, eof),
                 Kind::PemBase64Line => private_key::base64_line(text, eof, c.width),

@@ -72,7 +72,10 @@ pub(crate) fn header(text: &[u8], eof: bool) -> Result<Option<usize>, ()> {
 
 /// A header candidate. `Found` with an empty mask ending after the line
 /// break means a block follows; otherwise the escaped form's run.
-pub(crate) fn at_header(text: &[u8], eof: bool) -> Verdict {
+/// `checked` is where a previous look at the run stopped (what it masked
+/// as sure ends there): the run before it is not scanned again, so a run
+/// waiting at each escape's backslash costs one pass in all.
+pub(crate) fn at_header(text: &[u8], eof: bool, checked: usize) -> Verdict {
     let h = match header(text, eof) {
         Err(()) => return Verdict::No,
         Ok(None) => return Verdict::next_byte(text.len(), text.len()),
@@ -87,7 +90,7 @@ pub(crate) fn at_header(text: &[u8], eof: bool) -> Verdict {
         [b'\r', b'\n', ..] => return block_starts(after + 2),
         _ => {}
     }
-    escaped(text, eof, h)
+    escaped(text, eof, h, checked)
 }
 
 fn block_starts(next_line: usize) -> Verdict {
@@ -99,8 +102,8 @@ fn block_starts(next_line: usize) -> Verdict {
 }
 
 /// The escaped form: the run after the header, masked as it arrives.
-fn escaped(text: &[u8], eof: bool, h: usize) -> Verdict {
-    let mut at = h;
+fn escaped(text: &[u8], eof: bool, h: usize, checked: usize) -> Verdict {
+    let mut at = h.max(checked.min(text.len()));
     loop {
         at += run(&text[at..], &ESCAPED_RUN);
         if at == text.len() {
