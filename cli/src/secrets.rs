@@ -534,9 +534,12 @@ fn read(path: &Path, option: &str) -> Result<Vec<u8>, UsageError> {
     Ok(content)
 }
 
-/// Trims whitespace and line breaks at both ends, as the registry does for
-/// the whole value (the agent's limits count the same bytes).
+/// Drops a leading byte order mark (SPEC 1.1: not part of the value) and
+/// trims whitespace and line breaks at both ends, as the registry does for
+/// the whole value: the limits here (64 KiB, a GLOB's 8 bytes) and the
+/// agent's count the same bytes the registry keeps.
 pub fn trim(value: &[u8]) -> &[u8] {
+    let value = value.strip_prefix(logmask::BOM).unwrap_or(value);
     let keep = |b: &u8| !matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let start = value.iter().position(keep).unwrap_or(value.len());
     let end = value.iter().rposition(keep).map_or(start, |i| i + 1);
