@@ -64,16 +64,16 @@ fn a_byte_order_mark_counts_toward_no_limit() {
             vec![("LOGMASK_P_BIG", big_os)],
         ),
     ];
-    for (args, env) in cases {
+    for (case, (args, env)) in cases.into_iter().enumerate() {
         let mut command = support::logmask_with(&args);
         command.env_clear().args(["--no-detect"]);
         for (k, v) in &env {
             command.env(k, v);
         }
         let out = support::run_command(command, &input);
-        assert_eq!(out.finished.code, Some(0), "{args:?}: {}", out.stderr());
-        assert_eq!(out.stdout(), "x ***\n", "{args:?}: {}", out.stderr());
-        assert_eq!(out.stderr(), "", "{args:?}");
+        assert_eq!(out.finished.code, Some(0), "case {case}: {}", out.stderr());
+        assert_eq!(out.stdout(), "x ***\n", "case {case}: {}", out.stderr());
+        assert_eq!(out.stderr(), "", "case {case}");
     }
     let short = std::ffi::OsStr::from_bytes(b"\xEF\xBB\xBFabcdefg");
     let mut command = support::logmask_with(&["--no-detect"]);
