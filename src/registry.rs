@@ -1222,18 +1222,62 @@ fn open_json(whole: &[u8], queue: &mut Vec<Vec<u8>>) {
         return;
     }
     // serde_json's default recursion limit applies: a value nested deeper
-    // fails to parse and stays plain text.
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(whole) else {
-        return;
-    };
-    let mut stack = vec![&json];
-    while let Some(node) = stack.pop() {
-        match node {
-            serde_json::Value::String(s) => queue.push(s.clone().into_bytes()),
-            serde_json::Value::Array(items) => stack.extend(items),
-            serde_json::Value::Object(map) => stack.extend(map.values()),
-            _ => {}
+    // fails to parse and stays plain text, as does one with text after it.
+    let mut found = Vec::new();
+    let mut parser = serde_json::Deserializer::from_slice(whole);
+    let parsed = serde::de::DeserializeSeed::deserialize(JsonStrings(&mut found), &mut parser)
+        .and_then(|()| parser.end());
+    if parsed.is_ok() {
+        queue.extend(found);
+    }
+}
+
+/// Collects the string values of a JSON value as the parser meets them,
+/// never building it: a map of serde_json keeps only the last value of a
+/// repeated key (`{"password":"a","password":"b"}`), and SPEC 1.4 wants
+/// every string value.
+struct JsonStrings<'a>(&'a mut Vec<Vec<u8>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonStrings<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, parser: D) -> Result<(), D::Error> {
+        parser.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonStrings<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        self.0.push(s.as_bytes().to_vec());
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        while items.next_element_seed(JsonStrings(self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+            map.next_value_seed(JsonStrings(self.0))?;
         }
+        Ok(())
     }
 }
 

@@ -231,6 +231,41 @@ fn json_values_register_every_string() {
     }
 }
 
+/// A repeated key keeps every value (SPEC 1.4: every string value), at any
+/// depth and inside a string that holds JSON; a document with text after it
+/// or nested past serde_json's limit is plain text.
+#[test]
+fn json_values_with_repeated_keys_register_every_value() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            r#"{"k":"first-dup-v","k":"second-dupv","o":{"x":"nested-one1","x":"nested-two2"}}"#,
+            "first-dup-v second-dupv nested-one1 nested-two2",
+            "*** *** *** ***",
+        ),
+        (
+            r#"[{"password":"older-pass1"},{"password":"newer-pass2","password":"newest-pass"}]"#,
+            "older-pass1 newer-pass2 newest-pass",
+            "*** *** ***",
+        ),
+        (
+            r#"{"s":"{\"t\":\"inner-one1\",\"t\":\"inner-two2\"}"}"#,
+            "inner-one1 inner-two2",
+            "*** ***",
+        ),
+        (r#"{"k":"after-text1"} x"#, "after-text1", "after-text1"),
+    ];
+    for (value, input, want) in cases {
+        let reg = Arc::new(Registry::new());
+        reg.add(value.as_bytes()).unwrap();
+        let out = String::from_utf8(mask(&reg, input.as_bytes())).unwrap();
+        assert_eq!(out, *want, "value {value}");
+    }
+    let deep = format!("{}\"deep-value1\"{}", "[".repeat(200), "]".repeat(200));
+    let reg = Arc::new(Registry::new());
+    reg.add(deep.as_bytes()).unwrap();
+    assert_eq!(mask(&reg, b"deep-value1"), b"deep-value1");
+}
+
 #[test]
 fn encodings_subset_and_raw_off() {
     let mut encodings = EncodingSet::empty();
