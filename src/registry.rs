@@ -88,6 +88,13 @@ pub enum Refusal {
     },
     /// The trimmed value is longer than [`MAX_VALUE_LEN`].
     TooLong,
+    /// A line reaches the minimum length, but no chosen encoding gives the
+    /// value a variant to keep (`--encodings shell` of a value a shell
+    /// prints as it is; a `hex` form below the 4-byte floor).
+    NoForm {
+        /// The shortest variant kept, max(minimum, 4) (SPEC 1.3).
+        floor: usize,
+    },
 }
 
 impl fmt::Display for Refusal {
@@ -102,6 +109,11 @@ impl fmt::Display for Refusal {
                 f,
                 "value is longer than {} KiB, nothing masked",
                 MAX_VALUE_LEN / 1024
+            ),
+            Refusal::NoForm { floor } => write!(
+                f,
+                "no chosen encoding gives the value a form to mask (forms shorter than {floor} \
+                 bytes are dropped), nothing masked"
             ),
         }
     }
@@ -1107,7 +1119,19 @@ fn expand_tagged(value: &[u8], config: &Config) -> Result<Vec<Tagged>, Refusal> 
         }
     }
     if out.is_empty() {
-        return Err(too_short);
+        // Too short only if no line reached the minimum: otherwise the
+        // chosen encodings had nothing to give (SPEC 1.2's warning, with
+        // its true reason).
+        let a_line_passes = whole
+            .split(|&b| b == b'\n' || b == b'\r')
+            .any(|line| trim_by(line, is_blank_or_break).len() >= config.min_length);
+        return Err(if a_line_passes {
+            Refusal::NoForm {
+                floor: config.min_length.max(4),
+            }
+        } else {
+            too_short
+        });
     }
     Ok(out)
 }
@@ -1284,6 +1308,53 @@ impl<'de> serde::de::Visitor<'de> for JsonStrings<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value that registers nothing is refused with its true reason
+    /// (SPEC 1.2's warning): too short when no line reaches the minimum,
+    /// else no form in the chosen encodings.
+    #[test]
+    fn a_refusal_gives_its_true_reason() {
+        let only = |names: &[Encoding]| {
+            let mut set = EncodingSet::empty();
+            names.iter().for_each(|&e| set.insert(e));
+            set
+        };
+        let cases: &[(&[u8], usize, EncodingSet, Refusal)] = &[
+            (
+                b"abc",
+                4,
+                EncodingSet::all(),
+                Refusal::TooShort { min_length: 4 },
+            ),
+            (
+                b"ab\ncd",
+                4,
+                only(&[Encoding::Raw]),
+                Refusal::TooShort { min_length: 4 },
+            ),
+            (
+                b"plainvalue",
+                4,
+                only(&[Encoding::Shell]),
+                Refusal::NoForm { floor: 4 },
+            ),
+            (
+                b"a",
+                1,
+                only(&[Encoding::Hex]),
+                Refusal::NoForm { floor: 4 },
+            ),
+            (b"  \t\n", 4, EncodingSet::all(), Refusal::Blank),
+        ];
+        for (value, min_length, encodings, want) in cases {
+            let config = Config {
+                min_length: *min_length,
+                encodings: *encodings,
+            };
+            let got = expand(value, &config).map(|_| ());
+            assert_eq!(got, Err(*want), "{:?}", String::from_utf8_lossy(value));
+        }
+    }
 
     fn origins(registry: &Registry, variant: &[u8]) -> Vec<(String, &'static str)> {
         registry

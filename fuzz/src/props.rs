@@ -891,6 +891,14 @@ pub fn check_registry(value: &[u8], config: &Config) {
                 Refusal::Blank
             } else if whole.len() > MAX_VALUE_LEN {
                 Refusal::TooLong
+            } else if whole
+                .split(|&b| is_break(b))
+                .any(|line| trim(line, is_blank).len() >= config.min_length.max(1))
+            {
+                // A line passes, and the chosen encodings give nothing.
+                Refusal::NoForm {
+                    floor: config.min_length.max(4),
+                }
             } else {
                 Refusal::TooShort {
                     min_length: config.min_length,
@@ -905,9 +913,16 @@ pub fn check_registry(value: &[u8], config: &Config) {
                     Refusal::Blank => expand(b" ", config),
                     Refusal::TooLong => expand(&vec![b'z'; MAX_VALUE_LEN + 1], config),
                     Refusal::TooShort { min_length } => expand(
-                        &b"\x01".repeat(min_length),
+                        &b"\x01".repeat(min_length - 1),
                         &Config {
                             min_length,
+                            encodings: EncodingSet::all(),
+                        },
+                    ),
+                    Refusal::NoForm { floor } => expand(
+                        &b"\x01".repeat(floor),
+                        &Config {
+                            min_length: floor,
                             encodings: EncodingSet::empty(),
                         },
                     ),
