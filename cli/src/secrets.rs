@@ -464,8 +464,17 @@ fn gather_globs(sources: &[Source], items: &mut Vec<Item>) -> Result<(), UsageEr
             });
         }
     }
+    // A given GLOB that matches only variables another option took (an
+    // `--env` name, a prefix, an earlier GLOB) is not warned about: a
+    // variable does match, and it is masked.
+    let names: Vec<EnvName> = environment().into_iter().map(|(name, _)| name).collect();
+    let matches_any = |glob: &OsString| {
+        names
+            .iter()
+            .any(|name| glob_matches(glob.as_bytes(), name.name.as_bytes()))
+    };
     for (number, glob, given) in globs {
-        if given && !matched_by_given.contains(&glob) {
+        if given && !matched_by_given.contains(&glob) && !matches_any(glob) {
             items.push(Item::Warning(
                 glob_label(number, glob),
                 "no environment variable matches, nothing masked".into(),

@@ -392,6 +392,48 @@ fn a_variable_is_taken_once() {
     }
 }
 
+/// A given GLOB whose variables another option took (`--env`, a prefix,
+/// an earlier GLOB) matches something, so it is not warned about as
+/// matching nothing; one that matches no variable at all still is.
+#[test]
+fn a_glob_whose_variables_are_taken_is_not_warned_about() {
+    let vars = [("LMTEST_TAKEN_TOKEN", "taken-value-1")];
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "--env",
+                "LMTEST_TAKEN_TOKEN",
+                "--env-match",
+                "LMTEST_TAKEN_*",
+            ],
+            "",
+        ),
+        (
+            &["--env-prefix", "LMTEST_TAKEN_", "--env-match", "LMTEST_T*"],
+            "",
+        ),
+        (
+            &["--env-match", "LMTEST_TAKEN_*", "--env-match", "LMTEST_*"],
+            "",
+        ),
+        (
+            &[
+                "--env-match",
+                "LMTEST_TAKEN_*",
+                "--env-match",
+                "LMTEST_NONE_*",
+            ],
+            "logmask: warning: --env-match LMTEST_NONE_*: no environment variable matches, nothing masked\n",
+        ),
+    ];
+    for (args, warning) in cases {
+        let out = with_env(args, &vars, "taken-value-1\n");
+        assert_eq!(out.code(), 0, "{args:?}");
+        assert_eq!(out.stdout(), "***\n", "{args:?}");
+        assert_eq!(out.stderr(), *warning, "{args:?}");
+    }
+}
+
 #[test]
 fn glob_warnings_name_the_source_never_the_value() {
     let big = "B".repeat(64 * 1024 + 1);
