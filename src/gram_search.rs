@@ -1000,8 +1000,14 @@ mod tests {
             owned.extend(forms);
         }
         let patterns: Vec<&[u8]> = owned.iter().map(|p| &p[..]).collect();
-        let (filter, crowded, _) = GramSearcher::build(&patterns);
-        assert!(crowded.is_empty());
+        // Entries are told apart by a 16-bit fingerprint of random keys,
+        // so a build may, rarely, count unrelated entries on one probe
+        // path as one gram's and refuse one (the caller would disable its
+        // patterns): take a build that refused none.
+        let (filter, _, _) = (0..8)
+            .map(|_| GramSearcher::build(&patterns))
+            .find(|(_, crowded, _)| crowded.is_empty())
+            .expect("one of eight builds refuses no entry");
         let shared = filter
             .slots
             .iter()
