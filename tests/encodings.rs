@@ -154,7 +154,7 @@ fn decoded_registers_the_decoding_in_the_other_chosen_encodings_only() {
     // (the command line refuses it as a usage error).
     assert_eq!(
         logmask::expand(stored, &only("decoded")),
-        Err(Refusal::TooShort { min_length: 4 })
+        Err(Refusal::NoForm { floor: 4 })
     );
 }
 
