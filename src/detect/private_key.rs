@@ -103,30 +103,17 @@ fn block_starts(next_line: usize) -> Verdict {
 
 /// The escaped form: the run after the header, masked as it arrives.
 fn escaped(text: &[u8], eof: bool, h: usize, checked: usize) -> Verdict {
-    let mut at = h.max(checked.min(text.len()));
-    loop {
-        at += run(&text[at..], &ESCAPED_RUN);
-        if at == text.len() {
-            break;
+    let at = match escaped_run(text, h.max(checked.min(text.len())), eof) {
+        Ok(at) => at,
+        Err(at) => {
+            return Verdict::Wait {
+                hold: h,
+                core: &ESCAPED_RUN,
+                limit: text.len(),
+                sure: Some((h, at)),
+            };
         }
-        let esc = match &text[at..] {
-            [b'\\', b'n' | b'r', ..] => 2,
-            [b'\\', b'\\', b'n' | b'r', ..] => 3,
-            [b'\\'] | [b'\\', b'\\'] if !eof => {
-                return Verdict::Wait {
-                    hold: h,
-                    core: &ESCAPED_RUN,
-                    limit: text.len(),
-                    sure: Some((h, at)),
-                };
-            }
-            _ => 0,
-        };
-        if esc == 0 {
-            break;
-        }
-        at += esc;
-    }
+    };
     if at == text.len() && !eof {
         // Past MAX_BLOCK the run so far is a piece (too long to register):
         // the detector goes on from its end with `escaped_rest`.
@@ -146,6 +133,23 @@ fn escaped(text: &[u8], eof: bool, h: usize, checked: usize) -> Verdict {
     found(h, at)
 }
 
+/// Where an escaped key's run (B64, `=`, whitespace and the escapes `\n`
+/// `\r` `\\n` `\\r`, backslash and letter) that goes on at `from` ends:
+/// `Ok(end)`, or `Err(at)` when the text so far ends with a backslash at
+/// `at` that may still begin an escape.
+fn escaped_run(text: &[u8], from: usize, eof: bool) -> Result<usize, usize> {
+    let mut at = from;
+    loop {
+        at += run(&text[at..], &ESCAPED_RUN);
+        at += match &text[at..] {
+            [b'\\', b'n' | b'r', ..] => 2,
+            [b'\\', b'\\', b'n' | b'r', ..] => 3,
+            [b'\\'] | [b'\\', b'\\'] if !eof => return Err(at),
+            _ => return Ok(at),
+        };
+    }
+}
+
 fn found(from: usize, to: usize) -> Verdict {
     Verdict::Found {
         detector: Detector::PrivateKey,
@@ -160,32 +164,17 @@ fn found(from: usize, to: usize) -> Verdict {
 /// the end of the text so far is `Found` there, and the detector goes on
 /// from its end.
 pub(crate) fn escaped_rest(text: &[u8], eof: bool) -> Verdict {
-    let mut at = 0;
-    loop {
-        at += run(&text[at..], &ESCAPED_RUN);
-        let esc = match &text[at..] {
-            [b'\\', b'n' | b'r', ..] => 2,
-            [b'\\', b'\\', b'n' | b'r', ..] => 3,
-            [b'\\'] | [b'\\', b'\\'] if !eof => {
-                // An escape may be coming: what is before it is masked.
-                return Verdict::Wait {
-                    hold: at,
-                    core: &super::alphabet::NOTHING,
-                    limit: text.len(),
-                    sure: (at > 0).then_some((0, at)),
-                };
-            }
-            _ => 0,
-        };
-        if esc == 0 {
-            break;
-        }
-        at += esc;
-    }
-    match at {
-        0 if text.is_empty() && !eof => Verdict::next_byte(0, 0),
-        0 => Verdict::No,
-        _ => found(0, at),
+    match escaped_run(text, 0, eof) {
+        // An escape may be coming: what is before it is masked.
+        Err(at) => Verdict::Wait {
+            hold: at,
+            core: &super::alphabet::NOTHING,
+            limit: text.len(),
+            sure: (at > 0).then_some((0, at)),
+        },
+        Ok(0) if text.is_empty() && !eof => Verdict::next_byte(0, 0),
+        Ok(0) => Verdict::No,
+        Ok(at) => found(0, at),
     }
 }
 
