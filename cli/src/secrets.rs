@@ -434,9 +434,17 @@ fn gather_globs(sources: &[Source], items: &mut Vec<Item>) -> Result<(), UsageEr
     }
     // Given GLOBs first: a variable one of them matches counts as given.
     globs.sort_by_key(|(_, _, given)| !*given);
-    let mut matched_by_given: Vec<&OsString> = Vec::new();
+    // Given GLOBs that match some variable, even one another option takes
+    // (an `--env` name, a prefix, an earlier GLOB): the others are warned
+    // about as matching nothing.
+    let mut matched_any: Vec<&OsString> = Vec::new();
     for (name, value) in environment() {
         let bytes = name.name.as_bytes();
+        for (_, glob, given) in &globs {
+            if *given && !matched_any.contains(glob) && glob_matches(glob.as_bytes(), bytes) {
+                matched_any.push(glob);
+            }
+        }
         if named.contains(&bytes) || prefixes.iter().any(|p| bytes.starts_with(p)) {
             continue;
         }
@@ -446,9 +454,6 @@ fn gather_globs(sources: &[Source], items: &mut Vec<Item>) -> Result<(), UsageEr
         else {
             continue;
         };
-        if given && !matched_by_given.contains(&glob) {
-            matched_by_given.push(glob);
-        }
         let origin = Origin::EnvMatch {
             number,
             glob: glob.clone(),
@@ -464,17 +469,8 @@ fn gather_globs(sources: &[Source], items: &mut Vec<Item>) -> Result<(), UsageEr
             });
         }
     }
-    // A given GLOB that matches only variables another option took (an
-    // `--env` name, a prefix, an earlier GLOB) is not warned about: a
-    // variable does match, and it is masked.
-    let names: Vec<EnvName> = environment().into_iter().map(|(name, _)| name).collect();
-    let matches_any = |glob: &OsString| {
-        names
-            .iter()
-            .any(|name| glob_matches(glob.as_bytes(), name.name.as_bytes()))
-    };
     for (number, glob, given) in globs {
-        if given && !matched_by_given.contains(&glob) && !matches_any(glob) {
+        if given && !matched_any.contains(&glob) {
             items.push(Item::Warning(
                 glob_label(number, glob),
                 "no environment variable matches, nothing masked".into(),
