@@ -79,11 +79,14 @@ pub fn main(argv: Vec<OsString>) -> u8 {
         (Err(err), _) | (_, Err(err)) => return crate::usage_error_in("logmask add", &err),
     };
     let sources = args::sources_in_order(&cli.secrets, &matches);
+    // The checks a client makes: this run's own options decide what is
+    // too short, as they would for `--secret` in filter mode. Messages are
+    // masked with it from here on.
+    let registry = Arc::new(Registry::with_config(config));
+    messages::mask_with(&registry);
     let gathered = match secrets::gather(&sources) {
         Ok(gathered) => gathered,
         Err(err) => {
-            let registry = Arc::new(Registry::with_config(config));
-            messages::mask_with(&registry);
             secrets::register_readable(&sources, &registry);
             return crate::usage_error_in("logmask add", &err);
         }
@@ -107,10 +110,6 @@ pub fn main(argv: Vec<OsString>) -> u8 {
             return status::IO_ERROR;
         }
     };
-    // The checks a client makes: this run's own options decide what is
-    // too short, as they would for `--secret` in filter mode.
-    let registry = Arc::new(Registry::with_config(config));
-    messages::mask_with(&registry);
     let values = if sources.is_empty() {
         match read_stdin() {
             Ok(Some(value)) => match registry.add_from(&value, "stdin") {

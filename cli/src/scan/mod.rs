@@ -285,8 +285,12 @@ fn scan_all(items: &[walk::Item], context: &Context, progress: &progress::Progre
             for stream in &outcome.streams {
                 totals.findings += stream.runs.len() as u64;
             }
-            let text = render(outcome, context.options.json);
-            if stdout_ok && !text.is_empty() {
+            let text = if stdout_ok {
+                render(outcome, context.options.json)
+            } else {
+                String::new()
+            };
+            if !text.is_empty() {
                 stdout_ok = progress
                     .suspend(|| {
                         closed_at_start::check(1)
