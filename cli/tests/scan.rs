@@ -96,6 +96,53 @@ fn a_tree_is_scanned_in_byte_order_with_archives_and_per_file_scoping() {
     assert_eq!(r.stdout(), want);
 }
 
+/// SPEC 8: "A PATH is printed as given": a name that is not UTF-8 comes
+/// out as its bytes in the text output, whether named on the command
+/// line, found in a directory or holding an archive; JSON, which must be
+/// text, gets the name with those bytes replaced.
+#[test]
+fn names_that_are_not_utf8_are_printed_as_given() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new("scan-bytes");
+    let os = |b: &[u8]| OsStr::from_bytes(b).to_os_string();
+    std::fs::create_dir_all(dir.0.join(os(b"d\xfe"))).unwrap();
+    std::fs::write(dir.0.join(os(b"d\xfe/a\xff.log")), b"x hunter22\n").unwrap();
+    std::fs::write(
+        dir.0.join(os(b"z\xfd.zip")),
+        zip(&[("e.txt", b"hunter22\n")]),
+    )
+    .unwrap();
+    let mut command = logmask();
+    command
+        .arg("scan")
+        .args(["-s", SECRET])
+        .arg(os(b"d\xfe"))
+        .arg(os(b"z\xfd.zip"))
+        .arg(os(b"gone\xfc"))
+        .current_dir(&dir.0);
+    let r = run_command(command, b"");
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    let want: &[u8] =
+        b"d\xfe/a\xff.log:1:3: --secret #1 (raw)\nz\xfd.zip!e.txt:1:1: --secret #1 (raw)\n";
+    assert_eq!(r.stdout, want, "{:?}", r.stdout());
+    // Messages on stderr are text: the name's bytes replaced there.
+    assert!(
+        r.stderr().contains("gone\u{fffd}: cannot read"),
+        "{}",
+        r.stderr()
+    );
+    let mut command = logmask();
+    command
+        .arg("scan")
+        .args(["--json", "-s", SECRET])
+        .arg(os(b"d\xfe"))
+        .current_dir(&dir.0);
+    let r = run_command(command, b"");
+    let record: Value = serde_json::from_str(r.stdout().trim()).unwrap();
+    assert_eq!(record["path"], "d\u{fffd}/a\u{fffd}.log");
+}
+
 #[test]
 fn exit_status_is_in_greps_order() {
     let dir = tree();

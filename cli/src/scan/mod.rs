@@ -226,7 +226,10 @@ struct Context {
 
 /// The findings of one stream (a file or an archive entry).
 struct Stream {
+    /// The name as text (JSON), bytes that are not UTF-8 replaced.
     name: String,
+    /// The name as given (the text output).
+    raw_name: Vec<u8>,
     runs: Vec<Run>,
 }
 
@@ -234,7 +237,8 @@ struct Stream {
 #[derive(Default)]
 struct Outcome {
     streams: Vec<Stream>,
-    errors: Vec<String>,
+    /// Lines for stderr, each naming its PATH as given.
+    errors: Vec<Vec<u8>>,
     files: u64,
     bytes: u64,
 }
@@ -288,19 +292,19 @@ fn scan_all(items: &[walk::Item], context: &Context, progress: &progress::Progre
             let text = if stdout_ok {
                 render(outcome, context.options.json)
             } else {
-                String::new()
+                Vec::new()
             };
             if !text.is_empty() {
                 stdout_ok = progress
                     .suspend(|| {
                         closed_at_start::check(1)
-                            .and_then(|()| out.write_all(text.as_bytes()))
+                            .and_then(|()| out.write_all(&text))
                             .and_then(|()| out.flush())
                     })
                     .map_or_else(|err| stdout_failed(&err), |()| true);
             }
             for error in &outcome.errors {
-                messages::error(error);
+                messages::error_bytes(error);
             }
         }
         if !stdout_ok {
@@ -321,24 +325,29 @@ fn stdout_failed(err: &io::Error) -> bool {
 }
 
 /// The printed lines of one PATH item.
-fn render(outcome: &Outcome, json: bool) -> String {
-    let mut text = String::new();
+fn render(outcome: &Outcome, json: bool) -> Vec<u8> {
+    let mut text = Vec::new();
     for stream in &outcome.streams {
         for run in &stream.runs {
             if json {
-                text.push_str(&RunRecord::new(run, None, Some(&stream.name)).to_line());
+                let record = RunRecord::new(run, None, Some(&stream.name)).to_line();
+                text.extend_from_slice(record.as_bytes());
             } else {
-                text.push_str(&format!(
-                    "{}:{}:{}: {}\n",
-                    stream.name,
-                    run.line,
-                    run.column,
-                    matches_text(run)
-                ));
+                text.extend_from_slice(&stream.raw_name);
+                let rest = format!(":{}:{}: {}\n", run.line, run.column, matches_text(run));
+                text.extend_from_slice(rest.as_bytes());
             }
         }
     }
     text
+}
+
+/// `NAME: MESSAGE`, the name as given.
+fn error_line(raw_name: &[u8], message: &str) -> Vec<u8> {
+    let mut line = raw_name.to_vec();
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(message.as_bytes());
+    line
 }
 
 /// `SOURCE (FORM)`, `detected NAME` and `::add-mask:: line`, joined by `, `.
@@ -357,27 +366,29 @@ fn matches_text(run: &Run) -> String {
 
 fn scan_item(item: &walk::Item, context: &Context) -> Outcome {
     let mut outcome = Outcome::default();
-    let (display, file, path) = match item {
-        walk::Item::Error { display, message } => {
-            outcome.errors.push(format!("{display}: {message}"));
+    let (display, raw, file, path) = match item {
+        walk::Item::Error { raw, message, .. } => {
+            outcome.errors.push(error_line(raw, message));
             return outcome;
         }
         walk::Item::Stdin => {
             let fd = match io::stdin().as_fd().try_clone_to_owned() {
                 Ok(fd) => fd,
                 Err(err) => {
-                    outcome.errors.push(format!("-: cannot read: {err}"));
+                    outcome
+                        .errors
+                        .push(error_line(b"-", &format!("cannot read: {err}")));
                     return outcome;
                 }
             };
-            ("-", File::from(fd), None)
+            ("-", &b"-"[..], File::from(fd), None)
         }
-        walk::Item::File { display, path } => match File::open(path) {
-            Ok(file) => (display.as_str(), file, Some(path)),
+        walk::Item::File { display, raw, path } => match File::open(path) {
+            Ok(file) => (display.as_str(), &raw[..], file, Some(path)),
             Err(err) => {
                 outcome
                     .errors
-                    .push(format!("{display}: cannot read: {err}"));
+                    .push(error_line(raw, &format!("cannot read: {err}")));
                 return outcome;
             }
         },
@@ -388,8 +399,12 @@ fn scan_item(item: &walk::Item, context: &Context) -> Outcome {
         let (runs, bytes, error) = scan_stream(name, stream, context);
         outcome.files += 1;
         outcome.bytes += bytes;
+        // An entry's name is the PATH's, then `!ENTRY`.
+        let mut raw_name = raw.to_vec();
+        raw_name.extend_from_slice(name.strip_prefix(display).unwrap_or(name).as_bytes());
         outcome.streams.push(Stream {
             name: name.to_string(),
+            raw_name,
             runs,
         });
         error.map_or(Ok(()), Err)
@@ -397,7 +412,7 @@ fn scan_item(item: &walk::Item, context: &Context) -> Outcome {
     let kind = archive::for_each_stream(file, seekable, display, &context.read, &mut visit);
     let found = outcome.streams.iter().any(|s| !s.runs.is_empty());
     match kind {
-        Err(message) => outcome.errors.push(format!("{display}: {message}")),
+        Err(message) => outcome.errors.push(error_line(raw, &message)),
         Ok(kind) if found && context.options.in_place => {
             let refused = match (kind, path, before) {
                 (archive::Kind::Gzip, ..) => Some("cannot rewrite: a gzip file is not rewritten"),
@@ -407,13 +422,13 @@ fn scan_item(item: &walk::Item, context: &Context) -> Outcome {
                 _ => None,
             };
             if let Some(reason) = refused {
-                outcome.errors.push(format!("{display}: {reason}"));
+                outcome.errors.push(error_line(raw, reason));
             } else if let (Some(path), Some(before)) = (path, before) {
                 let mut mask = |input: &mut dyn Read, output: &mut dyn Write| {
                     rewrite_stream(display, input, output, context)
                 };
                 if let Err(message) = in_place::rewrite(path, &before, &mut mask) {
-                    outcome.errors.push(format!("{display}: {message}"));
+                    outcome.errors.push(error_line(raw, &message));
                 }
             }
         }

@@ -6,7 +6,10 @@
 //!   are never followed (so a link loop inside a tree is harmless).
 //! - `-` is stdin.
 //! - Names are printed as given, directory entries joined with `/` (no
-//!   doubled `/` after a given `dir/`).
+//!   doubled `/` after a given `dir/`): `raw` holds the name's bytes, as
+//!   the file system gave them, for the text output and errors; `display`
+//!   the same name with bytes that are not UTF-8 replaced, for what must
+//!   be text (JSON, source labels).
 //!
 //! Invariant: the list is in output order; an entry that cannot be read
 //! keeps its place, so its error is printed where its findings would be.
@@ -20,8 +23,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub enum Item {
     Stdin,
-    File { display: String, path: PathBuf },
-    Error { display: String, message: String },
+    File {
+        display: String,
+        raw: Vec<u8>,
+        path: PathBuf,
+    },
+    Error {
+        raw: Vec<u8>,
+        message: String,
+    },
 }
 
 /// Expands the PATHs into the files to scan, in output order.
@@ -33,25 +43,26 @@ pub fn expand(paths: &[OsString]) -> Vec<Item> {
             continue;
         }
         let display = path.to_string_lossy().into_owned();
+        let raw = path.as_bytes().to_vec();
         let path = PathBuf::from(path);
         match fs::metadata(&path) {
             Err(err) => items.push(Item::Error {
-                display,
+                raw,
                 message: format!("cannot read: {err}"),
             }),
-            Ok(meta) if meta.is_dir() => walk_dir(&path, &display, &mut items),
-            Ok(_) => items.push(Item::File { display, path }),
+            Ok(meta) if meta.is_dir() => walk_dir(&path, &display, &raw, &mut items),
+            Ok(_) => items.push(Item::File { display, raw, path }),
         }
     }
     items
 }
 
-fn walk_dir(dir: &Path, display: &str, items: &mut Vec<Item>) {
+fn walk_dir(dir: &Path, display: &str, raw: &[u8], items: &mut Vec<Item>) {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => {
             items.push(Item::Error {
-                display: display.to_string(),
+                raw: raw.to_vec(),
                 message: format!("cannot read directory: {err}"),
             });
             return;
@@ -63,7 +74,7 @@ fn walk_dir(dir: &Path, display: &str, items: &mut Vec<Item>) {
             Ok(child) => children.push(child),
             Err(err) => {
                 items.push(Item::Error {
-                    display: display.to_string(),
+                    raw: raw.to_vec(),
                     message: format!("cannot read directory: {err}"),
                 });
                 return;
@@ -77,13 +88,19 @@ fn walk_dir(dir: &Path, display: &str, items: &mut Vec<Item>) {
         } else {
             format!("{display}/{}", name.to_string_lossy())
         };
+        let mut child_raw = raw.to_vec();
+        if !raw.ends_with(b"/") {
+            child_raw.push(b'/');
+        }
+        child_raw.extend_from_slice(name.as_bytes());
         let child = dir.join(&name);
         // `file_type` does not follow links: a link is neither.
         if kind.is_dir() {
-            walk_dir(&child, &child_display, items);
+            walk_dir(&child, &child_display, &child_raw, items);
         } else if kind.is_file() {
             items.push(Item::File {
                 display: child_display,
+                raw: child_raw,
                 path: child,
             });
         }
