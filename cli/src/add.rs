@@ -42,7 +42,7 @@ struct AddCli {
     matching: MatchArgs,
 
     /// The agent to send to [default: $LOGMASK_AGENT]
-    #[arg(long = "agent", value_name = "PATH")]
+    #[arg(long = "agent", value_name = "PATH", allow_hyphen_values = true)]
     agent: Option<PathBuf>,
 }
 

@@ -68,7 +68,7 @@ struct Cli {
     matching: MatchArgs,
 
     /// Text written once for each masked run [default: ***]
-    #[arg(long = "replacement", value_name = "TEXT")]
+    #[arg(long = "replacement", value_name = "TEXT", allow_hyphen_values = true)]
     replacement: Option<OsString>,
 
     /// Do not interpret ::add-mask:: and ::stop-commands:: lines
@@ -85,7 +85,7 @@ struct Cli {
     stats: bool,
 
     /// Write what was masked, where, and by which secret, as JSON Lines (never a value)
-    #[arg(long = "report", value_name = "PATH")]
+    #[arg(long = "report", value_name = "PATH", allow_hyphen_values = true)]
     report: Option<PathBuf>,
 
     #[command(flatten)]
@@ -104,17 +104,17 @@ struct Cli {
 #[derive(clap::Args, Debug, PartialEq, Eq)]
 pub struct SecretArgs {
     /// Mask the value of environment variable NAME
-    #[arg(short = 'e', long = "env", value_name = "NAME", action = ArgAction::Append)]
+    #[arg(short = 'e', long = "env", value_name = "NAME", allow_hyphen_values = true, action = ArgAction::Append)]
     pub env: Vec<OsString>,
 
     /// Mask every variable whose name starts with P (P must not be empty)
-    #[arg(long = "env-prefix", value_name = "P", action = ArgAction::Append)]
+    #[arg(long = "env-prefix", value_name = "P", allow_hyphen_values = true, action = ArgAction::Append)]
     pub env_prefix: Vec<OsString>,
 
     /// Mask every variable whose whole name matches GLOB (only `*` is special; ASCII case
     /// ignored); default GLOBs, on unless dropped: *_TOKEN *_SECRET *_PASSWORD *_API_KEY
     /// *_ACCESS_KEY *_SECRET_KEY *_PRIVATE_KEY *_CONNECTION_STRING
-    #[arg(long = "env-match", value_name = "GLOB", action = ArgAction::Append)]
+    #[arg(long = "env-match", value_name = "GLOB", allow_hyphen_values = true, action = ArgAction::Append)]
     pub env_match: Vec<OsString>,
 
     /// Drop the default GLOBs of --env-match
@@ -122,11 +122,11 @@ pub struct SecretArgs {
     pub no_default_env: bool,
 
     /// Mask each non-blank line of PATH, each a value of its own (a list of secrets)
-    #[arg(short = 'f', long = "file", value_name = "PATH", action = ArgAction::Append)]
+    #[arg(short = 'f', long = "file", value_name = "PATH", allow_hyphen_values = true, action = ArgAction::Append)]
     pub file: Vec<PathBuf>,
 
     /// Mask the whole content of PATH as one value (a JSON key file, a PEM key)
-    #[arg(long = "secret-file", value_name = "PATH", action = ArgAction::Append)]
+    #[arg(long = "secret-file", value_name = "PATH", allow_hyphen_values = true, action = ArgAction::Append)]
     pub secret_file: Vec<PathBuf>,
 
     /// Mask VALUE (visible to local users in the process list: prefer --env or --file)
@@ -146,7 +146,12 @@ pub struct SecretArgs {
 #[derive(clap::Args, Debug, PartialEq, Eq)]
 pub struct AgentArgs {
     /// Use the agent at PATH [default: $LOGMASK_AGENT]
-    #[arg(long = "agent", value_name = "PATH", overrides_with = "no_agent")]
+    #[arg(
+        long = "agent",
+        value_name = "PATH",
+        allow_hyphen_values = true,
+        overrides_with = "no_agent"
+    )]
     pub agent: Option<PathBuf>,
 
     /// Use no agent, whatever $LOGMASK_AGENT says
@@ -173,18 +178,18 @@ impl AgentArgs {
 #[derive(clap::Args, Debug, PartialEq, Eq)]
 pub struct MatchArgs {
     /// Shortest line that is masked [default: 4, >= 1]
-    #[arg(long = "min-length", value_name = "N")]
+    #[arg(long = "min-length", value_name = "N", allow_hyphen_values = true)]
     pub min_length: Option<OsString>,
 
     /// Comma-separated subset of raw,base64,base64url,url,json,xml,command,hex,shell,decoded
     /// [default: all]
-    #[arg(long = "encodings", value_name = "LIST", action = ArgAction::Append)]
+    #[arg(long = "encodings", value_name = "LIST", allow_hyphen_values = true, action = ArgAction::Append)]
     pub encodings: Vec<OsString>,
 
     /// Comma-separated subset of the credential detectors (github, gitlab, npm, pypi, aws,
     /// slack, stripe, google, dockerhub, vault, atlassian, openai, anthropic, jwt,
     /// private-key, url-credentials, authorization) [default: all]
-    #[arg(long = "detect", value_name = "LIST", action = ArgAction::Append)]
+    #[arg(long = "detect", value_name = "LIST", allow_hyphen_values = true, action = ArgAction::Append)]
     pub detect: Vec<OsString>,
 
     /// Detect nothing: mask registered secrets only

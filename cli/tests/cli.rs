@@ -80,6 +80,65 @@ fn secret_option_forms() {
     }
 }
 
+/// SPEC 5: "Values are raw bytes and may begin with `-`": every option
+/// that takes a value takes one that looks like an option, as the next
+/// argument as well as after `=`.
+#[test]
+fn every_option_value_may_begin_with_a_dash() {
+    let dir = TempDir::new("hyphen-values");
+    dir.file("-list", b"-from-a-file-\n");
+    let report = dir.0.join("-report.json");
+    let report = report.to_str().unwrap();
+    let cases: &[(&[&str], &[u8], &str)] = &[
+        (
+            &["--replacement", "-----"],
+            b"a hunter22 b\n",
+            "a ----- b\n",
+        ),
+        (&["--replacement", "--x"], b"a hunter22 b\n", "a --x b\n"),
+        (&["-e", "-DASHED"], b"a -env-value- b\n", "a *** b\n"),
+        (&["--env", "-DASHED"], b"a -env-value- b\n", "a *** b\n"),
+        (
+            &["--env-prefix", "-DASH"],
+            b"a -env-value- b\n",
+            "a *** b\n",
+        ),
+        (
+            &["--env-match", "-DASH*"],
+            b"a -env-value- b\n",
+            "a *** b\n",
+        ),
+        (&["-f", "-list"], b"a -from-a-file- b\n", "a *** b\n"),
+        (
+            &["--secret-file", "-list"],
+            b"a -from-a-file- b\n",
+            "a *** b\n",
+        ),
+        (&["--report", report], b"a hunter22 b\n", "a *** b\n"),
+    ];
+    for (args, input, want) in cases {
+        let mut command = logmask();
+        command
+            .args(["-s", "hunter22"])
+            .args(*args)
+            .env("-DASHED", "-env-value-")
+            .current_dir(&dir.0);
+        let out = run_command(command, input);
+        assert_eq!(out.ok(), *want, "{args:?}");
+    }
+    assert!(std::fs::read_to_string(report).unwrap().contains("summary"));
+    // A value that begins with a dash is still checked as a value.
+    for args in [
+        &["--min-length", "-1"][..],
+        &["--encodings", "-raw"],
+        &["--detect", "-jwt"],
+    ] {
+        let out = run(args, b"x\n");
+        assert_eq!(out.code(), 2, "{args:?}");
+        assert!(out.stderr().contains(args[0]), "{args:?}: {}", out.stderr());
+    }
+}
+
 #[test]
 fn secrets_repeat_and_add_up() {
     let out = run(

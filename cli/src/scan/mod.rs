@@ -76,7 +76,7 @@ struct ScanCli {
     matching: MatchArgs,
 
     /// Text written once for each masked run with --in-place [default: ***]
-    #[arg(long = "replacement", value_name = "TEXT")]
+    #[arg(long = "replacement", value_name = "TEXT", allow_hyphen_values = true)]
     replacement: Option<OsString>,
 
     /// Print JSON Lines (report objects with "path") instead of PATH:LINE:COLUMN lines
@@ -92,7 +92,7 @@ struct ScanCli {
     no_commands: bool,
 
     /// Also mask the values the agent at PATH holds
-    #[arg(long = "agent", value_name = "PATH")]
+    #[arg(long = "agent", value_name = "PATH", allow_hyphen_values = true)]
     agent: Option<PathBuf>,
 
     /// Files, directories (recursive) or - for stdin [default: -]
