@@ -4,16 +4,19 @@
 //! file not one byte of progress is written, so CI logs stay clean.
 //!
 //! Bytes are counted as read from disk or pipe (compressed bytes for an
-//! archive), so they compare with the files' sizes.
+//! archive), so they compare with the files' sizes. The rate is the
+//! bytes over the time since the scan started: the bar appears a second
+//! in, and a rate estimated from its own updates took that second's
+//! bytes as read in one tick (terabytes a second).
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{BinaryBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 const DELAY: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(100);
@@ -38,6 +41,7 @@ impl Progress {
                 thread: None,
             };
         }
+        let started = Instant::now();
         let (stop, stopped) = mpsc::channel::<()>();
         let (counter, shown) = (bytes.clone(), bar.clone());
         let thread = std::thread::spawn(move || {
@@ -46,14 +50,14 @@ impl Progress {
             }
             let progress = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             progress.set_style(
-                ProgressStyle::with_template(
-                    "logmask: scanning {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec})",
-                )
-                .expect("a valid template"),
+                ProgressStyle::with_template("logmask: scanning {msg}").expect("a valid template"),
             );
             *shown.lock().unwrap_or_else(|e| e.into_inner()) = Some(progress.clone());
             loop {
-                progress.set_position(counter.load(Ordering::Relaxed));
+                // One message, so that one draw shows bytes and rate of
+                // the same moment.
+                let read = counter.load(Ordering::Relaxed);
+                progress.set_message(status(read, total, started.elapsed()));
                 if !matches!(stopped.recv_timeout(TICK), Err(RecvTimeoutError::Timeout)) {
                     break;
                 }
@@ -83,6 +87,49 @@ impl Progress {
         drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+    }
+}
+
+/// `45.20 MiB/50.44 MiB (45.20 MiB/s)`: `read` of `total`, and `read`
+/// over `elapsed`.
+fn status(read: u64, total: u64, elapsed: Duration) -> String {
+    let per_second = read as f64 / elapsed.as_secs_f64().max(1e-3);
+    format!(
+        "{}/{} ({}/s)",
+        BinaryBytes(read),
+        BinaryBytes(total),
+        BinaryBytes(per_second as u64)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_is_bytes_over_the_whole_time() {
+        let total = 100 << 20;
+        let cases = [
+            (
+                45 << 20,
+                Duration::from_secs(1),
+                "45.00 MiB/100.00 MiB (45.00 MiB/s)",
+            ),
+            (
+                45 << 20,
+                Duration::from_millis(2500),
+                "45.00 MiB/100.00 MiB (18.00 MiB/s)",
+            ),
+            (0, Duration::from_secs(3), "0 B/100.00 MiB (0 B/s)"),
+            (
+                1 << 30,
+                Duration::ZERO,
+                "1.00 GiB/100.00 MiB (1000.00 GiB/s)",
+            ),
+        ];
+        for (read, elapsed, want) in cases {
+            assert_eq!(status(read, total, elapsed), want, "{read} in {elapsed:?}");
         }
     }
 }
