@@ -14,8 +14,9 @@
 //!   nobody to tell, so errors are ignored (unlike `eprintln!`, which
 //!   panics).
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use logmask::Registry;
 
@@ -34,6 +35,41 @@ fn masked(text: Vec<u8>) -> Vec<u8> {
         Some(registry) => logmask::mask(registry, &text),
         None => text,
     }
+}
+
+/// Labels masked so far, with the variant count they were masked at.
+type LabelCache = HashMap<String, (usize, String)>;
+
+/// Most labels kept masked: in-band values each have a label of their own
+/// (`stdin:12`), so the cache is emptied when it is full.
+const MOST_LABELS: usize = 4096;
+
+/// A source label as reports and `scan` print it, masked like a message:
+/// a label names a PATH or a variable, and `-s hunter22 -f hunter22.txt`
+/// must not print `hunter22` in `--file hunter22.txt:1`. Labels repeat on
+/// every run, so each is masked once for each count of registered
+/// variants.
+pub fn masked_label(label: &str) -> String {
+    static CACHE: OnceLock<Mutex<LabelCache>> = OnceLock::new();
+    let Some(registry) = REGISTRY.get() else {
+        return label.to_string();
+    };
+    let variants = registry.variants();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((at, masked)) = cache.get(label) {
+        if *at == variants {
+            return masked.clone();
+        }
+    }
+    let masked = String::from_utf8_lossy(&logmask::mask(registry, label.as_bytes())).into_owned();
+    if cache.len() >= MOST_LABELS {
+        cache.clear();
+    }
+    cache.insert(label.to_string(), (variants, masked.clone()));
+    masked
 }
 
 fn line(kind: &str, text: &[u8]) {

@@ -11,7 +11,8 @@
 //!   interleave); the summary object is the last line.
 //! - A record holds positions, lengths, source labels, encoding, detector
 //!   and command names: never a value nor anything derived from one. The
-//!   engine's [`logmask::Run`] holds no bytes, so nothing here can leak.
+//!   engine's [`logmask::Run`] holds no bytes, and source labels, which
+//!   name PATHs and variables, are masked like messages.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -45,7 +46,7 @@ pub struct RunRecord<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum MatchRecord<'a> {
-    Secret { source: &'a str, form: &'static str },
+    Secret { source: String, form: &'static str },
     Detector { detector: &'a str },
     Command { command: &'static str },
 }
@@ -64,7 +65,7 @@ impl<'a> RunRecord<'a> {
                 .iter()
                 .map(|m| match m {
                     Match::Secret(origin) => MatchRecord::Secret {
-                        source: &origin.source,
+                        source: messages::masked_label(&origin.source),
                         form: origin.form.name(),
                     },
                     Match::Detected(name) => MatchRecord::Detector { detector: name },

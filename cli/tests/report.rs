@@ -133,6 +133,59 @@ fn filter_mode_report_matches_the_oracle() {
     }
 }
 
+/// SPEC 8: "A report holds no value". A source label names a PATH or a
+/// variable, which may hold a registered value: the label is masked, in
+/// the report and in `scan`'s matches (scan's PATH column stays as given).
+#[test]
+fn a_source_label_holding_a_value_is_masked() {
+    let dir = TempDir::new("report-label");
+    let list = dir.file("hunter22.txt", b"listval1234\n");
+    let report = dir.0.join("r.jsonl");
+    let r = run(
+        &[
+            "-s",
+            "hunter22",
+            "-f",
+            list.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        b"hunter22 listval1234\n",
+    );
+    assert_eq!(r.ok(), "*** ***\n");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(!text.contains("hunter22"), "{text}");
+    let sources: Vec<String> = lines(&report)
+        .iter()
+        .filter_map(|v| v["matches"][0]["source"].as_str().map(str::to_string))
+        .collect();
+    let masked_list = list.to_str().unwrap().replace("hunter22", "***");
+    assert_eq!(
+        sources,
+        ["--secret #1".to_string(), format!("--file {masked_list}:1")]
+    );
+    // The same in scan's text and JSON output.
+    let log = dir.file("run.log", b"listval1234\n");
+    for json in [false, true] {
+        let mut command = logmask();
+        command
+            .arg("scan")
+            .args(["-s", "hunter22", "-f"])
+            .arg(&list)
+            .arg(&log);
+        if json {
+            command.arg("--json");
+        }
+        let out = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("--file {masked_list}:1")),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("hunter22"), "{stdout}");
+    }
+}
+
 #[test]
 fn report_file_is_mode_0600_and_truncated_even_when_it_existed() {
     let dir = TempDir::new("report-mode");

@@ -356,7 +356,13 @@ fn matches_text(run: &Run) -> String {
         .matches
         .iter()
         .map(|m| match m {
-            Match::Secret(origin) => format!("{} ({})", origin.source, origin.form),
+            Match::Secret(origin) => {
+                format!(
+                    "{} ({})",
+                    messages::masked_label(&origin.source),
+                    origin.form
+                )
+            }
             Match::Detected(name) => format!("detected {name}"),
             Match::Command(_) => "::add-mask:: line".to_string(),
         })
