@@ -59,10 +59,10 @@ pub fn masked_label(label: &str) -> String {
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    if let Some((at, masked)) = cache.get(label) {
-        if *at == variants {
-            return masked.clone();
-        }
+    if let Some((at, masked)) = cache.get(label)
+        && *at == variants
+    {
+        return masked.clone();
     }
     let masked = String::from_utf8_lossy(&logmask::mask(registry, label.as_bytes())).into_owned();
     if cache.len() >= MOST_LABELS {
