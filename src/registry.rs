@@ -1201,18 +1201,19 @@ fn expand_plain(whole: &[u8], config: &Config, tag: Option<Encoding>, out: &mut 
     // of each (comparing with other lines' forms could be quadratic).
     // Encodings come in SPEC order, so the first to produce a form is the
     // one it is tagged with.
-    let keep = |forms: &mut Vec<Vec<u8>>, out: &mut Vec<Tagged>, first: usize, encoding| {
+    let keep = |forms: &mut Vec<Vec<u8>>, out: &mut Vec<Tagged>, kept: &mut Distinct, encoding| {
         for form in forms.drain(..) {
             if form.len() >= floor
                 && memchr::memchr2(b'\n', b'\r', &form).is_none()
-                && !out[first..].iter().any(|(kept, _)| *kept == form)
+                && kept.is_new(out, &form)
             {
                 out.push((form, tag.unwrap_or(encoding)));
+                kept.pushed(out);
             }
         }
     };
     for line in lines(whole, config.min_length) {
-        let first = out.len();
+        let mut kept = Distinct::new(out.len());
         let raw_kept = encodings.contains(Encoding::Raw);
         let changed = crate::encoding::changing(line);
         for encoding in encodings.iter() {
@@ -1222,20 +1223,70 @@ fn expand_plain(whole: &[u8], config: &Config, tag: Option<Encoding>, out: &mut 
             }
             if encoding == Encoding::Raw {
                 // The raw form only has to reach the minimum length itself.
-                if !out[first..].iter().any(|(form, _)| form == line) {
+                if kept.is_new(out, line) {
                     out.push((line.to_vec(), tag.unwrap_or(Encoding::Raw)));
+                    kept.pushed(out);
                 }
             } else {
                 encoding.encode_into(line, &mut forms);
-                keep(&mut forms, out, first, encoding);
+                keep(&mut forms, out, &mut kept, encoding);
             }
         }
     }
     if whole.iter().any(|&b| b == b'\n' || b == b'\r') {
-        let first = out.len();
+        let mut kept = Distinct::new(out.len());
         for encoding in encodings.iter().filter(|e| *e != Encoding::Raw) {
             encoding.encode_into(whole, &mut forms);
-            keep(&mut forms, out, first, encoding);
+            keep(&mut forms, out, &mut kept, encoding);
+        }
+    }
+}
+
+/// The forms of one line (or one whole value) in `out[first..]`, each
+/// kept once. While they are few (a token's dozen forms) a new one is
+/// compared with each; past [`Distinct::LINEAR`] a keyed index of their
+/// hashes takes over: a 60,000-byte value has thousands of wrapped
+/// pieces, and comparing each with all the others took most of the
+/// start-up (about 90 ms a value).
+struct Distinct {
+    first: usize,
+    /// Hash of a kept form -> its index in `out`.
+    index: Option<(RandomState, HashMap<u64, usize>)>,
+}
+
+impl Distinct {
+    const LINEAR: usize = 32;
+
+    fn new(first: usize) -> Distinct {
+        Distinct { first, index: None }
+    }
+
+    /// Whether `form` is not among the kept ones.
+    fn is_new(&mut self, out: &[Tagged], form: &[u8]) -> bool {
+        let kept = &out[self.first..];
+        if self.index.is_none() && kept.len() <= Self::LINEAR {
+            return !kept.iter().any(|(k, _)| k[..] == *form);
+        }
+        let (keys, index) = self.index.get_or_insert_with(|| {
+            let keys = RandomState::new();
+            let index = (self.first..out.len())
+                .map(|i| (keys.hash_one(&out[i].0[..]), i))
+                .collect();
+            (keys, index)
+        });
+        match index.get(&keys.hash_one(form)) {
+            None => true,
+            Some(&i) if out[i].0[..] == *form => false,
+            // Another form with the same hash: rare enough to compare all.
+            Some(_) => !kept.iter().any(|(k, _)| k[..] == *form),
+        }
+    }
+
+    /// Notes the form just pushed onto `out`.
+    fn pushed(&mut self, out: &[Tagged]) {
+        if let Some((keys, index)) = &mut self.index {
+            let i = out.len() - 1;
+            index.entry(keys.hash_one(&out[i].0[..])).or_insert(i);
         }
     }
 }
@@ -1308,6 +1359,35 @@ impl<'de> serde::de::Visitor<'de> for JsonStrings<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The forms kept are the first of each distinct one, in order,
+    /// whether they are few (compared one by one) or many (hashed).
+    #[test]
+    fn distinct_keeps_the_first_of_each_form_in_order() {
+        for count in [0, 1, 5, Distinct::LINEAR, Distinct::LINEAR + 1, 500] {
+            // Every third form repeats one seen before.
+            let forms: Vec<Vec<u8>> = (0..count)
+                .map(|i| if i % 3 == 2 { i / 2 } else { i })
+                .map(|n| format!("form-{n}").into_bytes())
+                .collect();
+            let mut out: Vec<Tagged> = vec![(b"before".to_vec(), Encoding::Raw)];
+            let mut kept = Distinct::new(out.len());
+            for form in &forms {
+                if kept.is_new(&out, form) {
+                    out.push((form.clone(), Encoding::Hex));
+                    kept.pushed(&out);
+                }
+            }
+            let mut want: Vec<Vec<u8>> = Vec::new();
+            for form in &forms {
+                if !want.contains(form) {
+                    want.push(form.clone());
+                }
+            }
+            let got: Vec<Vec<u8>> = out[1..].iter().map(|(f, _)| f.clone()).collect();
+            assert_eq!(got, want, "{count} forms");
+        }
+    }
 
     /// A value that registers nothing is refused with its true reason
     /// (SPEC 1.2's warning): too short when no line reaches the minimum,
