@@ -2,8 +2,11 @@
 //! to 4 KiB (longer ones have their own searcher, `long_search`).
 //!
 //! Searching every byte with an automaton costs the same whatever the text;
-//! this filter looks at one 8-byte gram every `stride` bytes instead. With
-//! `m` the shortest indexed pattern and q = 8, the stride is s = m - q + 1:
+//! this filter looks at one q-byte gram every `stride` bytes instead (q is
+//! 8, or 16 for patterns whose 8-byte grams are too alike, see
+//! `matcher`). With `m` the shortest indexed pattern, the stride is at most
+//! s = m - q + 1 (less when the patterns are so many that their entries
+//! would pass [`ENTRY_BUDGET`]):
 //! every occurrence of a pattern covers exactly one probe position p with
 //! p - start in 0..s, so indexing the grams at offsets 0..s of every
 //! pattern finds every occurrence. A probe tests two bits of one word of
@@ -43,6 +46,8 @@ struct GramKeys {
     /// the other, so that grams sharing a slot rarely share a
     /// fingerprint).
     slot: (u64, u64),
+    /// Odd factor folding a 16-byte gram's second half into its first.
+    fold: u64,
 }
 
 impl GramKeys {
@@ -52,6 +57,7 @@ impl GramKeys {
         GramKeys {
             bitmap: (key(1), key(2) | 1),
             slot: (key(3), key(4) | 1),
+            fold: key(5) | 1,
         }
     }
 }
@@ -97,8 +103,21 @@ impl BuildHasher for GramKeys {
 
 type GramMap<V> = HashMap<u64, V, GramKeys>;
 
-/// Gram length in bytes.
-const Q: usize = 8;
+/// Length of a pattern's head, the key `pending_start` looks tails up by.
+const HEAD: usize = 8;
+
+/// Entries (one per pattern and offset) past which the stride shrinks:
+/// at 8 bytes a slot, about 100 MiB of table. Each pattern has up to
+/// `stride` entries, and 600,000 wrapped pieces of an agent's 16 MiB of
+/// long values (stride 41) took 300 MiB of slots a batch; 10,000
+/// ordinary secrets take about 600,000 entries.
+const ENTRY_BUDGET: usize = 1 << 23;
+
+/// Shortest stride the budget may impose.
+const MIN_STRIDE: usize = 4;
+
+/// Shortest stride a filter of 16-byte grams is built for.
+const MIN_STRIDE_WIDE: usize = 9;
 
 /// Shortest pattern the filter indexes: shorter ones would force a tiny
 /// stride on everyone.
@@ -147,9 +166,9 @@ struct Slot {
     fingerprint: u16,
 }
 
-/// Offsets are below the longest stride, MAX_LEN - Q + 1 < 2^12.
+/// Offsets are below the longest stride, MAX_LEN - 8 + 1 < 2^12.
 const OFFSET_BITS: u32 = 12;
-const _: () = assert!(MAX_LEN - Q < 1 << OFFSET_BITS);
+const _: () = assert!(MAX_LEN - 8 < 1 << OFFSET_BITS);
 /// Most patterns one entry stands for besides its own.
 const MAX_SIBLINGS: usize = (1 << (16 - OFFSET_BITS)) - 1;
 // `sharing_order` keys patterns by their first 16 bytes.
@@ -171,7 +190,7 @@ impl Slot {
 }
 
 /// The filter over one batch of long patterns.
-pub(crate) struct GramSearcher {
+pub(crate) struct GramSearcher<const Q: usize = 8> {
     arena: Vec<u8>,
     /// (start in `arena`, length) of each pattern.
     spans: Vec<(u32, u32)>,
@@ -202,7 +221,8 @@ pub(crate) struct GramSearcher {
 
 /// The grams that `pattern` itself holds more than
 /// [`MAX_OWN_ENTRIES_PER_GRAM`] times among its indexed offsets.
-fn self_crowded_grams(pattern: &[u8], stride: usize) -> Vec<u64> {
+fn self_crowded_grams<const Q: usize>(pattern: &[u8], stride: usize, fold: u64) -> Vec<u64> {
+    let gram_at = |bytes: &[u8], at: usize| gram_at::<Q>(bytes, at, fold);
     if stride <= MAX_OWN_ENTRIES_PER_GRAM {
         return Vec::new();
     }
@@ -232,12 +252,22 @@ fn self_crowded_grams(pattern: &[u8], stride: usize) -> Vec<u64> {
 /// then in byte order, as prefix searches of `head_prefixes` need.
 #[inline(always)]
 fn head_key(bytes: &[u8]) -> u64 {
-    u64::from_be_bytes(bytes[..Q].try_into().expect("8 bytes"))
+    u64::from_be_bytes(bytes[..HEAD].try_into().expect("8 bytes"))
 }
 
+/// The gram of `Q` bytes at `at`, as the 64 bits the hashes take: the
+/// bytes themselves for 8, for 16 the first 8 with the last 8 times the
+/// searcher's secret odd `fold` mixed in (keyed, so that values cannot be
+/// chosen to share a folded gram).
 #[inline(always)]
-fn gram_at(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + Q].try_into().expect("8 bytes"))
+fn gram_at<const Q: usize>(bytes: &[u8], at: usize, fold: u64) -> u64 {
+    let first = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    if Q == 8 {
+        first
+    } else {
+        let last = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().expect("8 bytes"));
+        first ^ last.wrapping_mul(fold)
+    }
 }
 
 /// How many of their first `limit` bytes `a` and `b` have in common.
@@ -309,10 +339,26 @@ fn span_of<'a>(arena: &'a [u8], spans: &[(u32, u32)], id: usize) -> &'a [u8] {
     &arena[start as usize..(start + len) as usize]
 }
 
-impl GramSearcher {
+impl<const Q: usize> GramSearcher<Q> {
+    /// Gram lengths the searcher is built for.
+    const Q_IS_8_OR_16: () = assert!(Q == 8 || Q == 16);
+
+    /// Shortest pattern the filter indexes: shorter ones would force a tiny
+    /// stride on everyone (at least 16, see `arrange`).
+    pub(crate) const MIN_LEN: usize = if Q == 8 {
+        MIN_LEN
+    } else {
+        Q + MIN_STRIDE_WIDE - 1
+    };
+
     /// The stride a set of patterns with shortest length `min_len` gets.
     pub(crate) fn stride_for(min_len: usize) -> usize {
         min_len - Q + 1
+    }
+
+    #[inline(always)]
+    fn gram(&self, bytes: &[u8], at: usize) -> u64 {
+        gram_at::<Q>(bytes, at, self.keys.fold)
     }
 
     /// Builds the filter and returns the grams that would have had more
@@ -332,10 +378,11 @@ impl GramSearcher {
     /// are ordered so that those follow each other, and an entry names
     /// the first and how many follow (at most MAX_SIBLINGS). At 10,000
     /// secrets that spared a fifth of the entries and of the table.
-    fn build(patterns: &[&[u8]]) -> (GramSearcher, Vec<u64>, Vec<u32>) {
+    fn build(patterns: &[&[u8]]) -> (GramSearcher<Q>, Vec<u64>, Vec<u32>) {
+        let () = Self::Q_IS_8_OR_16;
         let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
         let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
-        let stride = Self::stride_for(min_len);
+        let stride = Self::stride_for(min_len).min((ENTRY_BUDGET / patterns.len()).max(MIN_STRIDE));
         // Shared beginnings matter as far as any indexed gram reaches.
         let Arrangement {
             order,
@@ -403,7 +450,7 @@ impl GramSearcher {
             }
             let p = pattern_at(id);
             let id = id as u32;
-            crowded.extend(self_crowded_grams(p, stride));
+            crowded.extend(self_crowded_grams::<Q>(p, stride, keys.fold));
             for (off, covered) in still_covered.iter_mut().enumerate() {
                 if *covered > 0 {
                     *covered -= 1;
@@ -415,7 +462,7 @@ impl GramSearcher {
                     .take_while(|&&n| usize::from(n) >= off + Q)
                     .count();
                 *covered = siblings;
-                let gram = gram_at(p, off);
+                let gram = filter.gram(p, off);
                 if !filter.insert(gram, id, off, siblings) {
                     crowded.push(gram);
                 }
@@ -501,10 +548,10 @@ impl GramSearcher {
     /// the longer ones that remain.
     pub(crate) fn build_partitioned<'a>(
         patterns: &[&'a [u8]],
-    ) -> (Option<GramSearcher>, Vec<&'a [u8]>) {
+    ) -> (Option<GramSearcher<Q>>, Vec<&'a [u8]>) {
         let (long, mut rest): (Vec<&[u8]>, Vec<&[u8]>) = patterns
             .iter()
-            .partition(|p| (MIN_LEN..=MAX_LEN).contains(&p.len()));
+            .partition(|p| (Self::MIN_LEN..=MAX_LEN).contains(&p.len()));
         if long.is_empty() {
             return (None, rest);
         }
@@ -519,7 +566,9 @@ impl GramSearcher {
         // By the searcher's ids.
         let hot: Vec<bool> = order
             .iter()
-            .map(|&i| (0..stride).any(|off| crowded.contains_key(&gram_at(long[i as usize], off))))
+            .map(|&i| {
+                (0..stride).any(|off| crowded.contains_key(&filter.gram(long[i as usize], off)))
+            })
             .collect();
         let mut shared_with_cool = false;
         for slot in &mut filter.slots {
@@ -541,12 +590,17 @@ impl GramSearcher {
         if shared_with_cool {
             filter.disabled_ids = hot;
         }
-        rest.extend(
-            long.iter()
-                .zip(&hot_by_index)
-                .filter(|(_, h)| **h)
-                .map(|(p, _)| *p),
-        );
+        let (hot, cool): (Vec<_>, Vec<_>) = long.iter().zip(&hot_by_index).partition(|(_, h)| **h);
+        rest.extend(hot.into_iter().map(|(p, _)| *p));
+        if filter.disabled * 2 > long.len() {
+            // Mostly filler: the few patterns left get a table of their
+            // own rather than keep the whole one alive (their longer
+            // stride may crowd other grams, hence the same partition).
+            let cool: Vec<&[u8]> = cool.into_iter().map(|(p, _)| *p).collect();
+            let (filter, more) = Self::build_partitioned(&cool);
+            rest.extend(more);
+            return (filter, rest);
+        }
         let any_left = filter.disabled < long.len();
         (any_left.then_some(filter), rest)
     }
@@ -579,7 +633,7 @@ impl GramSearcher {
     /// Prefetches the bitmap words and home slots of a pattern's entries.
     fn prefetch_entries(&self, pattern: &[u8]) {
         for off in 0..self.stride {
-            let gram = gram_at(pattern, off);
+            let gram = self.gram(pattern, off);
             self.prefetch_word(self.bitmap_word(gram).0);
             prefetch(self.slots.as_ptr().wrapping_add(self.slot_index(gram)));
         }
@@ -679,23 +733,23 @@ impl GramSearcher {
         // Four probes per round: their bitmap loads overlap in memory.
         while p + 3 * s <= last {
             let (m0, m1, m2, m3) = (
-                self.maybe(gram_at(hay, p)),
-                self.maybe(gram_at(hay, p + s)),
-                self.maybe(gram_at(hay, p + 2 * s)),
-                self.maybe(gram_at(hay, p + 3 * s)),
+                self.maybe(self.gram(hay, p)),
+                self.maybe(self.gram(hay, p + s)),
+                self.maybe(self.gram(hay, p + 2 * s)),
+                self.maybe(self.gram(hay, p + 3 * s)),
             );
             if m0 | m1 | m2 | m3 {
                 for (k, m) in [m0, m1, m2, m3].into_iter().enumerate() {
                     if m {
                         let at = p + k * s;
-                        self.confirm(hay, at, gram_at(hay, at), from, &mut on_match);
+                        self.confirm(hay, at, self.gram(hay, at), from, &mut on_match);
                     }
                 }
             }
             p += 4 * s;
         }
         while p <= last {
-            let g = gram_at(hay, p);
+            let g = self.gram(hay, p);
             if self.maybe(g) {
                 self.confirm(hay, p, g, from, &mut on_match);
             }
@@ -725,18 +779,18 @@ impl GramSearcher {
         // ring[(k + j) % PROBES_AHEAD] is the probe at p + j * s.
         let mut ring = [(0usize, 0u64); PROBES_AHEAD];
         for (j, slot) in ring.iter_mut().enumerate() {
-            *slot = self.bitmap_word(gram_at(hay, p + j * s));
+            *slot = self.bitmap_word(self.gram(hay, p + j * s));
             self.prefetch_word(slot.0);
         }
         let mut k = 0;
         let mut probe = |p: usize, word_bits| {
             if self.holds(word_bits) {
-                self.confirm(hay, p, gram_at(hay, p), from, on_match);
+                self.confirm(hay, p, self.gram(hay, p), from, on_match);
             }
         };
         while p + PROBES_AHEAD * s <= last {
             let due = ring[k];
-            let ahead = self.bitmap_word(gram_at(hay, p + PROBES_AHEAD * s));
+            let ahead = self.bitmap_word(self.gram(hay, p + PROBES_AHEAD * s));
             self.prefetch_word(ahead.0);
             ring[k] = ahead;
             probe(p, due);
@@ -795,7 +849,7 @@ impl GramSearcher {
         }
         while j < len {
             let tail = &hay[j..];
-            if tail.len() >= Q {
+            if tail.len() >= HEAD {
                 if let Some(&(first, end)) = self.heads.get(&head_key(tail)) {
                     let begins = self.head_ids[first as usize..end as usize]
                         .iter()
@@ -807,10 +861,10 @@ impl GramSearcher {
                     }
                 }
             } else {
-                let mut key = [0u8; Q];
+                let mut key = [0u8; HEAD];
                 key[..tail.len()].copy_from_slice(tail);
                 let low = u64::from_be_bytes(key);
-                let span = 8 * (Q - tail.len()) as u32;
+                let span = 8 * (HEAD - tail.len()) as u32;
                 let high = low | ((1u64 << span) - 1);
                 let at = self.head_prefixes.partition_point(|&h| h < low);
                 if self.head_prefixes.get(at).is_some_and(|&h| h <= high) {
@@ -900,7 +954,7 @@ mod tests {
             b"456789abcdefXYZW0123",
             b"zzzzzzzzqqqqqqqqqq1",
         ];
-        let filter = GramSearcher::build(&patterns).0;
+        let filter = GramSearcher::<8>::build(&patterns).0;
         for pre in 0..30 {
             let mut hay = vec![b'.'; pre];
             hay.extend_from_slice(b"0123456789abcdefXYZW0123456789abcdefXY zzzzzzzzqqqqqqqqqq1");
@@ -915,7 +969,7 @@ mod tests {
 
     /// Every occurrence the filter reports in `hay`, at every alignment
     /// of its probes, against the naive search for `want`.
-    fn assert_finds(filter: &GramSearcher, want: &[&[u8]], hay: &[u8]) {
+    fn assert_finds<const Q: usize>(filter: &GramSearcher<Q>, want: &[&[u8]], hay: &[u8]) {
         for offset in 0..filter.stride as u64 + 1 {
             let mut got = Vec::new();
             filter.scan(hay, offset, 0, |s, e| got.push((s, e)));
@@ -939,7 +993,7 @@ mod tests {
             })
             .collect();
         let refs: Vec<&[u8]> = patterns.iter().map(|p| &p[..]).collect();
-        let filter = GramSearcher::build(&refs).0;
+        let filter = GramSearcher::<8>::build(&refs).0;
         assert!(
             filter.bitmap.len() * 8 > PREFETCH_ABOVE,
             "the test must take the ring path"
@@ -957,7 +1011,7 @@ mod tests {
             out
         };
         let ring = PROBES_AHEAD * filter.stride;
-        for len in (0..ring + 4 * filter.stride + Q).chain([ring * 3 + 7, 5000]) {
+        for len in (0..ring + 4 * filter.stride + 8).chain([ring * 3 + 7, 5000]) {
             let mut hay = rng.word(b" ./-", len);
             for _ in 0..1 + len / 40 {
                 let p = &patterns[rng.below(patterns.len())];
@@ -1005,7 +1059,7 @@ mod tests {
         // path as one gram's and refuse one (the caller would disable its
         // patterns): take a build that refused none.
         let (filter, _, _) = (0..8)
-            .map(|_| GramSearcher::build(&patterns))
+            .map(|_| GramSearcher::<8>::build(&patterns))
             .find(|(_, crowded, _)| crowded.is_empty())
             .expect("one of eight builds refuses no entry");
         let shared = filter
@@ -1032,7 +1086,7 @@ mod tests {
         let repetitive = [&b"0123456789ABCDEF"[..], &b"ab".repeat(30)].concat();
         let varied = b"0123456789ABCDEFq7Zk2Lw9Xp4Rt6Vn8Bm3HcYs5J".to_vec();
         let patterns: Vec<&[u8]> = vec![&repetitive, &varied];
-        let (filter, rest) = GramSearcher::build_partitioned(&patterns);
+        let (filter, rest) = GramSearcher::<8>::build_partitioned(&patterns);
         let filter = filter.expect("the varied pattern stays in the filter");
         assert_eq!(filter.patterns(), 1);
         assert_eq!(rest, vec![&repetitive[..]]);
@@ -1047,7 +1101,7 @@ mod tests {
     #[test]
     fn pending_start_is_earliest_proper_prefix() {
         let patterns: Vec<&[u8]> = vec![b"0123456789abcdefXY", b"ab0123456789abcdefXYZ"];
-        let filter = GramSearcher::build(&patterns).0;
+        let filter = GramSearcher::<8>::build(&patterns).0;
         let cases: &[(&str, usize)] = &[
             ("xx0123", 2),
             ("xx0123456789abcdef", 2),
@@ -1077,7 +1131,7 @@ mod tests {
         ];
         let mut patterns: Vec<&[u8]> = family.iter().map(|f| &f[..]).collect();
         patterns.extend(&free);
-        let (filter, rest) = GramSearcher::build_partitioned(&patterns);
+        let (filter, rest) = GramSearcher::<8>::build_partitioned(&patterns);
         let filter = filter.expect("the free patterns stay in the filter");
         assert_eq!(filter.patterns(), 2);
         assert_eq!(rest.len(), family_len);
@@ -1102,7 +1156,7 @@ mod tests {
             .map(|i| format!("shared-head-0123456789ab-{i:02}").into_bytes())
             .collect();
         let patterns: Vec<&[u8]> = family.iter().map(|f| &f[..]).collect();
-        let (filter, rest) = GramSearcher::build_partitioned(&patterns);
+        let (filter, rest) = GramSearcher::<8>::build_partitioned(&patterns);
         assert_eq!(filter.map(|f| f.patterns()), Some(12));
         assert!(rest.is_empty());
     }
@@ -1113,8 +1167,103 @@ mod tests {
         let random = b"Zq3xP0vL9mK2wN8rT5yB".to_vec();
         let short = b"abc".to_vec();
         let patterns: Vec<&[u8]> = vec![&a100, &random, &short];
-        let (filter, rest) = GramSearcher::build_partitioned(&patterns);
+        let (filter, rest) = GramSearcher::<8>::build_partitioned(&patterns);
         assert_eq!(filter.map(|f| f.patterns()), Some(1));
         assert_eq!(rest, vec![&short[..], &a100[..]]);
+    }
+
+    /// The lower-case hex of `text` cut into pieces of 60 digits, as
+    /// `xxd -p` prints it, the last piece dropped.
+    fn xxd_pieces(text: &[u8]) -> Vec<Vec<u8>> {
+        let hex: Vec<u8> = text
+            .iter()
+            .flat_map(|b| format!("{b:02x}").into_bytes())
+            .collect();
+        hex.chunks_exact(60).map(|c| c.to_vec()).collect()
+    }
+
+    #[test]
+    fn hex_pieces_of_hex_values_crowd_8_byte_grams_but_not_16_byte_ones() {
+        // Each byte of a hex digit's hex is `3x` or `6x`: 8 digits hold
+        // 16 bits, so thousands of such pieces share every 8-byte gram,
+        // while their 16-byte grams (32 bits) stay apart.
+        let mut rng = crate::test_rng::Lcg(11);
+        let values: Vec<Vec<u8>> = (0..30)
+            .map(|_| rng.word(b"0123456789abcdef", 60_000))
+            .collect();
+        let owned: Vec<Vec<u8>> = values.iter().flat_map(|v| xxd_pieces(v)).collect();
+        let patterns: Vec<&[u8]> = owned.iter().map(|p| &p[..]).collect();
+        let (_, narrow_rest) = GramSearcher::<8>::build_partitioned(&patterns);
+        assert!(
+            narrow_rest.len() > patterns.len() / 2,
+            "{} of {} crowded with 8-byte grams",
+            narrow_rest.len(),
+            patterns.len()
+        );
+        let (wide, wide_rest) = GramSearcher::<16>::build_partitioned(&patterns);
+        let wide = wide.expect("the 16-byte filter takes them");
+        assert!(wide_rest.is_empty(), "{} left", wide_rest.len());
+        // Whole pieces, pieces cut short and pieces with a changed digit,
+        // each on a line as `xxd -p` writes them.
+        let mut hay = Vec::new();
+        for k in 0..40 {
+            let piece = &owned[(k * 7919) % owned.len()];
+            match k % 3 {
+                0 => hay.extend_from_slice(piece),
+                1 => hay.extend_from_slice(&piece[..59]),
+                _ => {
+                    let mut changed = piece.clone();
+                    changed[k % 60] ^= 1;
+                    hay.extend_from_slice(&changed);
+                }
+            }
+            hay.push(b'\n');
+        }
+        let want: Vec<&[u8]> = (0..40)
+            .filter(|k| k % 3 == 0)
+            .map(|k| &owned[(k * 7919) % owned.len()][..])
+            .collect();
+        assert_finds(&wide, &want, &hay);
+    }
+
+    #[test]
+    fn a_16_byte_filter_finds_every_occurrence_at_any_offset() {
+        let patterns: Vec<&[u8]> = vec![
+            b"0123456789abcdefXYZW0123456",
+            b"456789abcdefXYZW0123456789abcdefXY",
+            b"zzzzzzzzqqqqqqqqqq1zzzzzzzz",
+        ];
+        let filter = GramSearcher::<16>::build(&patterns).0;
+        assert_eq!(filter.stride, 27 - 16 + 1);
+        for pre in 0..30 {
+            let mut hay = vec![b'.'; pre];
+            hay.extend_from_slice(b"0123456789abcdefXYZW0123456789abcdefXYZW0123456.");
+            hay.extend_from_slice(b"zzzzzzzzqqqqqqqqqq1zzzzzzzz");
+            assert_finds(&filter, &patterns, &hay);
+        }
+    }
+
+    #[test]
+    fn many_patterns_get_a_stride_within_the_entry_budget() {
+        // 300,000 patterns of 48 bytes would take 41 entries each; the
+        // budget shrinks their stride, and every occurrence is still found.
+        let mut rng = crate::test_rng::Lcg(12);
+        let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let owned: Vec<Vec<u8>> = (0..300_000).map(|_| rng.word(alnum, 48)).collect();
+        let patterns: Vec<&[u8]> = owned.iter().map(|p| &p[..]).collect();
+        let filter = GramSearcher::<8>::build(&patterns).0;
+        assert!(filter.stride < GramSearcher::<8>::stride_for(48));
+        assert!(
+            filter.stride * patterns.len() <= ENTRY_BUDGET,
+            "stride {}",
+            filter.stride
+        );
+        let mut hay = Vec::new();
+        for k in 0..20 {
+            hay.extend_from_slice(b"..");
+            hay.extend_from_slice(&owned[k * 15_000]);
+        }
+        let want: Vec<&[u8]> = (0..20).map(|k| &owned[k * 15_000][..]).collect();
+        assert_finds(&filter, &want, &hay);
     }
 }

@@ -11,11 +11,16 @@
 //!   the bytes: an automaton would take 20 to 40 bytes per byte, and a few
 //!   long in-band values would cost hundreds of MiB;
 //! - other long, varied variants go to the q-gram skip filter
-//!   ([`GramSearcher`]), which looks at one gram every `stride` bytes;
-//! - short ones and repetitive ones (whose grams many entries share) go to
-//!   an Aho-Corasick automaton ([`Automaton`]), which costs the same on
-//!   every byte whatever the text; their states are at most their bytes,
-//!   each at most 4 KiB.
+//!   ([`GramSearcher`]), which looks at one 8-byte gram every `stride`
+//!   bytes;
+//! - those whose 8-byte grams many entries share but whose 16-byte grams
+//!   do not (the `xxd -p` pieces of long hex values: 16 bits in 8 digits)
+//!   go to a second filter of 16-byte grams, built only when there are
+//!   such variants;
+//! - short ones and repetitive ones go to an Aho-Corasick automaton
+//!   ([`Automaton`]), which costs the same on every byte whatever the
+//!   text; their states are at most their bytes, each at most 4 KiB, but
+//!   at about 20 bytes of memory per byte (the filters take a few).
 //!
 //! Invariants:
 //! - A matcher never changes; the registry swaps in a new one (a new
@@ -45,6 +50,10 @@ use crate::long_search::{LongScan, LongSearcher};
 pub(crate) struct Batch {
     automaton: Option<Automaton>,
     grams: Option<GramSearcher>,
+    /// Variants too crowded for 8-byte grams (hex pieces of a long hex
+    /// value carry 4 bits a byte pair, 8-byte grams 16 bits), tried
+    /// with 16-byte grams before the automaton.
+    wide: Option<GramSearcher<16>>,
     long: Option<LongSearcher>,
     /// The variants' total length: what rebuilding them costs.
     bytes: usize,
@@ -60,9 +69,17 @@ impl Batch {
             variants.iter().partition(|v| v.len() > LONG_ABOVE);
         let others: Vec<&[u8]> = others.iter().map(|v| &v[..]).collect();
         let (filter, rest) = GramSearcher::build_partitioned(&others);
+        // Short variants alone stay in the automaton without trying the
+        // wide filter: that is the common case.
+        let (wide, rest) = if rest.iter().any(|v| v.len() >= GramSearcher::<16>::MIN_LEN) {
+            GramSearcher::<16>::build_partitioned(&rest)
+        } else {
+            (None, rest)
+        };
         Batch {
             automaton: (!rest.is_empty()).then(|| Automaton::build(&rest)),
             grams: filter,
+            wide,
             long: LongSearcher::build(long.into_iter().cloned().collect()),
             bytes: variants.iter().map(|v| v.len()).sum(),
         }
@@ -92,17 +109,24 @@ impl Batch {
                 on_match(hay_offset + start as u64, hay_offset + end as u64)
             });
         }
+        if let Some(filter) = &self.wide {
+            filter.scan(hay, hay_offset, from, |start, end| {
+                on_match(hay_offset + start as u64, hay_offset + end as u64)
+            });
+        }
     }
 
     pub(crate) fn variants(&self) -> usize {
         self.automaton.as_ref().map_or(0, |t| t.patterns())
             + self.grams.as_ref().map_or(0, |f| f.patterns())
+            + self.wide.as_ref().map_or(0, |f| f.patterns())
             + self.long.as_ref().map_or(0, |l| l.patterns())
     }
 
     fn memory_usage(&self) -> usize {
         self.automaton.as_ref().map_or(0, |t| t.memory_usage())
             + self.grams.as_ref().map_or(0, |f| f.memory_usage())
+            + self.wide.as_ref().map_or(0, |f| f.memory_usage())
             + self.long.as_ref().map_or(0, |l| l.memory_usage())
     }
 }
@@ -248,6 +272,7 @@ impl Matcher {
                 let grams = b.grams.as_ref().map(|f| f.max_len());
                 grams
                     .into_iter()
+                    .chain(b.wide.as_ref().map(|f| f.max_len()))
                     .chain(b.long.as_ref().map(|l| l.max_len()))
             })
             .max()
@@ -274,6 +299,9 @@ impl Matcher {
                 pending = pending.min(end - tier.depth(*sid) as u64);
             }
             if let Some(filter) = &batch.grams {
+                pending = pending.min(hay_offset + filter.pending_start(hay, from) as u64);
+            }
+            if let Some(filter) = &batch.wide {
                 pending = pending.min(hay_offset + filter.pending_start(hay, from) as u64);
             }
             if let Some(long) = &batch.long {

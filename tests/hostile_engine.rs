@@ -377,3 +377,71 @@ fn a_new_matcher_mid_occurrence_of_a_long_secret() {
     let out = writer.finish().unwrap();
     assert_eq!(String::from_utf8(out).unwrap(), "before\n*** *** after\n");
 }
+
+/// `xxd -p` of many long hex values (SPEC 1.3 `hex`: pieces of 60
+/// digits): every byte of a hex digit's hex is `3x` or `6x`, so 8 digits
+/// carry 16 bits and the pieces crowd every 8-byte gram. They must still
+/// be searched within a few bytes of memory per variant byte (an
+/// automaton takes about 20), and found exactly in every split.
+#[test]
+fn xxd_pieces_of_long_hex_values_are_found_in_bounded_memory() {
+    let mut rng = Lcg(0x1098);
+    let config = Config {
+        min_length: 4,
+        encodings: [Encoding::Hex].into_iter().collect(),
+    };
+    let registry = Arc::new(Registry::with_config(config));
+    let hex = |bytes: &[u8]| -> Vec<u8> {
+        bytes
+            .iter()
+            .flat_map(|b| format!("{b:02x}").into_bytes())
+            .collect()
+    };
+    let mut variants: Vec<Vec<u8>> = Vec::new();
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..30 {
+        let value = rng.word(b"0123456789abcdef", 60_000);
+        registry.add(&value).unwrap();
+        // The value's hex holds only digits: its upper-case form is the same.
+        let whole = hex(&value);
+        lines.extend(whole.chunks(60).map(|c| c.to_vec()));
+        variants.push(whole);
+    }
+    variants.extend(lines.iter().cloned());
+    let matcher = registry.matcher();
+    let variant_bytes: usize = variants.iter().map(|v| v.len()).sum();
+    let used = matcher.memory_usage();
+    eprintln!("matcher memory: {used} bytes for {variant_bytes} variant bytes");
+    assert!(
+        used < 8 * variant_bytes,
+        "{used} bytes for {variant_bytes} variant bytes"
+    );
+    // Lines of `xxd -p` output: pieces whole, cut short and changed.
+    let mut text = Vec::new();
+    for _ in 0..120 {
+        let line = &lines[rng.below(lines.len())];
+        match rng.below(3) {
+            0 => text.extend_from_slice(line),
+            1 => text.extend_from_slice(&line[..rng.below(line.len())]),
+            _ => {
+                let at = text.len() + rng.below(line.len());
+                text.extend_from_slice(line);
+                text[at] ^= 1;
+            }
+        }
+        text.push(b'\n');
+    }
+    let want = common::mask(&text, &variants);
+    assert!(want != text, "the text holds whole pieces");
+    assert!(
+        mask_in_pieces(&registry, &text, &mut || usize::MAX) == want,
+        "whole"
+    );
+    let mut split = Lcg(0x1099);
+    let got = mask_in_pieces(&registry, &text, &mut || 1 + split.below(200));
+    assert!(got == want, "random pieces");
+    assert!(
+        mask_in_pieces(&registry, &text, &mut || 1) == want,
+        "one byte at a time"
+    );
+}
