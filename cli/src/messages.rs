@@ -49,7 +49,19 @@ const MOST_LABELS: usize = 4096;
 /// must not print `hunter22` in `--file hunter22.txt:1`. Labels repeat on
 /// every run, so each is masked once for each count of registered
 /// variants.
+///
+/// An agent's label (`agent:SOURCE`) comes as its sender gave it and is
+/// reduced to printable ASCII and 256 bytes here, after masking (SPEC 9).
 pub fn masked_label(label: &str) -> String {
+    let masked = masked_label_as_given(label);
+    if crate::agent::is_label(label) {
+        crate::agent::printable(&masked)
+    } else {
+        masked
+    }
+}
+
+fn masked_label_as_given(label: &str) -> String {
     static CACHE: OnceLock<Mutex<LabelCache>> = OnceLock::new();
     let Some(registry) = REGISTRY.get() else {
         return label.to_string();

@@ -874,6 +874,89 @@ fn labels_name_the_sender_in_printable_ascii_and_each_client_expands_itself() {
     }
 }
 
+/// A label holding a registered value is masked before it is reduced to
+/// printable ASCII and 256 bytes (SPEC 1, 8 and 9): reduced first, a
+/// value cut at byte 256 or holding accents no longer matched, and its
+/// other bytes showed. Whether the value came in the same `add` run or an
+/// earlier one, in a report and in a warning.
+#[test]
+fn a_value_in_a_label_is_masked_before_the_label_is_reduced() {
+    let cases: [(&str, &str, &str, bool); 4] = [
+        (
+            "cut at 256 bytes",
+            "hunter22secretXYZW",
+            "zz-{}-more",
+            false,
+        ),
+        (
+            "cut, registered before",
+            "hunter22secretXYZW",
+            "zz-{}-more",
+            true,
+        ),
+        ("not ASCII", "héllo-sécret-ü", "{}", false),
+        ("not ASCII, registered before", "héllo-sécret-ü", "{}", true),
+    ];
+    for (name, secret, file_name, earlier) in cases {
+        let tmp = TempDir::new("agent-label-masked");
+        let daemon = Daemon::start(&tmp.0, &[]);
+        // Deep enough that the secret in the name straddles byte 256 of
+        // the source `--file PATH:1`: it begins at byte 250.
+        let before = format!("--file {}/", tmp.0.display()).len()
+            + "/".len()
+            + 30
+            + "/".len()
+            + file_name.find("{}").unwrap();
+        let dir = tmp.0.join("a".repeat(250 - before)).join("b".repeat(30));
+        std::fs::create_dir_all(&dir).unwrap();
+        let list = dir.join(file_name.replace("{}", secret));
+        std::fs::write(&list, b"valvalval99\n").unwrap();
+        let list = list.to_str().unwrap();
+        let adds: Vec<Vec<&str>> = if earlier {
+            vec![vec!["add", "-s", secret], vec!["add", "-f", list]]
+        } else {
+            vec![vec!["add", "-s", secret, "-f", list]]
+        };
+        for args in adds {
+            let added = client(&tmp.0, &daemon.path, &args, b"");
+            assert_eq!(added.code(), 0, "{name}: {}", added.stderr());
+        }
+        let report = tmp.0.join("r.jsonl");
+        let run = client(
+            &tmp.0,
+            &daemon.path,
+            &["--report", report.to_str().unwrap()],
+            b"x valvalval99\n",
+        );
+        assert_eq!(run.ok(), "x ***\n", "{name}");
+        let report = std::fs::read_to_string(&report).unwrap();
+        // The match, without the summary (whose `"secrets"` key is no leak).
+        let report = report.lines().next().unwrap().to_string();
+        assert!(report.contains("***"), "{name}: {report}");
+        // The value too short for this client: a warning names its label.
+        let warned = client(&tmp.0, &daemon.path, &["--min-length", "12"], b"");
+        assert!(
+            warned.stderr().contains("***"),
+            "{name}: {}",
+            warned.stderr()
+        );
+        // No 5 bytes of the secret as the reduction would show them.
+        let reduced: Vec<u8> = secret
+            .bytes()
+            .map(|b| if b.is_ascii() { b } else { b'?' })
+            .collect();
+        for piece in reduced.windows(5) {
+            let piece = std::str::from_utf8(piece).unwrap();
+            assert!(!report.contains(piece), "{name}: {piece:?} in {report}");
+            assert!(
+                !warned.stderr().contains(piece),
+                "{name}: {piece:?} in {}",
+                warned.stderr()
+            );
+        }
+    }
+}
+
 #[test]
 fn long_sources_are_cut_to_256_bytes() {
     let tmp = TempDir::new("agent-long-label");

@@ -253,7 +253,7 @@ impl Shared {
             match wire::read_frame(&mut stream) {
                 Ok(Some(Frame::Value { label, mut value })) => {
                     if let Some(registry) = registry {
-                        let label = printable_label(&label);
+                        let label = super::received_label(&label);
                         warn_refusal(&label, registry.add_from(&value, &label));
                     }
                     value.iter_mut().for_each(|b| *b = 0);
@@ -264,7 +264,7 @@ impl Shared {
                     let label = progress.pending.pop_front().unwrap_or_default();
                     if let Err(reason) = result {
                         progress.refused += 1;
-                        messages::warning(&label, &reason);
+                        messages::warning(&super::shown(&label), &reason);
                     }
                     drop(progress);
                     self.changed.notify_all();
@@ -302,7 +302,7 @@ fn load_snapshot(stream: &mut UnixStream, registry: &Registry) -> Result<(), Con
     let outcome = loop {
         match wire::read_frame(stream) {
             Ok(Some(Frame::Value { label, value })) => {
-                values.push((value, printable_label(&label)))
+                values.push((value, super::received_label(&label)))
             }
             Ok(Some(Frame::Synced)) => break Ok(()),
             Ok(Some(Frame::Error(reason))) => break Err(ConnectError::Refused(reason)),
@@ -334,16 +334,7 @@ fn load_snapshot(stream: &mut UnixStream, registry: &Registry) -> Result<(), Con
 /// minimum length) is worth a warning, as any value that registers nothing.
 fn warn_refusal<T>(label: &str, result: Result<T, Refusal>) {
     if let Err(refusal) = result {
-        messages::warning(&label, &refusal);
-    }
-}
-
-/// The agent writes labels as printable ASCII; a label that is not is
-/// reduced again rather than trusted.
-fn printable_label(label: &[u8]) -> String {
-    match label.strip_prefix(b"agent:") {
-        Some(source) => super::label(source),
-        None => super::label(label),
+        messages::warning(&super::shown(label), &refusal);
     }
 }
 

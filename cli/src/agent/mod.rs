@@ -16,7 +16,11 @@
 //!
 //! Invariants:
 //! - No value is ever formatted: labels are names (`agent:--secret #1`,
-//!   `agent:stdout:3`) reduced to printable ASCII, at most 256 bytes.
+//!   `agent:stdout:3`), carried and held as the sender gave them, and
+//!   shown only masked and then reduced to printable ASCII, at most 256
+//!   bytes ([`shown`]): a value in a name is then found whole, where a
+//!   name reduced first kept 11 bytes of an 18-byte secret cut at byte
+//!   256, or the ASCII letters of a secret with accents.
 //! - The daemon is started by re-executing this binary (never `fork` in a
 //!   threaded process) in a new session with `/dev/null` for stderr; its
 //!   values come over a pipe on its stdin, and it reports readiness on its
@@ -55,13 +59,44 @@ pub const MAX_SOURCE: usize = 256;
 /// How long `--stop` waits for the agent to be gone.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `agent:SOURCE`, the source reduced to printable ASCII (every other
-/// byte becomes `?`) and cut to 256 bytes.
+/// What labels begin with.
+const PREFIX: &str = "agent:";
+
+/// `agent:SOURCE` as it is carried and held: the source as given (as
+/// UTF-8, invalid bytes replaced), cut to what a frame carries. Never
+/// shown as it is: see [`shown`].
 pub fn label(source: &[u8]) -> String {
+    let source = &source[..source.len().min(wire::MAX_LABEL - PREFIX.len())];
+    format!("{PREFIX}{}", String::from_utf8_lossy(source))
+}
+
+/// A label received from an agent, which need not be well formed.
+pub fn received_label(label: &[u8]) -> String {
+    match label.strip_prefix(PREFIX.as_bytes()) {
+        Some(source) => self::label(source),
+        None => self::label(label),
+    }
+}
+
+/// Whether a source label names a value some agent held.
+pub fn is_label(label: &str) -> bool {
+    label.starts_with(PREFIX)
+}
+
+/// A label as messages and reports show it (SPEC 9): masked by this
+/// process's registry first, then reduced to printable ASCII (every other
+/// byte becomes `?`) with a source of at most 256 bytes.
+pub fn shown(label: &str) -> String {
+    messages::masked_label(label)
+}
+
+/// The reduction of [`shown`], for a label already masked.
+pub fn printable(label: &str) -> String {
+    let source = label.strip_prefix(PREFIX).unwrap_or(label);
     let source: String = source
-        .iter()
+        .bytes()
         .take(MAX_SOURCE)
-        .map(|&b| {
+        .map(|b| {
             if (0x20..0x7f).contains(&b) {
                 b as char
             } else {
@@ -69,7 +104,7 @@ pub fn label(source: &[u8]) -> String {
             }
         })
         .collect();
-    format!("agent:{source}")
+    format!("{PREFIX}{source}")
 }
 
 /// Where this process's streams send what they register.
@@ -95,7 +130,7 @@ pub fn attach(builder: WriterBuilder) -> WriterBuilder {
             builder.on_register(move |value, source| {
                 let label = label(source.as_bytes());
                 if let Err(refused) = store.hold(value, &label, None) {
-                    messages::warning(&label, &refused);
+                    messages::warning(&shown(&label), &refused);
                 }
             })
         }
@@ -213,7 +248,7 @@ fn with_command(mut options: Options) -> u8 {
 fn hold_all(store: &Store, values: Vec<(Vec<u8>, String)>) {
     for (mut value, label) in values {
         if let Err(refused) = store.hold(&value, &label, None) {
-            messages::warning(&label, &refused);
+            messages::warning(&shown(&label), &refused);
         }
         value.iter_mut().for_each(|b| *b = 0);
     }
@@ -428,18 +463,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_are_printable_ascii_and_bounded() {
+    fn labels_are_shown_printable_ascii_and_bounded() {
         let long = vec![b'a'; 1000];
-        let cases: [(&[u8], &str); 4] = [
+        let cases: [(&[u8], &str); 5] = [
             (b"stdout:3", "agent:stdout:3"),
             (b"--file a\tb\n", "agent:--file a?b?"),
             ("é".as_bytes(), "agent:??"),
             (b"\x1b[31m", "agent:?[31m"),
+            (b"\xff:1", "agent:???:1"),
         ];
         for (source, expected) in cases {
-            assert_eq!(label(source), expected);
+            assert_eq!(printable(&label(source)), expected, "{source:?}");
         }
-        assert_eq!(label(&long).len(), "agent:".len() + MAX_SOURCE);
+        assert_eq!(label(&long).len(), wire::MAX_LABEL);
+        assert_eq!(printable(&label(&long)).len(), "agent:".len() + MAX_SOURCE);
+        assert_eq!(received_label(b"--file x"), "agent:--file x");
+        assert_eq!(received_label(b"agent:--file x"), "agent:--file x");
     }
 
     #[test]
