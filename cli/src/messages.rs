@@ -93,7 +93,25 @@ fn line(kind: &str, text: &[u8]) {
     let mut message = String::from_utf8_lossy(&masked(message)).into_owned();
     message.push('\n');
     // One write per message keeps lines whole when two threads warn.
-    let _ = std::io::stderr().lock().write_all(message.as_bytes());
+    let mut write = || {
+        let _ = std::io::stderr().lock().write_all(message.as_bytes());
+    };
+    match SHARED_WITH.get() {
+        Some(around) => around(&mut write),
+        None => write(),
+    }
+}
+
+/// What else draws on stderr (a scan's progress line): every message is
+/// written through it, so that it can clear its line first and draw it
+/// again after.
+type Around = Box<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+
+static SHARED_WITH: OnceLock<Around> = OnceLock::new();
+
+/// Writes every later message through `around` (set once).
+pub fn share_stderr_with(around: Around) {
+    let _ = SHARED_WITH.set(around);
 }
 
 /// `logmask: warning: SOURCE: REASON`.

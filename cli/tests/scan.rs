@@ -432,7 +432,8 @@ fn a_kill_before_the_new_file_is_linked_leaves_the_old_file_whole() {
 }
 
 /// A scan that reads a FIFO the test feeds slowly, so it runs > 1 s.
-fn slow_scan(dir: &TempDir, under_pty: bool) -> String {
+/// `scan -s SECRET FIFO AFTER...` while the FIFO is written slowly.
+fn slow_scan(dir: &TempDir, under_pty: bool, after: &str) -> String {
     let fifo = dir.0.join("slow.fifo");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
@@ -441,13 +442,18 @@ fn slow_scan(dir: &TempDir, under_pty: bool) -> String {
     let mut command = if under_pty {
         let mut c = Command::new("script");
         c.args(["-qfec"])
-            .arg(format!("{logmask} scan -s {SECRET} {}", fifo.display()))
+            .arg(format!(
+                "{logmask} scan -s {SECRET} {} {after}",
+                fifo.display()
+            ))
             .arg("/dev/null");
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         c
     } else {
         let mut c = Command::new(logmask);
-        c.args(["scan", "-s", SECRET]).arg(&fifo);
+        c.args(["scan", "-s", SECRET])
+            .arg(&fifo)
+            .args(after.split_whitespace());
         c.stdout(Stdio::piped())
             .stderr(std::fs::File::create(&err_file).unwrap());
         c
@@ -475,7 +481,7 @@ fn slow_scan(dir: &TempDir, under_pty: bool) -> String {
 #[test]
 fn progress_shows_on_a_terminal_only() {
     let dir = TempDir::new("scan-progress");
-    let plain = slow_scan(&dir, false);
+    let plain = slow_scan(&dir, false, "");
     assert!(!plain.contains("scanning"), "{plain:?}");
     assert!(
         !plain.contains('\r') && !plain.contains('\x1b'),
@@ -489,10 +495,24 @@ fn progress_shows_on_a_terminal_only() {
         return;
     }
     let dir = TempDir::new("scan-progress-pty");
-    let shown = slow_scan(&dir, true);
+    let shown = slow_scan(&dir, true, "missing.log");
     assert!(shown.contains("logmask: scanning"), "{shown:?}");
     assert!(shown.contains("16 findings in 1 files"), "{shown:?}");
     assert!(!shown.contains(SECRET), "{shown:?}");
+    // A FIFO has no size: the total is unknown, not 0 B.
+    assert!(shown.contains("/? ("), "{shown:?}");
+    assert!(!shown.contains("/0 B"), "{shown:?}");
+    // The PATH's error, printed while the line is shown, is on a line of
+    // its own: the progress line is cleared before it.
+    let error = shown
+        .find("logmask: error: missing.log")
+        .expect("the error");
+    let line_start = shown[..error].rfind(['\r', '\n']).map_or(0, |at| at + 1);
+    assert!(
+        !shown[line_start..error].contains("scanning"),
+        "{:?}",
+        &shown[line_start..]
+    );
 }
 
 #[test]

@@ -181,11 +181,18 @@ pub fn run(argv: Vec<OsString>) -> u8 {
     // split in two would have each fork that searches enough rebuild it).
     registry.compact();
     let items = walk::expand(&options.paths);
+    // Unknown once any input has no size (stdin, a FIFO): its bytes
+    // would count as read but not in the total.
     let total = items
         .iter()
         .map(|item| match item {
-            walk::Item::File { path, .. } => std::fs::metadata(path).map_or(0, |m| m.len()),
-            _ => 0,
+            walk::Item::File { path, .. } => match std::fs::metadata(path) {
+                Ok(meta) if meta.is_file() => Some(meta.len()),
+                Ok(_) => None,
+                Err(_) => Some(0),
+            },
+            walk::Item::Stdin => None,
+            walk::Item::Error { .. } => Some(0),
         })
         .sum();
     let progress = progress::Progress::start(total);

@@ -2,6 +2,9 @@
 //! scan has run for more than a second, showing bytes read of the total
 //! and the rate, cleared at the end (SPEC 8). When stderr is a pipe or a
 //! file not one byte of progress is written, so CI logs stay clean.
+//! Messages written meanwhile (warnings, a PATH's error) clear the line
+//! first and have it drawn again after, so none is glued to it. The total
+//! is unknown (`?`) when an input has no size: stdin, a FIFO.
 //!
 //! Bytes are counted as read from disk or pipe (compressed bytes for an
 //! archive), so they compare with the files' sizes. The rate is the
@@ -30,9 +33,9 @@ pub struct Progress {
 
 impl Progress {
     /// Starts counting; shows a bar after [`DELAY`] if stderr is a terminal.
-    pub fn start(total: u64) -> Progress {
+    pub fn start(total: Option<u64>) -> Progress {
         let bytes = Arc::new(AtomicU64::new(0));
-        let bar = Arc::new(Mutex::new(None));
+        let bar: Arc<Mutex<Option<ProgressBar>>> = Arc::new(Mutex::new(None));
         if !std::io::stderr().is_terminal() {
             return Progress {
                 bytes,
@@ -41,6 +44,14 @@ impl Progress {
                 thread: None,
             };
         }
+        let shared = bar.clone();
+        crate::messages::share_stderr_with(Box::new(move |write| {
+            let shown = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match shown {
+                Some(bar) => bar.suspend(write),
+                None => write(),
+            }
+        }));
         let started = Instant::now();
         let (stop, stopped) = mpsc::channel::<()>();
         let (counter, shown) = (bytes.clone(), bar.clone());
@@ -48,7 +59,7 @@ impl Progress {
             if !matches!(stopped.recv_timeout(DELAY), Err(RecvTimeoutError::Timeout)) {
                 return;
             }
-            let progress = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let progress = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
             progress.set_style(
                 ProgressStyle::with_template("logmask: scanning {msg}").expect("a valid template"),
             );
@@ -91,14 +102,14 @@ impl Progress {
     }
 }
 
-/// `45.20 MiB/50.44 MiB (45.20 MiB/s)`: `read` of `total`, and `read`
-/// over `elapsed`.
-fn status(read: u64, total: u64, elapsed: Duration) -> String {
+/// `45.20 MiB/50.44 MiB (45.20 MiB/s)`: `read` of `total` (`?` when
+/// unknown), and `read` over `elapsed`.
+fn status(read: u64, total: Option<u64>, elapsed: Duration) -> String {
     let per_second = read as f64 / elapsed.as_secs_f64().max(1e-3);
+    let total = total.map_or("?".to_string(), |total| BinaryBytes(total).to_string());
     format!(
-        "{}/{} ({}/s)",
+        "{}/{total} ({}/s)",
         BinaryBytes(read),
-        BinaryBytes(total),
         BinaryBytes(per_second as u64)
     )
 }
@@ -109,7 +120,7 @@ mod tests {
 
     #[test]
     fn the_rate_is_bytes_over_the_whole_time() {
-        let total = 100 << 20;
+        let total = Some(100 << 20);
         let cases = [
             (
                 45 << 20,
@@ -131,5 +142,9 @@ mod tests {
         for (read, elapsed, want) in cases {
             assert_eq!(status(read, total, elapsed), want, "{read} in {elapsed:?}");
         }
+        assert_eq!(
+            status(3 << 20, None, Duration::from_secs(2)),
+            "3.00 MiB/? (1.50 MiB/s)"
+        );
     }
 }
