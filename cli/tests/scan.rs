@@ -644,3 +644,40 @@ fn scan_takes_the_detector_options() {
             .leaks_nothing("pa55w0rd");
     }
 }
+
+/// A finding's source label holds no value (SPEC 8), whether the value
+/// came from the command line or in-band from the file itself: an
+/// in-band value is known to that file's stream only, and its label
+/// (`PATH:LINE`) was printed as it was. The PATH column stays as given.
+#[test]
+fn source_labels_are_masked_with_the_streams_own_values_too() {
+    let dir = TempDir::new("scan-inband-label");
+    // (file, command line, value added in-band, the finding's label)
+    let cases: [(&str, &[&str], &str, &str); 3] = [
+        ("inbandval9.log", &[], "inbandval9", "***.log:1"),
+        (
+            "cmdline-hunter22.log",
+            &["-s", SECRET],
+            "otherval77",
+            "cmdline-***.log:1",
+        ),
+        (
+            "hunter22-inbandval8.log",
+            &["-s", SECRET],
+            "inbandval8",
+            "***-***.log:1",
+        ),
+    ];
+    for (name, args, value, label) in cases {
+        dir.file(name, format!("::add-mask::{value}\nx {value}\n").as_bytes());
+        let mut all: Vec<&str> = args.to_vec();
+        all.push(name);
+        let text = scan(&all, &dir.0);
+        let want = format!("{name}:2:3: {label} (raw)\n");
+        assert!(text.stdout().ends_with(&want), "{name}: {}", text.stdout());
+        all.insert(0, "--json");
+        let json = scan(&all, &dir.0);
+        let want = format!(r#"{{"source":"{label}","form":"raw"}}"#);
+        assert!(json.stdout().contains(&want), "{name}: {}", json.stdout());
+    }
+}

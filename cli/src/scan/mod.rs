@@ -451,8 +451,8 @@ fn scan_item(item: &walk::Item, context: &Context) -> Outcome {
 }
 
 /// The writer settings of one stream, as filter mode would have them.
-fn builder(name: &str, context: &Context) -> WriterBuilder {
-    MaskWriter::builder(Arc::new(context.registry.fork()))
+fn builder(name: &str, context: &Context, registry: Arc<Registry>) -> WriterBuilder {
+    MaskWriter::builder(registry)
         .replacement(context.options.replacement.clone())
         .expect("replacement validated when parsing")
         .commands(context.options.commands)
@@ -469,7 +469,8 @@ fn scan_stream(
 ) -> (Vec<Run>, u64, Option<String>) {
     let runs = Arc::new(Mutex::new(Vec::new()));
     let sink = runs.clone();
-    let mut writer = builder(name, context)
+    let registry = Arc::new(context.registry.fork());
+    let mut writer = builder(name, context, registry.clone())
         .report_commands(context.options.commands)
         .on_warning(|warning| messages::warning_line(&warning.to_string()))
         .on_run(move |run| {
@@ -498,7 +499,29 @@ fn scan_stream(
     writer.finish().expect("a sink never fails");
     let mut runs = std::mem::take(&mut *runs.lock().unwrap_or_else(|e| e.into_inner()));
     runs.sort_by_key(|run| run.offset);
+    if registry.variants() > context.registry.variants() {
+        mask_labels_with(&registry, &mut runs);
+    }
     (runs, bytes, error)
+}
+
+/// Masks the runs' source labels with the stream's own registry: the
+/// values it registered in-band (and the parts it detected) are known to
+/// it only, and a label such as `PATH:LINE` may hold one. The printing
+/// masks them again with the command line's registry, as every label.
+fn mask_labels_with(registry: &Arc<Registry>, runs: &mut [Run]) {
+    let mut masked: std::collections::HashMap<Arc<str>, Arc<str>> = Default::default();
+    for run in runs {
+        for m in &mut run.matches {
+            if let Match::Secret(origin) = m {
+                let label = masked.entry(origin.source.clone()).or_insert_with(|| {
+                    String::from_utf8_lossy(&logmask::mask(registry, origin.source.as_bytes()))
+                        .into()
+                });
+                origin.source = label.clone();
+            }
+        }
+    }
 }
 
 /// Writes `input` masked to `output`, as filter mode would.
@@ -508,7 +531,8 @@ fn rewrite_stream(
     output: &mut dyn Write,
     context: &Context,
 ) -> io::Result<()> {
-    let mut writer = builder(name, context).build(output);
+    let fork = Arc::new(context.registry.fork());
+    let mut writer = builder(name, context, fork).build(output);
     let mut buffer = vec![0u8; READ_SIZE];
     loop {
         match input.read(&mut buffer) {
