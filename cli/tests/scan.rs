@@ -113,18 +113,28 @@ fn names_that_are_not_utf8_are_printed_as_given() {
         zip(&[("e.txt", b"hunter22\n")]),
     )
     .unwrap();
+    // Info-ZIP stores the name's bytes as they are, not marked UTF-8.
+    let zipped = Command::new("zip")
+        .args(["-q", "entries.zip"])
+        .arg(os(b"d\xfe/a\xff.log"))
+        .current_dir(&dir.0)
+        .status()
+        .expect("zip is on this machine");
+    assert!(zipped.success());
     let mut command = logmask();
     command
         .arg("scan")
         .args(["-s", SECRET])
         .arg(os(b"d\xfe"))
         .arg(os(b"z\xfd.zip"))
+        .arg("entries.zip")
         .arg(os(b"gone\xfc"))
         .current_dir(&dir.0);
     let r = run_command(command, b"");
     assert_eq!(r.code(), 2, "{}", r.stderr());
-    let want: &[u8] =
-        b"d\xfe/a\xff.log:1:3: --secret #1 (raw)\nz\xfd.zip!e.txt:1:1: --secret #1 (raw)\n";
+    let want: &[u8] = b"d\xfe/a\xff.log:1:3: --secret #1 (raw)\n\
+        z\xfd.zip!e.txt:1:1: --secret #1 (raw)\n\
+        entries.zip!d\xfe/a\xff.log:1:3: --secret #1 (raw)\n";
     assert_eq!(r.stdout, want, "{:?}", r.stdout());
     // Messages on stderr are text: the name's bytes replaced there.
     assert!(

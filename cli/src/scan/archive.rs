@@ -59,15 +59,17 @@ impl<R: Seek> Seek for Counting<'_, R> {
 /// Why a file could not be read to its end.
 pub type ReadError = String;
 
-/// Calls `visit(name, stream)` for each stream of `file` (`display` is
-/// its printed name; entries get `display!ENTRY`). `seekable`: a regular
-/// file, read again from its start for a zip.
+/// Calls `visit(name, raw_entry, stream)` for each stream of `file`
+/// (`display` is its printed name; entries get `display!ENTRY`, and
+/// `raw_entry` is then `!ENTRY` with the entry's name bytes as the archive
+/// holds them, empty otherwise). `seekable`: a regular file, read again
+/// from its start for a zip.
 pub fn for_each_stream(
     file: File,
     seekable: bool,
     display: &str,
     counter: &AtomicU64,
-    visit: &mut dyn FnMut(&str, &mut dyn Read) -> Result<(), ReadError>,
+    visit: &mut dyn FnMut(&str, &[u8], &mut dyn Read) -> Result<(), ReadError>,
 ) -> Result<Kind, ReadError> {
     let mut source = Counting {
         inner: file,
@@ -82,12 +84,12 @@ pub fn for_each_stream(
     match kind {
         Kind::Plain => {
             let mut stream = io::Cursor::new(prefix).chain(source);
-            visit(display, &mut stream)?;
+            visit(display, b"", &mut stream)?;
         }
         Kind::Gzip => {
             let joined = io::Cursor::new(prefix).chain(source);
             let mut stream = MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, joined));
-            visit(display, &mut ErrorNamed(&mut stream, "gzip"))?;
+            visit(display, b"", &mut ErrorNamed(&mut stream, "gzip"))?;
         }
         Kind::Zip => {
             let file = if seekable {
@@ -134,7 +136,7 @@ fn spool(prefix: Vec<u8>, mut rest: impl Read) -> io::Result<File> {
 fn read_zip(
     file: File,
     display: &str,
-    visit: &mut dyn FnMut(&str, &mut dyn Read) -> Result<(), ReadError>,
+    visit: &mut dyn FnMut(&str, &[u8], &mut dyn Read) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     let corrupt = |err: zip::result::ZipError| format!("cannot read: corrupt zip archive: {err}");
     let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(corrupt)?;
@@ -143,8 +145,11 @@ fn read_zip(
         if entry.is_dir() {
             continue;
         }
+        // The text is the library's reading (CP437 for a name not marked
+        // UTF-8 that is not UTF-8); the bytes are printed as given.
         let name = format!("{display}!{}", entry.name().map_err(corrupt)?);
-        visit(&name, &mut ErrorNamed(&mut entry, "zip"))?;
+        let raw = [&b"!"[..], entry.name_raw()].concat();
+        visit(&name, &raw, &mut ErrorNamed(&mut entry, "zip"))?;
     }
     Ok(())
 }

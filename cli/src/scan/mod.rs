@@ -408,13 +408,12 @@ fn scan_item(item: &walk::Item, context: &Context) -> Outcome {
     };
     let before = file.metadata().ok().map(|m| in_place::Snapshot::of(&m));
     let seekable = path.is_some() && before.is_some_and(|s| s.is_regular());
-    let mut visit = |name: &str, stream: &mut dyn Read| -> Result<(), String> {
+    let mut visit = |name: &str, raw_entry: &[u8], stream: &mut dyn Read| -> Result<(), String> {
         let (runs, bytes, error) = scan_stream(name, stream, context);
         outcome.files += 1;
         outcome.bytes += bytes;
         // An entry's name is the PATH's, then `!ENTRY`.
-        let mut raw_name = raw.to_vec();
-        raw_name.extend_from_slice(name.strip_prefix(display).unwrap_or(name).as_bytes());
+        let raw_name = [raw, raw_entry].concat();
         outcome.streams.push(Stream {
             name: name.to_string(),
             raw_name,
