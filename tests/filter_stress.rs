@@ -108,6 +108,53 @@ proptest! {
     }
 }
 
+/// Dozens of secrets cut from one base over two letters: an 8-byte gram
+/// has only 256 values there, so most grams are shared past the filter's
+/// limit and the secrets move on, the long ones to the 16-byte filter and
+/// the rest to the automaton. Every occurrence must still be found.
+fn crowded_case() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
+    prop::collection::vec(prop::sample::select(b"ab".to_vec()), 160..320)
+        .prop_flat_map(|base| {
+            let n = base.len();
+            let secret = (0..n - 16, 16usize..96).prop_map(move |(s, l)| (s, l.min(n - s)));
+            let piece = (0..n, 0usize..120, 0u8..3);
+            (
+                Just(base),
+                prop::collection::vec(secret, 20..90),
+                prop::collection::vec(piece, 1..16),
+            )
+        })
+        .prop_flat_map(|(base, spans, pieces)| {
+            let secrets: Vec<Vec<u8>> = spans
+                .iter()
+                .map(|&(s, l)| base[s..s + l].to_vec())
+                .collect();
+            let mut input = Vec::new();
+            for (i, &(start, len, kind)) in pieces.iter().enumerate() {
+                match kind {
+                    0 => input.extend_from_slice(&base[start..(start + len).min(base.len())]),
+                    1 => input.extend_from_slice(&secrets[i % secrets.len()]),
+                    _ => input.extend_from_slice(&b"x\nab"[..(len % 4) + 1]),
+                }
+            }
+            let len = input.len();
+            (
+                Just(secrets),
+                Just(input),
+                prop::collection::vec(0..=len, 0..6),
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(192))]
+
+    #[test]
+    fn crowded_long_secrets_any_split((secrets, input, cuts) in crowded_case()) {
+        check(&secrets, &input, &cuts);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -148,5 +195,33 @@ fn periodic_and_nested_long_secrets_every_split_size() {
             let cuts: Vec<usize> = (size..input.len()).step_by(size).collect();
             check(&secrets, input, &cuts);
         }
+    }
+}
+
+/// Two generations of crowding. Forty 16-byte secrets end in the same
+/// eight bytes, so that gram is crowded and they move on; the twenty
+/// 64-byte ones left are then indexed again at their own, longer stride,
+/// where their common 48-byte tail crowds every gram in turn. Those must
+/// move on as well, not be dropped between the two builds.
+#[test]
+fn secrets_crowded_only_at_a_longer_stride_are_still_found() {
+    let tail = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL";
+    let mut secrets: Vec<Vec<u8>> = (0u32..40)
+        .map(|i: u32| format!("{:08x}zzzzzzzz", i.wrapping_mul(0x9E37_79B9)).into_bytes())
+        .collect();
+    secrets.extend((0u64..20).map(|i| {
+        let mut s = format!("{:016x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).into_bytes();
+        s.extend_from_slice(tail);
+        s
+    }));
+    let mut input = Vec::new();
+    for s in secrets.iter().rev() {
+        input.extend_from_slice(b"- ");
+        input.extend_from_slice(s);
+        input.push(b'\n');
+    }
+    let all_cuts: Vec<usize> = (0..=input.len()).collect();
+    for cuts in [&[][..], &[input.len() / 2], &all_cuts] {
+        check(&secrets, &input, cuts);
     }
 }
