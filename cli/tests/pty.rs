@@ -352,6 +352,34 @@ fn a_background_process_holding_the_terminal_does_not_keep_logmask_waiting() {
 }
 
 #[test]
+fn a_background_writer_that_never_falls_silent_does_not_keep_logmask_running() {
+    // Each writer ignores SIGHUP and outlives the command by far (a line
+    // every 50 ms for 20 s; `yes` for ever): after the command's exit
+    // logmask waits at most 2 s in all and reads at most 1 MiB more, then
+    // closes the terminal, and the writer's next write fails.
+    let dir = TempDir::new("pty-writer");
+    let pid_file = dir.0.join("writer.pid");
+    let writers = [
+        "i=0; while [ $i -lt 400 ]; do echo bg; sleep 0.05; i=$((i+1)); done",
+        "exec yes bg",
+    ];
+    for writer in writers {
+        let script = format!(
+            "(trap '' HUP; {writer}) & echo $! > '{}'; sleep 0.2; echo done",
+            pid_file.display()
+        );
+        let start = Instant::now();
+        let run = sh(&[], &script);
+        let took = start.elapsed();
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let _ = Command::new("kill").arg(pid.trim()).status();
+        assert_eq!(run.code(), 0, "{writer}");
+        assert!(run.stdout().contains("done\n"), "{writer}");
+        assert!(took < Duration::from_secs(10), "{writer}: took {took:?}");
+    }
+}
+
+#[test]
 fn usage_and_start_errors() {
     let run = support::run(&["--pty"], b"");
     assert_eq!(run.code(), 2);

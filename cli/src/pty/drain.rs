@@ -7,7 +7,11 @@
 //! - after the command has exited, 100 ms without output: a background
 //!   process that still holds the terminal does not keep logmask waiting
 //!   (when logmask then closes the primary side, the kernel hangs up on
-//!   it, as at the end of a terminal session).
+//!   it, as at the end of a terminal session);
+//! - after the command has exited, [`WAIT_AFTER_EXIT`] spent waiting for
+//!   output in all, or [`READ_AFTER_EXIT`] bytes read: a background process
+//!   that never falls silent for 100 ms (a watcher printing every 50 ms, a
+//!   `yes`) would otherwise keep a finished step running for ever.
 //!
 //! The primary side is in packet mode: each read brings one status byte
 //! first, 0 before output; a status with `TIOCPKT_FLUSHREAD` (the command
@@ -16,11 +20,15 @@
 //!
 //! Invariant: what the command wrote before it exited is read before the
 //! end is reported (the kernel hands out buffered output before `EIO`,
-//! and the idle timer only runs once the command has exited).
+//! and the idle timer only runs once the command has exited). The two
+//! caps keep it: what the terminal holds at the exit (its buffers take
+//! well under [`READ_AFTER_EXIT`]) is there to read without waiting, so
+//! only time spent in `poll` counts, never time the caller spent writing
+//! to a slow reader between two reads.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
@@ -33,6 +41,15 @@ const TIOCPKT_FLUSHREAD: u8 = 1;
 /// How long the terminal may stay silent after the command has exited.
 pub const IDLE_AFTER_EXIT: Duration = Duration::from_millis(100);
 
+/// How long, in all, the reader waits for output once the command has
+/// exited.
+pub const WAIT_AFTER_EXIT: Duration = Duration::from_secs(2);
+
+/// How much it reads once the command has exited: far above what a
+/// terminal buffers (about 68 KiB on Linux: the line discipline's 4 KiB and
+/// the pseudo-terminal's 64 KiB).
+pub const READ_AFTER_EXIT: u64 = 1 << 20;
+
 pub struct TerminalOutput {
     primary: OwnedFd,
     /// Called when the command has discarded its pending input.
@@ -40,6 +57,9 @@ pub struct TerminalOutput {
     /// Becomes readable (hung up) when the command has exited.
     exited: OwnedFd,
     command_exited: bool,
+    /// Since the command exited: time spent in `poll`, bytes read.
+    waited_after_exit: Duration,
+    read_after_exit: u64,
 }
 
 /// Tells the reader that the command has exited (by being dropped).
@@ -57,6 +77,8 @@ pub fn reader(
             on_input_flushed,
             exited: read,
             command_exited: false,
+            waited_after_exit: Duration::ZERO,
+            read_after_exit: 0,
         },
         ExitNotice(write),
     ))
@@ -75,16 +97,28 @@ impl io::Read for TerminalOutput {
         if buffer.is_empty() {
             return Ok(0);
         }
-        let idle = Timespec::try_from(IDLE_AFTER_EXIT).expect("100 ms fits a timespec");
         loop {
+            if self.command_exited
+                && (self.waited_after_exit >= WAIT_AFTER_EXIT
+                    || self.read_after_exit >= READ_AFTER_EXIT)
+            {
+                return Ok(0);
+            }
             let ready = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
             let mut fds = [
                 PollFd::new(&self.primary, PollFlags::IN),
                 PollFd::new(&self.exited, PollFlags::IN),
             ];
             let watched = if self.command_exited { 1 } else { 2 };
+            let idle = IDLE_AFTER_EXIT.min(WAIT_AFTER_EXIT - self.waited_after_exit);
+            let idle = Timespec::try_from(idle).expect("at most 100 ms fits a timespec");
             let timeout = self.command_exited.then_some(&idle);
-            match poll(&mut fds[..watched], timeout) {
+            let polled = Instant::now();
+            let ready_count = poll(&mut fds[..watched], timeout);
+            if self.command_exited {
+                self.waited_after_exit += polled.elapsed();
+            }
+            match ready_count {
                 Ok(0) => return Ok(0),
                 Ok(_) => {}
                 Err(Errno::INTR) => continue,
@@ -108,6 +142,9 @@ impl io::Read for TerminalOutput {
                 Ok(n) if into[0] == TIOCPKT_DATA => {
                     if n == 1 {
                         continue;
+                    }
+                    if self.command_exited {
+                        self.read_after_exit += n as u64 - 1;
                     }
                     into.copy_within(1..n, 0);
                     if buffer.len() < 2 {
