@@ -20,6 +20,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use support::{DEADLINE, LineReader, Run, TempDir, logmask, run_command, wait_with_deadline};
@@ -288,6 +289,26 @@ impl Raw {
         payload.extend_from_slice(label.as_bytes());
         payload.extend_from_slice(value);
         self.frame(2, &payload);
+    }
+
+    /// Sends every value and checks that each is held. The agent reads a
+    /// client's frames only as fast as the client reads its replies, so
+    /// they are sent from a thread of their own.
+    fn hold_all(&mut self, label: &'static str, values: impl Iterator<Item = String>) {
+        let values: Vec<String> = values.collect();
+        let count = values.len();
+        let mut sender = Raw {
+            stream: self.stream.try_clone().unwrap(),
+        };
+        let sending = thread::spawn(move || {
+            for value in values {
+                sender.add(label, value.as_bytes());
+            }
+        });
+        for n in 0..count {
+            assert_eq!(self.read(), Some((ACK, vec![0])), "value {n}");
+        }
+        sending.join().unwrap();
     }
 
     /// The next frame (kind, payload), `None` at the end of the stream.
@@ -1107,14 +1128,11 @@ fn values_past_the_limits_are_refused_with_reasons_that_hold_no_value() {
         "the agent refused the value: it is longer than 64 KiB"
     );
 
-    // 100,000 values, then one more through the binary.
+    // 100,000 values, then one more through the binary. The agent reads
+    // a client's frames only as fast as the client reads its replies, so
+    // they are sent from a thread of their own.
     let started = Instant::now();
-    for n in 0..100_000u32 {
-        raw.add("many", format!("limit-value-{n:06}").as_bytes());
-    }
-    for n in 0..100_000u32 {
-        assert_eq!(raw.read(), Some((ACK, vec![0])), "value {n}");
-    }
+    raw.hold_all("many", (0..100_000).map(|n| format!("limit-value-{n:06}")));
     eprintln!("100,000 values held in {:?}", started.elapsed());
     let run = client(
         &tmp.0,
@@ -1155,6 +1173,78 @@ fn values_past_the_limits_are_refused_with_reasons_that_hold_no_value() {
         text(&reason),
         "\u{1}the agent refused the value: it already holds 16 MiB of values"
     );
+}
+
+/// The agent's resident memory in KiB.
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Clients that send and never read: one subscribing again and again (each
+/// subscription used to queue a copy of every value held), one sending
+/// values that are refused (each refusal used to queue a reply for ever).
+/// The second subscription is a malformed request that ends the
+/// connection; replies past a few hundred wait for the client to read, so
+/// the agent stops taking its frames. Memory stays flat and other clients
+/// are served.
+#[test]
+fn clients_that_send_without_reading_cannot_grow_the_agent() {
+    let tmp = TempDir::new("agent-unread");
+    let daemon = Daemon::start(&tmp.0, &[]);
+    let mut raw = Raw::connect(&daemon.path);
+    raw.hello(1);
+    raw.read_hello();
+    raw.hold_all(
+        "held",
+        (0..200).map(|n| format!("unread-{n:03}-{}", "v".repeat(1000))),
+    );
+    drop(raw);
+    let before = rss_kib(daemon.pid);
+
+    let mut subscriber = Raw::connect(&daemon.path);
+    subscriber.hello(1);
+    subscriber.read_hello();
+    let mut sender = Raw {
+        stream: subscriber.stream.try_clone().unwrap(),
+    };
+    let sending = thread::spawn(move || sender.send(&[0, 0, 0, 1, 1].repeat(50_000)));
+    let frames = subscriber.read_all();
+    sending.join().unwrap();
+    let kinds: Vec<u8> = frames.iter().map(|(kind, _)| *kind).collect();
+    let mut want = vec![VALUE; 200];
+    want.extend([SYNCED, ERROR]);
+    assert_eq!(kinds, want);
+    assert_eq!(
+        text(&frames[201].1),
+        "malformed frame: this connection has subscribed already"
+    );
+
+    let mut flooder = Raw::connect(&daemon.path);
+    flooder.hello(1);
+    flooder.read_hello();
+    flooder
+        .stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let refused = [0, 0, 0, 5, 2, 0, 1, b'x', b' '];
+    let mut sent = 0;
+    let blocked = (0..200_000).any(|_| {
+        let failed = flooder.stream.write_all(&refused).is_err();
+        sent += !failed as usize;
+        failed
+    });
+    assert!(
+        blocked,
+        "the agent read all {sent} frames of a client that never reads"
+    );
+    let grown = rss_kib(daemon.pid).saturating_sub(before);
+    assert!(grown < 32 * 1024, "the agent grew by {grown} KiB");
+
+    let run = client(&tmp.0, &daemon.path, &[], b"unread-007-v\n");
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    drop(flooder);
 }
 
 #[test]
@@ -1446,12 +1536,10 @@ fn bench_propagation_and_memory() {
     let mut raw = Raw::connect(&fresh.path);
     raw.hello(1);
     raw.read_hello();
-    for n in 0..100_000u32 {
-        raw.add("bench", format!("bench-value-{n:06}-abcdefghij").as_bytes());
-    }
-    for _ in 0..100_000 {
-        assert_eq!(raw.read(), Some((ACK, vec![0])));
-    }
+    raw.hold_all(
+        "bench",
+        (0..100_000).map(|n| format!("bench-value-{n:06}-abcdefghij")),
+    );
     println!(
         "agent memory, 100,000 values of 29 bytes: {}",
         rss(fresh.pid)

@@ -27,6 +27,7 @@
 //!   stdout, which it then closes, so `$(logmask agent --daemon)` returns.
 
 pub mod client;
+mod outbox;
 pub mod server;
 pub mod wire;
 

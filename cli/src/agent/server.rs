@@ -2,9 +2,10 @@
 //! job's `logmask` processes over a Unix socket.
 //!
 //! Model: a [`Store`] of values (each with its `agent:SOURCE` label, kept
-//! once) and a listener thread that gives each connection a reader thread
-//! (frames in) and a writer thread (frames out, fed by a channel, so a
-//! slow client never blocks the agent or other clients).
+//! once, in the order they came) and a listener thread that gives each
+//! connection a reader thread (frames in) and a writer thread (frames out,
+//! taken from the connection's [`Outbox`], so a slow client never blocks
+//! the agent or other clients).
 //!
 //! Invariants:
 //! - Only processes of the agent's own user are served: every connection's
@@ -18,10 +19,13 @@
 //!   never the value. The table that finds duplicates uses std's keyed
 //!   hasher, so values chosen to collide cannot slow it down.
 //! - A subscriber gets every value held when it subscribed, then `Synced`,
-//!   then every value added after, exactly once each (the snapshot and the
-//!   registration happen under one lock), except the values it sent itself.
+//!   then every value added after, exactly once each (the snapshot's end is
+//!   taken under the store's lock), except the values it sent itself.
 //! - A malformed frame gets an `Error` frame and closes that connection
-//!   only; the agent goes on.
+//!   only; the agent goes on. A second `Subscribe` is one.
+//! - Memory per connection is bounded whatever the client does (see
+//!   [`Outbox`]): values are not copied per subscriber, and replies wait
+//!   for the client to read them.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -32,12 +36,12 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use logmask::{MAX_VALUE_LEN, Registry};
 
+use super::outbox::{Next, Outbox};
 use super::wire::{self, Frame};
 
 /// Most values an agent holds.
@@ -46,7 +50,8 @@ pub const MAX_VALUES: usize = 100_000;
 /// Most bytes of values an agent holds, in all.
 pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 
-/// How long a new connection may take to send its handshake.
+/// How long a new connection may take to send its handshake, and one
+/// that has stopped sending to take what is left to write to it.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest socket path the kernel accepts (`sun_path` less its NUL).
@@ -54,10 +59,22 @@ const MAX_SOCKET_PATH: usize = 107;
 
 const SOCKET_NAME: &str = "agent.sock";
 
-/// One held value and the label of its first sender.
+/// One held value, the label of its first sender and that sender's
+/// connection.
 pub struct Entry {
     label: Arc<str>,
     value: Box<[u8]>,
+    from: Option<u64>,
+}
+
+impl Entry {
+    pub fn value(&self) -> &[u8] {
+        &self.value
+    }
+
+    pub fn from(&self) -> Option<u64> {
+        self.from
+    }
 }
 
 /// An entry in the table of values held: equal, hashed and looked up by
@@ -122,14 +139,6 @@ impl fmt::Display for Refused {
     }
 }
 
-/// What a connection's writer thread sends.
-enum Out {
-    Value(Arc<Entry>),
-    Synced,
-    Ack(Result<(), String>),
-    Error(String),
-}
-
 /// The values of a job.
 pub struct Store {
     held: Mutex<Held>,
@@ -146,7 +155,7 @@ struct Held {
     /// share few labels.
     labels: HashSet<Arc<str>>,
     bytes: usize,
-    subscribers: HashMap<u64, Sender<Out>>,
+    subscribers: HashMap<u64, Arc<Outbox>>,
 }
 
 impl Store {
@@ -190,12 +199,16 @@ impl Store {
             let entry = Arc::new(Entry {
                 label,
                 value: value.into(),
+                from,
             });
             held.bytes += value.len();
             held.seen.insert(ByValue(entry.clone()));
-            held.entries.push(entry.clone());
-            held.subscribers
-                .retain(|id, tx| Some(*id) == from || tx.send(Out::Value(entry.clone())).is_ok());
+            held.entries.push(entry);
+            for (id, outbox) in &held.subscribers {
+                if Some(*id) != from {
+                    outbox.values_added();
+                }
+            }
         }
         // Values from this process's own streams are in the mirror already.
         if let (Some(registry), Some(_)) = (&self.mirror, from) {
@@ -210,13 +223,22 @@ impl Store {
         self.lock().entries.len()
     }
 
-    fn subscribe(&self, id: u64, tx: Sender<Out>) {
+    /// Subscribes connection `id`: its outbox gets every value held now,
+    /// then news of each one added. False if it has subscribed already.
+    pub(super) fn subscribe(&self, id: u64, outbox: &Arc<Outbox>) -> bool {
         let mut held = self.lock();
-        for entry in &held.entries {
-            let _ = tx.send(Out::Value(entry.clone()));
+        if !outbox.subscribe(held.entries.len()) {
+            return false;
         }
-        let _ = tx.send(Out::Synced);
-        held.subscribers.insert(id, tx);
+        held.subscribers.insert(id, outbox.clone());
+        true
+    }
+
+    /// The values held at indexes `from..to` (fewer at the end).
+    pub(super) fn values(&self, from: usize, to: usize) -> Vec<Arc<Entry>> {
+        let held = self.lock();
+        let to = to.min(held.entries.len());
+        held.entries[from.min(to)..to].to_vec()
     }
 
     fn unsubscribe(&self, id: u64) {
@@ -374,63 +396,79 @@ impl Agent {
         }
         stream.set_read_timeout(None)?;
 
-        let (tx, rx) = mpsc::channel::<Out>();
+        let outbox = Arc::new(Outbox::default());
         let mut writer = stream.try_clone()?;
+        let (sending, store) = (outbox.clone(), self.store.clone());
         let writing = std::thread::Builder::new()
             .name("agent-send".into())
             .spawn(move || {
-                for out in rx {
-                    let frame = match out {
-                        Out::Value(entry) => Frame::Value {
-                            label: entry.label.as_bytes().to_vec(),
-                            value: entry.value.to_vec(),
-                        },
-                        Out::Synced => Frame::Synced,
-                        Out::Ack(result) => Frame::Ack(result),
-                        Out::Error(reason) => Frame::Error(reason),
+                loop {
+                    let written = match sending.next(&store, id) {
+                        Next::Values(entries) => entries.iter().try_for_each(|entry| {
+                            let frame = Frame::Value {
+                                label: entry.label.as_bytes().to_vec(),
+                                value: entry.value().to_vec(),
+                            };
+                            let written = wire::write_frame(&mut writer, &frame);
+                            if let Frame::Value { mut value, .. } = frame {
+                                value.iter_mut().for_each(|b| *b = 0);
+                            }
+                            written
+                        }),
+                        Next::Frame(frame) => wire::write_frame(&mut writer, &frame),
+                        Next::Done => break,
                     };
-                    let written = wire::write_frame(&mut writer, &frame);
-                    if let Frame::Value { mut value, .. } = frame {
-                        value.iter_mut().for_each(|b| *b = 0);
-                    }
                     if written.is_err() {
-                        return;
+                        break;
                     }
                 }
+                sending.writer_gone();
             })?;
         loop {
             match wire::read_frame(&mut input) {
                 Ok(None) => break,
-                Ok(Some(Frame::Subscribe)) => self.store.subscribe(id, tx.clone()),
+                Ok(Some(Frame::Subscribe)) => {
+                    if !self.store.subscribe(id, &outbox) {
+                        let reason = "malformed frame: this connection has subscribed already";
+                        outbox.reply(Frame::Error(reason.into()));
+                        break;
+                    }
+                }
                 Ok(Some(Frame::Add { label, mut value })) => {
                     let result = self.store.hold(&value, &super::label(&label), Some(id));
                     value.iter_mut().for_each(|b| *b = 0);
-                    let _ = tx.send(Out::Ack(result.map_err(|r| r.to_string())));
+                    if !outbox.reply(Frame::Ack(result.map_err(|r| r.to_string()))) {
+                        break;
+                    }
                 }
                 Ok(Some(Frame::Stop)) => {
                     // Let the writer finish what is queued, then stop; the
                     // client waits for the connection to close.
-                    drop(tx);
+                    outbox.reader_done();
                     let _ = writing.join();
                     self.stop();
                     return Ok(());
                 }
                 Ok(Some(other)) => {
-                    let _ = tx.send(Out::Error(format!(
+                    outbox.reply(Frame::Error(format!(
                         "unexpected frame from a client: {}",
                         frame_kind(&other)
                     )));
                     break;
                 }
                 Err(err) if err.kind() == io::ErrorKind::InvalidData => {
-                    let _ = tx.send(Out::Error(format!("malformed frame: {err}")));
+                    outbox.reply(Frame::Error(format!("malformed frame: {err}")));
                     break;
                 }
                 Err(_) => break,
             }
         }
         self.store.unsubscribe(id);
-        drop(tx);
+        // The client has closed its side or broken the protocol: what is
+        // left to write gets a bounded time, so a client that neither
+        // reads nor closes does not keep the connection's threads.
+        let _ = stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT));
+        outbox.reader_done();
         let _ = writing.join();
         Ok(())
     }
@@ -571,24 +609,5 @@ mod tests {
                     .starts_with("the agent refused the value")
             );
         }
-    }
-
-    #[test]
-    fn subscribers_get_the_snapshot_then_new_values_but_not_their_own() {
-        let store = Store::new(None);
-        store.hold(b"first-value", "agent:a", None).unwrap();
-        let (tx, rx) = mpsc::channel();
-        store.subscribe(7, tx);
-        store.hold(b"second-value", "agent:b", None).unwrap();
-        store.hold(b"own-value", "agent:c", Some(7)).unwrap();
-        let kinds: Vec<String> = rx
-            .try_iter()
-            .map(|out| match out {
-                Out::Value(e) => String::from_utf8_lossy(&e.value).into_owned(),
-                Out::Synced => "synced".into(),
-                _ => "other".into(),
-            })
-            .collect();
-        assert_eq!(kinds, ["first-value", "synced", "second-value"]);
     }
 }
