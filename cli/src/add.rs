@@ -6,10 +6,10 @@
 //! usual warning and nothing is sent for it.
 //!
 //! Exit status: 0 when the agent holds every value that was not refused
-//! here; 1 when no agent is named, it cannot be reached, it did not
-//! acknowledge every value, or it refused one (its limits: that value
-//! will not be masked in later steps, which must not pass unnoticed);
-//! 2 on a usage error (an over-long value from an option is one).
+//! (here, or by the agent for its limits: a warning naming the label);
+//! 1 when no agent is named, it cannot be reached or it did not
+//! acknowledge every value; 2 on a usage error (an over-long value from
+//! an option is one).
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -103,13 +103,8 @@ pub fn main(argv: Vec<OsString>) -> u8 {
         ));
         return status::IO_ERROR;
     };
-    let client = match Client::connect(&path, None) {
-        Ok(client) => client,
-        Err(err) => {
-            messages::error(&format!("agent {}: {err}", path.display()));
-            return status::IO_ERROR;
-        }
-    };
+    // Registered before connecting, so that every message from here on
+    // (the agent's path in an error included) is masked with them.
     let values = if sources.is_empty() {
         match read_stdin() {
             Ok(Some(value)) => match registry.add_from(&value, "stdin") {
@@ -131,6 +126,13 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     } else {
         gathered.register_and_keep(&registry)
     };
+    let client = match Client::connect(&path, None) {
+        Ok(client) => client,
+        Err(err) => {
+            messages::error(&format!("agent {}: {err}", path.display()));
+            return status::IO_ERROR;
+        }
+    };
     for (value, source) in &values {
         client.send(value, source);
     }
@@ -142,9 +144,9 @@ pub fn main(argv: Vec<OsString>) -> u8 {
         ));
         return status::IO_ERROR;
     }
-    if finished.refused > 0 {
-        return status::IO_ERROR;
-    }
+    // A value the agent refused (its limits) is a warning, printed as it
+    // came, as SPEC 9 says: the status counts only what could not be
+    // delivered.
     status::OK
 }
 
