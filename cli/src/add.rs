@@ -52,16 +52,17 @@ const STDIN_LIMIT: u64 = 2 * MAX_VALUE_LEN as u64;
 
 pub fn main(argv: Vec<OsString>) -> u8 {
     // `logmask add`: clap sees `add` as the program name.
-    let matches = match AddCli::command().try_get_matches_from(&argv[1..]) {
-        Ok(matches) => matches,
-        Err(err) => {
-            return match args::handle_clap_error(&err) {
-                Ok(Parsed::Exit(code)) => code,
-                Ok(Parsed::Run(_)) => status::OK,
-                Err(err) => crate::usage_error_in("logmask add", &err),
-            };
-        }
-    };
+    let matches =
+        match args::without_default_globs(AddCli::command()).try_get_matches_from(&argv[1..]) {
+            Ok(matches) => matches,
+            Err(err) => {
+                return match args::handle_clap_error(&err) {
+                    Ok(Parsed::Exit(code)) => code,
+                    Ok(Parsed::Run(_)) => status::OK,
+                    Err(err) => crate::usage_error_in("logmask add", &err),
+                };
+            }
+        };
     let cli = match AddCli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => {

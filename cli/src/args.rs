@@ -80,7 +80,7 @@ struct Cli {
     pass_commands: bool,
 
     /// Print a summary to stderr at exit: bytes in and out, regions masked, secrets and
-    /// variants registered (never a value)
+    /// variants registered, credentials detected by detector (never a value)
     #[arg(long = "stats")]
     stats: bool,
 
@@ -101,6 +101,8 @@ struct Cli {
 
 /// Where secrets come from: shared by every mode that takes secrets
 /// (filter, exec, `scan`, `agent`, `add`), flattened into their parsers.
+/// `scan` and `add` never use the default GLOBs (SPEC 5) and say so in
+/// their help: see [`without_default_globs`].
 #[derive(clap::Args, Debug, PartialEq, Eq)]
 pub struct SecretArgs {
     /// Mask the value of environment variable NAME
@@ -548,6 +550,21 @@ pub fn replacement(arg: Option<&OsStr>) -> Result<Vec<u8>, UsageError> {
     Ok(text.to_vec())
 }
 
+/// The help of `--env-match` and `--no-default-env` for the modes that
+/// never read the default GLOBs (`scan`, `add`).
+pub fn without_default_globs(command: clap::Command) -> clap::Command {
+    command
+        .mut_arg("env_match", |arg| {
+            arg.help(
+                "Mask every variable whose whole name matches GLOB (only `*` is special; \
+                 ASCII case ignored); no default GLOBs here",
+            )
+        })
+        .mut_arg("no_default_env", |arg| {
+            arg.help("Accepted for symmetry: the default GLOBs never apply here")
+        })
+}
+
 /// `--help` and `--version` print and exit 0; every other clap error
 /// becomes a [`UsageError`] built without the user's text (positions are
 /// counted in the process's own arguments).
@@ -613,6 +630,13 @@ fn describe(err: &clap::Error, argv: &[OsString]) -> String {
                 text.push_str(&format!("; did you mean '{suggested}'?"));
             }
             text
+        }
+        // `add` takes options only (`scan` takes paths: no argument is
+        // unexpected there).
+        ErrorKind::UnknownArgument if argv.get(1).is_some_and(|a| a == "add") => {
+            format!(
+                "unexpected argument (not repeated: it may hold a secret){at}; add takes options only"
+            )
         }
         ErrorKind::UnknownArgument => format!(
             "unexpected argument (not repeated: it may hold a secret){at}; \

@@ -502,6 +502,30 @@ fn help_and_version() {
     }
     let out = run(&["--version"], b"");
     assert_eq!(out.ok(), format!("logmask {}\n", env!("CARGO_PKG_VERSION")));
+    // The default GLOBs apply in filter, exec and agent mode only (SPEC 5),
+    // and each help says what it does.
+    let globs = "default GLOBs, on unless dropped: *_TOKEN";
+    let cases: [(&[&str], bool); 4] = [
+        (&["--help"], true),
+        (&["agent", "--help"], true),
+        (&["add", "--help"], false),
+        (&["scan", "--help"], false),
+    ];
+    for (args, defaults) in cases {
+        let help = run(args, b"").ok();
+        assert_eq!(help.contains(globs), defaults, "{args:?}");
+        assert_eq!(
+            help.contains("no default GLOBs here"),
+            !defaults,
+            "{args:?}"
+        );
+        if args.len() == 1 {
+            assert!(
+                help.contains("credentials detected by detector"),
+                "{args:?}"
+            );
+        }
+    }
 }
 
 // -------------------------------------------------- in-band protocol (4)

@@ -117,7 +117,8 @@ fn parse(argv: Vec<OsString>) -> Result<Parsed2, UsageError> {
     // `logmask scan ...` parses as `logmask-scan ...`.
     let mut argv = argv;
     argv.remove(1);
-    let matches = match ScanCli::command().try_get_matches_from(&argv) {
+    let matches = match args::without_default_globs(ScanCli::command()).try_get_matches_from(&argv)
+    {
         Ok(matches) => matches,
         Err(err) => {
             return args::handle_clap_error(&err).map(|parsed| match parsed {
