@@ -730,7 +730,7 @@ fn add_exit_statuses() {
     let agent = daemon.path.to_str().unwrap();
     let long = "L".repeat(64 * 1024 + 1);
     // (LOGMASK_AGENT, arguments, stdin, status, stderr holds)
-    let cases: [(Option<&str>, Vec<&str>, &[u8], i32, &str); 11] = [
+    let cases: [(Option<&str>, Vec<&str>, &[u8], i32, &str); 12] = [
         (Some(agent), vec!["add", "-s", "add-secret-1"], b"", 0, ""),
         (Some(agent), vec!["add"], b"add-secret-2\n", 0, ""),
         (
@@ -761,6 +761,14 @@ fn add_exit_statuses() {
             b"add-secret-5",
             1,
             "agent /nonexistent/***/a.sock: cannot reach",
+        ),
+        (
+            Some(agent),
+            vec!["add", "-s", "add-secret-6", "extra"],
+            b"",
+            2,
+            "unexpected argument (not repeated: it may hold a secret) (argument #4); \
+             add takes options only",
         ),
         (
             Some(agent),
@@ -1329,6 +1337,15 @@ fn garbage_and_other_versions_get_an_error_and_the_agent_goes_on() {
         let run = client(&tmp.0, &daemon.path, &[], b"garbage-secret-1\n");
         assert_eq!(run.ok(), "***\n", "{name}");
     }
+    // A handshake that never completes: after 10 s, a reason that says so
+    // (not the system's "Resource temporarily unavailable").
+    let mut raw = Raw::connect(&daemon.path);
+    raw.send(b"logm");
+    let mut head = [0u8; 16];
+    raw.stream.read_exact(&mut head).unwrap();
+    let frames = raw.read_all();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(text(&frames[0].1), "no handshake within 10 s");
 }
 
 #[test]

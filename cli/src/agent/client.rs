@@ -53,7 +53,9 @@ pub enum ConnectError {
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConnectError::Unreachable(err) => write!(f, "cannot reach the agent: {err}"),
+            ConnectError::Unreachable(err) => {
+                write!(f, "cannot reach the agent: {}", super::io_reason(err))
+            }
             ConnectError::OtherUser => {
                 f.write_str("the socket belongs to another user: agent not used")
             }
@@ -184,7 +186,7 @@ impl Client {
             value.iter_mut().for_each(|b| *b = 0);
         }
         if let Err(err) = written {
-            shared.lost(&format!("connection lost ({err})"));
+            shared.lost(&format!("connection lost ({})", super::io_reason(&err)));
         }
     }
 
@@ -272,7 +274,7 @@ impl Shared {
                 Ok(Some(Frame::Error(reason))) => break format!("the agent reported: {reason}"),
                 Ok(Some(_)) => break "unexpected frame from the agent".to_string(),
                 Ok(None) => break "the agent closed the connection".to_string(),
-                Err(err) => break format!("connection lost ({err})"),
+                Err(err) => break format!("connection lost ({})", super::io_reason(&err)),
             }
         };
         if !self.closing.load(Ordering::SeqCst) {

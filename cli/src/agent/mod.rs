@@ -459,9 +459,34 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// An I/O error as a message: a socket timeout (which the system reports
+/// as "Resource temporarily unavailable") says what it is.
+pub fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            "no answer in time".to_string()
+        }
+        _ => err.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_timeouts_read_as_such() {
+        use std::io::{Error, ErrorKind};
+        let cases = [
+            (Error::from(ErrorKind::WouldBlock), "no answer in time"),
+            (Error::from(ErrorKind::TimedOut), "no answer in time"),
+            (Error::from_raw_os_error(11), "no answer in time"),
+            (Error::other("broken"), "broken"),
+        ];
+        for (err, want) in cases {
+            assert_eq!(io_reason(&err), want);
+        }
+    }
 
     #[test]
     fn labels_are_shown_printable_ascii_and_bounded() {

@@ -391,7 +391,13 @@ impl Agent {
                 );
             }
             Err(err) => {
-                return wire::write_frame(&mut out, &Frame::Error(format!("bad handshake: {err}")));
+                let reason = match err.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                        format!("no handshake within {} s", HANDSHAKE_TIMEOUT.as_secs())
+                    }
+                    _ => format!("bad handshake: {err}"),
+                };
+                return wire::write_frame(&mut out, &Frame::Error(reason));
             }
         }
         stream.set_read_timeout(None)?;
