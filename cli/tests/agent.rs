@@ -729,8 +729,13 @@ fn add_exit_statuses() {
     let daemon = Daemon::start(&tmp.0, &[]);
     let agent = daemon.path.to_str().unwrap();
     let long = "L".repeat(64 * 1024 + 1);
+    // Within 64 KiB once trimmed, past a frame's size as given.
+    let padded_stdin = format!("{}{}", "W".repeat(60_000), " ".repeat(9_700));
+    let padded_option = format!("{0}{1}{0}", " ".repeat(5_000), "T".repeat(60_000));
     // (LOGMASK_AGENT, arguments, stdin, status, stderr holds)
-    let cases: [(Option<&str>, Vec<&str>, &[u8], i32, &str); 12] = [
+    let cases: [(Option<&str>, Vec<&str>, &[u8], i32, &str); 14] = [
+        (Some(agent), vec!["add"], padded_stdin.as_bytes(), 0, ""),
+        (Some(agent), vec!["add", "-s", &padded_option], b"", 0, ""),
         (Some(agent), vec!["add", "-s", "add-secret-1"], b"", 0, ""),
         (Some(agent), vec!["add"], b"add-secret-2\n", 0, ""),
         (
@@ -827,6 +832,9 @@ fn add_exit_statuses() {
         b"add-secret-1 add-secret-2 add-secret-3\n",
     );
     assert_eq!(run.ok(), "*** *** add-secret-3\n");
+    let padded = format!("{}\n{}\n", "W".repeat(60_000), "T".repeat(60_000));
+    let run = client(&tmp.0, &daemon.path, &[], padded.as_bytes());
+    assert_eq!(run.ok(), "***\n***\n");
 }
 
 #[test]

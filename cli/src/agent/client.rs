@@ -166,6 +166,9 @@ impl Client {
     /// Sends a value this run registered; `source` is its own label
     /// (`stdout:3`), which the agent turns into `agent:stdout:3`.
     pub fn send(&self, value: &[u8], source: &str) {
+        // What every side keeps of a value (SPEC 1.6 limits the trimmed
+        // value): padding past a frame's slack would break the connection.
+        let value = crate::secrets::trim(value);
         let shared = &self.shared;
         let mut writer = lock(&shared.writer);
         {
