@@ -1280,6 +1280,69 @@ fn clients_that_send_without_reading_cannot_grow_the_agent() {
     drop(flooder);
 }
 
+/// Connections are bounded by the descriptor limit (three each): past
+/// it, a new one gets a reason at once instead of waiting unanswered in
+/// the listen queue, and a client says so and runs on.
+#[test]
+fn connections_past_the_limit_get_a_reason_at_once() {
+    let tmp = TempDir::new("agent-conns");
+    let mut start = Command::new("sh");
+    isolate(&mut start, &tmp.0).args([
+        "-c",
+        &format!("ulimit -n 256 && exec '{BIN}' agent --daemon -s conn-secret-1"),
+    ]);
+    let daemon = Daemon::from(start);
+    // (256 - 64) / 3 connections are served.
+    let served: Vec<Raw> = (0..64)
+        .map(|_| {
+            let mut raw = Raw::connect(&daemon.path);
+            raw.hello(1);
+            assert_eq!(raw.read_hello(), 1);
+            raw
+        })
+        .collect();
+    let started = Instant::now();
+    let mut one_more = Raw::connect(&daemon.path);
+    one_more.hello(1);
+    assert_eq!(one_more.read_hello(), 1);
+    let frames = one_more.read_all();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(
+        (frames[0].0, text(&frames[0].1)),
+        (
+            ERROR,
+            "the agent serves at most 64 connections at once".into()
+        )
+    );
+    let run = client(&tmp.0, &daemon.path, &[], b"conn-secret-1\n");
+    assert_eq!(run.code(), 0);
+    assert!(
+        run.stderr()
+            .contains("the agent serves at most 64 connections at once"),
+        "{}",
+        run.stderr()
+    );
+    let run = client(&tmp.0, &daemon.path, &["add", "-s", "conn-secret-2"], b"");
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr()
+            .contains("the agent serves at most 64 connections at once"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(served);
+    let deadline = Instant::now() + DEADLINE;
+    while client(&tmp.0, &daemon.path, &[], b"conn-secret-1\n").stdout() != "***\n" {
+        assert!(Instant::now() < deadline, "the agent never served again");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn garbage_and_other_versions_get_an_error_and_the_agent_goes_on() {
     let tmp = TempDir::new("agent-garbage");

@@ -124,17 +124,29 @@ impl Client {
         stream
             .set_write_timeout(Some(CONNECT_TIMEOUT))
             .map_err(unreachable)?;
-        stream.write_all(&wire::handshake()).map_err(unreachable)?;
+        // An agent that turns a connection away (too many) writes its
+        // handshake and reason and closes without reading, so a write may
+        // fail: what the agent wrote says why, not EPIPE.
+        let refused = |stream: &mut UnixStream, err: io::Error| match wire::read_frame(stream) {
+            Ok(Some(Frame::Error(reason))) => ConnectError::Refused(reason),
+            _ => unreachable(err),
+        };
+        let written = stream.write_all(&wire::handshake());
         match wire::read_handshake(&mut stream) {
             Ok(wire::VERSION) => {}
             Ok(other) => return Err(ConnectError::Version(other)),
             Err(err) if err.kind() == io::ErrorKind::InvalidData => {
                 return Err(ConnectError::NotAnAgent);
             }
-            Err(err) => return Err(unreachable(err)),
+            Err(err) => return Err(unreachable(written.err().unwrap_or(err))),
+        }
+        if let Err(err) = written {
+            return Err(refused(&mut stream, err));
         }
         if let Some(registry) = registry {
-            wire::write_frame(&mut stream, &Frame::Subscribe).map_err(unreachable)?;
+            if let Err(err) = wire::write_frame(&mut stream, &Frame::Subscribe) {
+                return Err(refused(&mut stream, err));
+            }
             load_snapshot(&mut stream, registry)?;
         }
         // The reader waits for as long as the run lasts; a write keeps its
@@ -188,8 +200,16 @@ impl Client {
         if let Frame::Add { mut value, .. } = frame {
             value.iter_mut().for_each(|b| *b = 0);
         }
-        if let Err(err) = written {
-            shared.lost(&format!("connection lost ({})", super::io_reason(&err)));
+        match written {
+            // The agent closed the connection: the reader thread reads to
+            // its end and reports why (an `Error` the agent sent first).
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                ) => {}
+            Err(err) => shared.lost(&format!("connection lost ({})", super::io_reason(&err))),
+            Ok(()) => {}
         }
     }
 
@@ -289,14 +309,16 @@ impl Shared {
 
     /// Marks the agent gone and warns, once per run.
     fn lost(&self, why: &str) {
-        lock(&self.progress).gone = true;
-        self.changed.notify_all();
+        // Warn before marking the agent gone: `finish`, woken by that,
+        // would otherwise race this reason with its own vaguer one.
         if !self.closing.load(Ordering::SeqCst) && !self.warned.swap(true, Ordering::SeqCst) {
             messages::warning(
                 &format!("agent {}", self.name),
                 &format!("{why}; masking goes on with the values known"),
             );
         }
+        lock(&self.progress).gone = true;
+        self.changed.notify_all();
     }
 }
 

@@ -25,7 +25,10 @@
 //!   only; the agent goes on. A second `Subscribe` is one.
 //! - Memory per connection is bounded whatever the client does (see
 //!   [`Outbox`]): values are not copied per subscriber, and replies wait
-//!   for the client to read them.
+//!   for the client to read them. Connections are bounded too (each has
+//!   two threads and three descriptors): past [`MAX_CONNECTIONS`], or what
+//!   the descriptor limit allows, a new one gets an `Error` at once rather
+//!   than wait in the listen queue.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -35,7 +38,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -49,6 +52,9 @@ pub const MAX_VALUES: usize = 100_000;
 
 /// Most bytes of values an agent holds, in all.
 pub const MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most connections served at once (a job's steps, each one or two).
+pub const MAX_CONNECTIONS: usize = 1024;
 
 /// How long a new connection may take to send its handshake, and one
 /// that has stopped sending to take what is left to write to it.
@@ -270,6 +276,9 @@ pub struct Agent {
     stopped: AtomicBool,
     connections: Mutex<HashMap<u64, UnixStream>>,
     next_id: AtomicU64,
+    /// Connections being served, and how many may be.
+    serving: AtomicUsize,
+    max_serving: usize,
 }
 
 impl Agent {
@@ -294,6 +303,8 @@ impl Agent {
             stopped: AtomicBool::new(false),
             connections: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            serving: AtomicUsize::new(0),
+            max_serving: max_connections(),
         });
         let serving = agent.clone();
         std::thread::Builder::new()
@@ -333,13 +344,31 @@ impl Agent {
                 return;
             }
             match conn {
+                Ok((stream, _)) if self.serving.load(Ordering::SeqCst) >= self.max_serving => {
+                    // A few bytes into an empty socket buffer: no wait.
+                    let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+                    let mut out = &stream;
+                    let reason = format!(
+                        "the agent serves at most {} connections at once",
+                        self.max_serving
+                    );
+                    let _ = out.write_all(&wire::handshake());
+                    let _ = wire::write_frame(&mut out, &Frame::Error(reason));
+                }
                 Ok((stream, _)) => {
                     let agent = self.clone();
                     let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                    let spawned = std::thread::Builder::new()
-                        .name("agent-conn".into())
-                        .spawn(move || agent.serve(stream, id));
-                    drop(spawned);
+                    self.serving.fetch_add(1, Ordering::SeqCst);
+                    let spawned =
+                        std::thread::Builder::new()
+                            .name("agent-conn".into())
+                            .spawn(move || {
+                                agent.serve(stream, id);
+                                agent.serving.fetch_sub(1, Ordering::SeqCst);
+                            });
+                    if spawned.is_err() {
+                        self.serving.fetch_sub(1, Ordering::SeqCst);
+                    }
                 }
                 // Out of descriptors or memory: back off instead of
                 // spinning; the connection stays queued.
@@ -478,6 +507,15 @@ impl Agent {
         let _ = writing.join();
         Ok(())
     }
+}
+
+/// [`MAX_CONNECTIONS`], or fewer when the descriptor limit would be
+/// reached first (three per connection, some kept for the rest), so that
+/// `accept` itself never runs out.
+fn max_connections() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let by_descriptors = limit.map_or(usize::MAX, |n| (n.saturating_sub(64) / 3) as usize);
+    MAX_CONNECTIONS.min(by_descriptors).max(1)
 }
 
 fn frame_kind(frame: &Frame) -> &'static str {
