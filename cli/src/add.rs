@@ -52,17 +52,22 @@ const STDIN_LIMIT: u64 = 2 * MAX_VALUE_LEN as u64;
 
 pub fn main(argv: Vec<OsString>) -> u8 {
     // `logmask add`: clap sees `add` as the program name.
-    let matches =
-        match args::without_default_globs(AddCli::command()).try_get_matches_from(&argv[1..]) {
-            Ok(matches) => matches,
-            Err(err) => {
-                return match args::handle_clap_error(&err) {
-                    Ok(Parsed::Exit(code)) => code,
-                    Ok(Parsed::Run(_)) => status::OK,
-                    Err(err) => crate::usage_error_in("logmask add", &err),
-                };
-            }
-        };
+    let matches = match args::without_default_globs(AddCli::command())
+        // Accepted as everywhere, but add masks no stream: nothing to
+        // detect in.
+        .mut_arg("detect", |arg| arg.hide(true))
+        .mut_arg("no_detect", |arg| arg.hide(true))
+        .try_get_matches_from(&argv[1..])
+    {
+        Ok(matches) => matches,
+        Err(err) => {
+            return match args::handle_clap_error(&err) {
+                Ok(Parsed::Exit(code)) => code,
+                Ok(Parsed::Run(_)) => status::OK,
+                Err(err) => crate::usage_error_in("logmask add", &err),
+            };
+        }
+    };
     let cli = match AddCli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => {

@@ -526,6 +526,15 @@ fn help_and_version() {
             );
         }
     }
+    // add masks no stream: its detection options are accepted, not shown.
+    assert!(!run(&["add", "--help"], b"").ok().contains("--detect"));
+    for mode in ["scan", "add", "agent"] {
+        let version = run(&[mode, "--version"], b"").ok();
+        assert_eq!(
+            version,
+            format!("logmask {mode} {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
 }
 
 // -------------------------------------------------- in-band protocol (4)

@@ -66,7 +66,7 @@ that could not be read or rewritten.";
     after_help = EXAMPLES,
     args_override_self = true,
     disable_help_subcommand = true,
-    disable_version_flag = true
+    version
 )]
 struct ScanCli {
     #[command(flatten)]
