@@ -459,14 +459,21 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// An I/O error as a message: a socket timeout (which the system reports
-/// as "Resource temporarily unavailable") says what it is.
+/// Whether an I/O error is a socket timeout, which the system reports as
+/// "Resource temporarily unavailable".
+pub fn timed_out(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// An I/O error as a message: a socket timeout says what it is.
 pub fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-            "no answer in time".to_string()
-        }
-        _ => err.to_string(),
+    if timed_out(err) {
+        "no answer in time".to_string()
+    } else {
+        err.to_string()
     }
 }
 

@@ -347,13 +347,13 @@ impl Agent {
                 Ok((stream, _)) if self.serving.load(Ordering::SeqCst) >= self.max_serving => {
                     // A few bytes into an empty socket buffer: no wait.
                     let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
-                    let mut out = &stream;
-                    let reason = format!(
-                        "the agent serves at most {} connections at once",
-                        self.max_serving
+                    let _ = turn_away(
+                        &stream,
+                        format!(
+                            "the agent serves at most {} connections at once",
+                            self.max_serving
+                        ),
                     );
-                    let _ = out.write_all(&wire::handshake());
-                    let _ = wire::write_frame(&mut out, &Frame::Error(reason));
                 }
                 Ok((stream, _)) => {
                     let agent = self.clone();
@@ -398,10 +398,9 @@ impl Agent {
     fn converse(&self, stream: &UnixStream, id: u64) -> io::Result<()> {
         let mut out = stream;
         if !same_user(stream) {
-            out.write_all(&wire::handshake())?;
-            return wire::write_frame(
-                &mut out,
-                &Frame::Error("this agent serves only the user that started it".into()),
+            return turn_away(
+                stream,
+                "this agent serves only the user that started it".into(),
             );
         }
         stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
@@ -420,11 +419,10 @@ impl Agent {
                 );
             }
             Err(err) => {
-                let reason = match err.kind() {
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                        format!("no handshake within {} s", HANDSHAKE_TIMEOUT.as_secs())
-                    }
-                    _ => format!("bad handshake: {err}"),
+                let reason = if super::timed_out(&err) {
+                    format!("no handshake within {} s", HANDSHAKE_TIMEOUT.as_secs())
+                } else {
+                    format!("bad handshake: {err}")
                 };
                 return wire::write_frame(&mut out, &Frame::Error(reason));
             }
@@ -507,6 +505,14 @@ impl Agent {
         let _ = writing.join();
         Ok(())
     }
+}
+
+/// Answers a connection the agent will not serve: its handshake, so the
+/// client knows it reached an agent, then the reason.
+fn turn_away(stream: &UnixStream, reason: String) -> io::Result<()> {
+    let mut out = stream;
+    out.write_all(&wire::handshake())?;
+    wire::write_frame(&mut out, &Frame::Error(reason))
 }
 
 /// [`MAX_CONNECTIONS`], or fewer when the descriptor limit would be
