@@ -102,6 +102,14 @@ enum Skip {
     Pairs(Box<[u64; 1024]>),
 }
 
+/// Where the pair of bytes `a`, `b` lives in [`Skip::Pairs`]'s bitmap: its
+/// word and that word's bit.
+#[inline(always)]
+fn pair_bit(a: u8, b: u8) -> (usize, u64) {
+    let pair = usize::from(u16::from_be_bytes([a, b]));
+    (pair / 64, 1 << (pair % 64))
+}
+
 /// Most variants [`Skip::Packed`] is used for, where the `aho-corasick`
 /// crate finds Teddy faster than byte-based skipping.
 const PACKED_MAX_PATTERNS: usize = 16;
@@ -558,8 +566,8 @@ impl Automaton {
         if patterns.iter().all(|p| p.as_ref().len() >= 2) {
             let mut pairs = Box::new([0u64; 1024]);
             for p in patterns {
-                let pair = usize::from(u16::from_be_bytes([p.as_ref()[0], p.as_ref()[1]]));
-                pairs[pair / 64] |= 1 << (pair % 64);
+                let (word, bit) = pair_bit(p.as_ref()[0], p.as_ref()[1]);
+                pairs[word] |= bit;
             }
             return Skip::Pairs(pairs);
         }
@@ -638,8 +646,8 @@ impl Automaton {
             // Every variant has two bytes, so `limit` is before the last
             // byte and each position up to it has a pair.
             Skip::Pairs(pairs) => haystack[from..=limit].windows(2).position(|w| {
-                let pair = usize::from(u16::from_be_bytes([w[0], w[1]]));
-                pairs[pair / 64] & (1 << (pair % 64)) != 0
+                let (word, bit) = pair_bit(w[0], w[1]);
+                pairs[word] & bit != 0
             }),
         };
         found.map_or(limit, |at| (from + at).min(limit))
