@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use logmask::{Config, Encoding, MaskWriter, Registry};
@@ -41,19 +42,25 @@ fn check(secrets: &[Vec<u8>], input: &[u8], cuts: &[usize]) {
     );
 }
 
-/// A base string over a small alphabet, secrets cut from it (lengths
-/// 16..48, so the filter takes most of them), an input made of slices of
-/// the base, whole secrets and noise, and split points.
-fn case() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
-    prop::collection::vec(prop::sample::select(b"abcd".to_vec()), 64..96)
-        .prop_flat_map(|base| {
+/// A base string over `alphabet`, secrets cut from it, an input made of
+/// slices of the base, whole secrets and noise, and split points.
+fn cut_case(
+    alphabet: &'static [u8],
+    base_len: Range<usize>,
+    secret_len: Range<usize>,
+    secret_count: Range<usize>,
+    piece_len: Range<usize>,
+    piece_count: Range<usize>,
+) -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
+    prop::collection::vec(prop::sample::select(alphabet.to_vec()), base_len)
+        .prop_flat_map(move |base| {
             let n = base.len();
-            let secret = (0..n - 16, 16usize..48).prop_map(move |(s, l)| (s, l.min(n - s)));
-            let piece = (0..n, 0usize..40, 0u8..3);
+            let secret = (0..n - 16, secret_len.clone()).prop_map(move |(s, l)| (s, l.min(n - s)));
+            let piece = (0..n, piece_len.clone(), 0u8..3);
             (
                 Just(base),
-                prop::collection::vec(secret, 1..6),
-                prop::collection::vec(piece, 1..10),
+                prop::collection::vec(secret, secret_count.clone()),
+                prop::collection::vec(piece, piece_count.clone()),
             )
         })
         .prop_flat_map(|(base, spans, pieces)| {
@@ -76,6 +83,12 @@ fn case() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
                 prop::collection::vec(0..=len, 0..6),
             )
         })
+}
+
+/// A few secrets over four letters (lengths 16..48, so the filter takes
+/// most of them).
+fn case() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
+    cut_case(b"abcd", 64..96, 16..48, 1..6, 0..40, 1..10)
 }
 
 /// Inputs of 20-70 KB written in a few large pieces, which the masker
@@ -113,37 +126,7 @@ proptest! {
 /// limit and the secrets move on, the long ones to the 16-byte filter and
 /// the rest to the automaton. Every occurrence must still be found.
 fn crowded_case() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
-    prop::collection::vec(prop::sample::select(b"ab".to_vec()), 160..320)
-        .prop_flat_map(|base| {
-            let n = base.len();
-            let secret = (0..n - 16, 16usize..96).prop_map(move |(s, l)| (s, l.min(n - s)));
-            let piece = (0..n, 0usize..120, 0u8..3);
-            (
-                Just(base),
-                prop::collection::vec(secret, 20..90),
-                prop::collection::vec(piece, 1..16),
-            )
-        })
-        .prop_flat_map(|(base, spans, pieces)| {
-            let secrets: Vec<Vec<u8>> = spans
-                .iter()
-                .map(|&(s, l)| base[s..s + l].to_vec())
-                .collect();
-            let mut input = Vec::new();
-            for (i, &(start, len, kind)) in pieces.iter().enumerate() {
-                match kind {
-                    0 => input.extend_from_slice(&base[start..(start + len).min(base.len())]),
-                    1 => input.extend_from_slice(&secrets[i % secrets.len()]),
-                    _ => input.extend_from_slice(&b"x\nab"[..(len % 4) + 1]),
-                }
-            }
-            let len = input.len();
-            (
-                Just(secrets),
-                Just(input),
-                prop::collection::vec(0..=len, 0..6),
-            )
-        })
+    cut_case(b"ab", 160..320, 16..96, 20..90, 0..120, 1..16)
 }
 
 proptest! {

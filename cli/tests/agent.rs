@@ -256,6 +256,21 @@ impl Raw {
         Raw { stream }
     }
 
+    /// Connected, with handshakes of version 1 exchanged.
+    fn greeted(path: &Path) -> Raw {
+        let mut raw = Raw::connect(path);
+        raw.hello(1);
+        assert_eq!(raw.read_hello(), 1);
+        raw
+    }
+
+    /// The same connection, for a thread that sends while this one reads.
+    fn try_clone(&self) -> Raw {
+        Raw {
+            stream: self.stream.try_clone().unwrap(),
+        }
+    }
+
     /// Sends `bytes`. An agent that refuses a peer closes the connection
     /// without reading, so a write may fail; what it sent before closing
     /// can still be read, and the reads are what tests check.
@@ -297,9 +312,7 @@ impl Raw {
     fn hold_all(&mut self, label: &'static str, values: impl Iterator<Item = String>) {
         let values: Vec<String> = values.collect();
         let count = values.len();
-        let mut sender = Raw {
-            stream: self.stream.try_clone().unwrap(),
-        };
+        let mut sender = self.try_clone();
         let sending = thread::spawn(move || {
             for value in values {
                 sender.add(label, value.as_bytes());
@@ -1013,9 +1026,7 @@ fn a_value_in_a_label_is_masked_before_the_label_is_reduced() {
 fn long_sources_are_cut_to_256_bytes() {
     let tmp = TempDir::new("agent-long-label");
     let daemon = Daemon::start(&tmp.0, &[]);
-    let mut raw = Raw::connect(&daemon.path);
-    raw.hello(1);
-    assert_eq!(raw.read_hello(), 1);
+    let mut raw = Raw::greeted(&daemon.path);
     raw.add(&"s".repeat(400), b"ab");
     assert_eq!(raw.read(), Some((ACK, vec![0])));
     let run = client(&tmp.0, &daemon.path, &[], b"x\n");
@@ -1144,9 +1155,7 @@ fn raw_probe_helper() {
 fn values_past_the_limits_are_refused_with_reasons_that_hold_no_value() {
     let tmp = TempDir::new("agent-limits");
     let daemon = Daemon::start(&tmp.0, &[]);
-    let mut raw = Raw::connect(&daemon.path);
-    raw.hello(1);
-    assert_eq!(raw.read_hello(), 1);
+    let mut raw = Raw::greeted(&daemon.path);
 
     // Over 64 KiB (trimmed).
     let big = vec![b'B'; 64 * 1024 + 1];
@@ -1191,9 +1200,7 @@ fn values_past_the_limits_are_refused_with_reasons_that_hold_no_value() {
 
     // 16 MiB in all.
     let daemon = Daemon::start(&tmp.0, &[]);
-    let mut raw = Raw::connect(&daemon.path);
-    raw.hello(1);
-    assert_eq!(raw.read_hello(), 1);
+    let mut raw = Raw::greeted(&daemon.path);
     for n in 0..256u32 {
         let mut value = vec![b'M'; 64 * 1024];
         value[..4].copy_from_slice(format!("{n:04}").as_bytes());
@@ -1226,9 +1233,7 @@ fn rss_kib(pid: i32) -> u64 {
 fn clients_that_send_without_reading_cannot_grow_the_agent() {
     let tmp = TempDir::new("agent-unread");
     let daemon = Daemon::start(&tmp.0, &[]);
-    let mut raw = Raw::connect(&daemon.path);
-    raw.hello(1);
-    raw.read_hello();
+    let mut raw = Raw::greeted(&daemon.path);
     raw.hold_all(
         "held",
         (0..200).map(|n| format!("unread-{n:03}-{}", "v".repeat(1000))),
@@ -1236,12 +1241,8 @@ fn clients_that_send_without_reading_cannot_grow_the_agent() {
     drop(raw);
     let before = rss_kib(daemon.pid);
 
-    let mut subscriber = Raw::connect(&daemon.path);
-    subscriber.hello(1);
-    subscriber.read_hello();
-    let mut sender = Raw {
-        stream: subscriber.stream.try_clone().unwrap(),
-    };
+    let mut subscriber = Raw::greeted(&daemon.path);
+    let mut sender = subscriber.try_clone();
     let sending = thread::spawn(move || sender.send(&[0, 0, 0, 1, 1].repeat(50_000)));
     let frames = subscriber.read_all();
     sending.join().unwrap();
@@ -1254,9 +1255,7 @@ fn clients_that_send_without_reading_cannot_grow_the_agent() {
         "malformed frame: this connection has subscribed already"
     );
 
-    let mut flooder = Raw::connect(&daemon.path);
-    flooder.hello(1);
-    flooder.read_hello();
+    let mut flooder = Raw::greeted(&daemon.path);
     flooder
         .stream
         .set_write_timeout(Some(Duration::from_secs(2)))
@@ -1293,18 +1292,9 @@ fn connections_past_the_limit_get_a_reason_at_once() {
     ]);
     let daemon = Daemon::from(start);
     // (256 - 64) / 3 connections are served.
-    let served: Vec<Raw> = (0..64)
-        .map(|_| {
-            let mut raw = Raw::connect(&daemon.path);
-            raw.hello(1);
-            assert_eq!(raw.read_hello(), 1);
-            raw
-        })
-        .collect();
+    let served: Vec<Raw> = (0..64).map(|_| Raw::greeted(&daemon.path)).collect();
     let started = Instant::now();
-    let mut one_more = Raw::connect(&daemon.path);
-    one_more.hello(1);
-    assert_eq!(one_more.read_hello(), 1);
+    let mut one_more = Raw::greeted(&daemon.path);
     let frames = one_more.read_all();
     assert_eq!(frames.len(), 1);
     assert_eq!(
@@ -1638,9 +1628,7 @@ fn bench_propagation_and_memory() {
     };
     let fresh = Daemon::start(&tmp.0, &[]);
     println!("agent memory, empty: {}", rss(fresh.pid));
-    let mut raw = Raw::connect(&fresh.path);
-    raw.hello(1);
-    raw.read_hello();
+    let mut raw = Raw::greeted(&fresh.path);
     raw.hold_all(
         "bench",
         (0..100_000).map(|n| format!("bench-value-{n:06}-abcdefghij")),
