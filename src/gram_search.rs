@@ -220,8 +220,15 @@ pub(crate) struct GramSearcher<const Q: usize = 8> {
 }
 
 /// The grams that `pattern` itself holds more than
-/// [`MAX_OWN_ENTRIES_PER_GRAM`] times among its indexed offsets.
-fn self_crowded_grams<const Q: usize>(pattern: &[u8], stride: usize, fold: u64) -> Vec<u64> {
+/// [`MAX_OWN_ENTRIES_PER_GRAM`] times among its indexed offsets, the
+/// `stride` from `window`.
+fn self_crowded_grams<const Q: usize>(
+    pattern: &[u8],
+    window: usize,
+    stride: usize,
+    fold: u64,
+) -> Vec<u64> {
+    let pattern = &pattern[window..];
     let gram_at = |bytes: &[u8], at: usize| gram_at::<Q>(bytes, at, fold);
     if stride <= MAX_OWN_ENTRIES_PER_GRAM {
         return Vec::new();
@@ -361,12 +368,32 @@ impl<const Q: usize> GramSearcher<Q> {
         gram_at::<Q>(bytes, at, self.keys.fold)
     }
 
+    /// The stride a batch gets before any crowding is known: that of its
+    /// shortest pattern, less when the patterns are so many that their
+    /// entries would pass [`ENTRY_BUDGET`].
+    fn first_stride(patterns: &[&[u8]]) -> usize {
+        let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
+        Self::stride_for(min_len).min((ENTRY_BUDGET / patterns.len()).max(MIN_STRIDE))
+    }
+
+    /// Builds the filter with every window at offset 0 and the first
+    /// stride; see [`GramSearcher::build_with`].
+    #[cfg(test)]
+    fn build(patterns: &[&[u8]]) -> (GramSearcher<Q>, Vec<u64>, Vec<u32>) {
+        let stride = Self::first_stride(patterns);
+        Self::build_with(patterns, GramKeys::random(), stride, &[])
+    }
+
     /// Builds the filter and returns the grams that would have had more
     /// than MAX_ENTRIES_PER_GRAM entries (or may have: entries are told
     /// apart by fingerprint, so a few others can be listed too). If any
     /// is listed, the filter lacks their extra entries: the patterns
-    /// holding them must be disabled before it is used. Every pattern must be within MIN_LEN..=MAX_LEN; `patterns`
-    /// must be non-empty.
+    /// holding them must be disabled before it is used. Every pattern must
+    /// be within MIN_LEN..=MAX_LEN; `patterns` must be non-empty.
+    ///
+    /// Pattern `i` is indexed at the `stride` offsets from `windows[i]`
+    /// (0 when `windows` is empty); each window must lie within its
+    /// pattern's offsets, `windows[i] + stride <= len - Q + 1`.
     ///
     /// Also returns the order the searcher holds the patterns in: its
     /// pattern `id` is `patterns[order[id]]`.
@@ -376,27 +403,45 @@ impl<const Q: usize> GramSearcher<Q> {
     /// one entry stands for every pattern that holds the gram at the same
     /// offset and begins with the same bytes up to its end: the patterns
     /// are ordered so that those follow each other, and an entry names
-    /// the first and how many follow (at most MAX_SIBLINGS). At 10,000
-    /// secrets that spared a fifth of the entries and of the table.
-    fn build(patterns: &[&[u8]]) -> (GramSearcher<Q>, Vec<u64>, Vec<u32>) {
+    /// the first and how many follow (at most MAX_SIBLINGS, all with the
+    /// same window). At 10,000 secrets that spared a fifth of the entries
+    /// and of the table.
+    fn build_with(
+        patterns: &[&[u8]],
+        keys: GramKeys,
+        stride: usize,
+        windows: &[u16],
+    ) -> (GramSearcher<Q>, Vec<u64>, Vec<u32>) {
         let () = Self::Q_IS_8_OR_16;
-        let min_len = patterns.iter().map(|p| p.len()).min().expect("non-empty");
         let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
-        let stride = Self::stride_for(min_len).min((ENTRY_BUDGET / patterns.len()).max(MIN_STRIDE));
+        let farthest_window = windows.iter().copied().max().map_or(0, usize::from);
         // Shared beginnings matter as far as any indexed gram reaches.
         let Arrangement {
             order,
             arena,
             spans,
             shared_with_next,
-        } = arrange(patterns, stride + Q - 1);
+        } = arrange(patterns, farthest_window + stride + Q - 1);
         let count = patterns.len();
         let pattern_at = |id: usize| span_of(&arena, &spans, id);
+        let window_of = |id: usize| {
+            windows
+                .get(order[id] as usize)
+                .map_or(0, |&w| usize::from(w))
+        };
+        // Whether pattern `id + 1` may share pattern `id`'s entries:
+        // an entry's siblings hold its gram at its offset, which must be
+        // within their windows too.
+        let same_window_as_next = |id: usize| id + 1 < count && window_of(id) == window_of(id + 1);
         // Entries to insert: a pattern's offsets covered by the one before
         // need none, but for one in MAX_SIBLINGS + 1 of them.
-        let covered: usize = shared_with_next
-            .iter()
-            .map(|&n| (usize::from(n) + 1).saturating_sub(Q).min(stride))
+        let covered: usize = (0..count)
+            .filter(|&id| same_window_as_next(id))
+            .map(|id| {
+                (usize::from(shared_with_next[id]) + 1)
+                    .saturating_sub(Q + window_of(id))
+                    .min(stride)
+            })
             .sum();
         let entries = patterns.len() * stride - covered + covered.div_ceil(MAX_SIBLINGS + 1);
         // 16 to 32 bits per entry with two bits set per entry keeps level-1
@@ -410,7 +455,6 @@ impl<const Q: usize> GramSearcher<Q> {
         // inserts themselves. At most two thirds full, so a probe path
         // ends within a few slots.
         let slot_count = (entries * 3 / 2).max(16);
-        let keys = GramKeys::random();
         let mut filter = GramSearcher {
             arena: Vec::new(),
             spans: Vec::new(),
@@ -434,8 +478,8 @@ impl<const Q: usize> GramSearcher<Q> {
             keys,
         };
         let mut crowded = Vec::new();
-        // For each offset, how many of the next patterns the last entry
-        // made there stands for.
+        // For each offset in the window, how many of the next patterns the
+        // last entry made there stands for.
         let mut still_covered = vec![0usize; stride];
         // Where the tables outgrow the core's cache, asking for the slots
         // of a later pattern now overlaps their misses with this one's; a
@@ -446,24 +490,27 @@ impl<const Q: usize> GramSearcher<Q> {
             > PREFETCH_ABOVE;
         for id in 0..count {
             if prefetching && id + BUILD_PREFETCH_PATTERNS < count {
-                filter.prefetch_entries(pattern_at(id + BUILD_PREFETCH_PATTERNS));
+                let ahead = id + BUILD_PREFETCH_PATTERNS;
+                filter.prefetch_entries(pattern_at(ahead), window_of(ahead));
             }
             let p = pattern_at(id);
-            let id = id as u32;
-            crowded.extend(self_crowded_grams::<Q>(p, stride, keys.fold));
-            for (off, covered) in still_covered.iter_mut().enumerate() {
+            let window = window_of(id);
+            crowded.extend(self_crowded_grams::<Q>(p, window, stride, keys.fold));
+            for (j, covered) in still_covered.iter_mut().enumerate() {
                 if *covered > 0 {
                     *covered -= 1;
                     continue;
                 }
-                let siblings = shared_with_next[id as usize..]
-                    .iter()
+                let off = window + j;
+                let siblings = (id..count)
                     .take(MAX_SIBLINGS)
-                    .take_while(|&&n| usize::from(n) >= off + Q)
+                    .take_while(|&t| {
+                        usize::from(shared_with_next[t]) >= off + Q && same_window_as_next(t)
+                    })
                     .count();
                 *covered = siblings;
                 let gram = filter.gram(p, off);
-                if !filter.insert(gram, id, off, siblings) {
+                if !filter.insert(gram, id as u32, off, siblings) {
                     crowded.push(gram);
                 }
             }
@@ -538,14 +585,25 @@ impl<const Q: usize> GramSearcher<Q> {
     }
 
     /// Builds the filter over the patterns it takes and returns the rest:
-    /// those too short or too long, and those with a gram shared by more
-    /// than MAX_ENTRIES_PER_GRAM entries (`aaaa...`, families of prefixes).
-    /// One build either way: crowding shows while inserting, and then the
-    /// entries of every pattern holding a crowded gram are disabled in
-    /// place. Their slots stay as filler (a probe walks past them) and
-    /// their bitmap bits stay set (a few more level-1 hits), and the
-    /// stride stays that of the shortest pattern, which is still exact for
-    /// the longer ones that remain.
+    /// those too short or too long, and those whose window holds a gram
+    /// shared by more than MAX_ENTRIES_PER_GRAM entries (`aaaa...`).
+    ///
+    /// Crowding shows while inserting. A family of values that begin
+    /// alike (JWTs of one issuer share their header, a value's Base64
+    /// forms the encoding of it) crowds the grams of its first bytes
+    /// only; any `stride` consecutive offsets index a pattern exactly (an
+    /// occurrence covers one probe among them), so such patterns are
+    /// given windows past their crowded grams, with the stride lowered
+    /// if that is what makes room (to half at most), and the batch is
+    /// built again, up to [`MAX_REWINDOWS`] times: at 10,000 JWTs, a
+    /// third of their forms went to the automaton, which took 7 s and
+    /// 2.8 GB to build them.
+    ///
+    /// Then the entries of every pattern still holding a crowded gram
+    /// are disabled in place. Their slots stay as filler (a probe walks
+    /// past them) and their bitmap bits stay set (a few more level-1
+    /// hits), and the stride stays, which is still exact for the longer
+    /// ones that remain.
     pub(crate) fn build_partitioned<'a>(
         patterns: &[&'a [u8]],
     ) -> (Option<GramSearcher<Q>>, Vec<&'a [u8]>) {
@@ -555,19 +613,33 @@ impl<const Q: usize> GramSearcher<Q> {
         if long.is_empty() {
             return (None, rest);
         }
-        let (mut filter, crowded, order) = Self::build(&long);
-        if crowded.is_empty() {
-            return (Some(filter), rest);
-        }
-        let mut crowded_set: GramMap<()> = GramMap::with_hasher(filter.keys);
-        crowded_set.extend(crowded.into_iter().map(|g| (g, ())));
-        let crowded = crowded_set;
-        let stride = filter.stride;
+        let keys = GramKeys::random();
+        let mut stride = Self::first_stride(&long);
+        let mut windows: Vec<u16> = Vec::new();
+        let mut crowded: GramMap<()> = GramMap::with_hasher(keys);
+        let mut rewindows = 0;
+        let (mut filter, order) = loop {
+            let (filter, found, order) = Self::build_with(&long, keys, stride, &windows);
+            if found.is_empty() {
+                return (Some(filter), rest);
+            }
+            crowded.extend(found.into_iter().map(|g| (g, ())));
+            if rewindows == MAX_REWINDOWS {
+                break (filter, order);
+            }
+            match rewindow::<Q>(&long, &crowded, keys.fold, stride, &windows) {
+                Some((lower, moved)) => (stride, windows) = (lower, moved),
+                None => break (filter, order),
+            }
+            rewindows += 1;
+        };
         // By the searcher's ids.
         let hot: Vec<bool> = order
             .iter()
             .map(|&i| {
-                (0..stride).any(|off| crowded.contains_key(&filter.gram(long[i as usize], off)))
+                let window = windows.get(i as usize).map_or(0, |&w| usize::from(w));
+                (window..window + stride)
+                    .any(|off| crowded.contains_key(&filter.gram(long[i as usize], off)))
             })
             .collect();
         let mut shared_with_cool = false;
@@ -630,9 +702,10 @@ impl<const Q: usize> GramSearcher<Q> {
         (word, (1 << ((h >> 20) & 63)) | (1 << ((h >> 26) & 63)))
     }
 
-    /// Prefetches the bitmap words and home slots of a pattern's entries.
-    fn prefetch_entries(&self, pattern: &[u8]) {
-        for off in 0..self.stride {
+    /// Prefetches the bitmap words and home slots of a pattern's entries,
+    /// those of the window from offset `window`.
+    fn prefetch_entries(&self, pattern: &[u8], window: usize) {
+        for off in window..window + self.stride {
             let gram = self.gram(pattern, off);
             self.prefetch_word(self.bitmap_word(gram).0);
             prefetch(self.slots.as_ptr().wrapping_add(self.slot_index(gram)));
@@ -876,6 +949,104 @@ impl<const Q: usize> GramSearcher<Q> {
         len
     }
 }
+
+/// Builds of one batch after the first, each with the windows of its
+/// crowded patterns moved past the grams found crowded so far (a family
+/// moved past its shared beginning may crowd grams further on).
+const MAX_REWINDOWS: usize = 3;
+
+/// New windows for the patterns whose window (the `stride` offsets from
+/// `windows[i]`, 0 when empty) holds a gram of `crowded`: the first run of
+/// `stride` consecutive offsets none of whose grams is crowded, past the
+/// beginning the pattern shares with the most alike of the others.
+///
+/// A build learns which grams are crowded only where it indexes, so the
+/// shared beginnings are found by sorting: a family's members are next
+/// to each other in byte order, and one's longest beginning in common
+/// with another is that with a neighbour. (Grams shared at different
+/// offsets, as a family's common claims are, show in the next build.)
+///
+/// A family as long as the batch's shortest pattern has no such run at
+/// the first stride; the stride is lowered for the whole batch (a
+/// window's first offsets stay a window) when at least one pattern in
+/// [`LOWER_FOR_ONE_IN`] would fit no window otherwise, to the run that
+/// seven in eight of those have, never below half nor below
+/// [`LOWEST_LOWERED_STRIDE`]. A few patterns left to the automaton cost
+/// less than probing all text more often.
+///
+/// Returns the stride and windows, or None when no window moves.
+fn rewindow<const Q: usize>(
+    patterns: &[&[u8]],
+    crowded: &GramMap<()>,
+    fold: u64,
+    stride: usize,
+    windows: &[u16],
+) -> Option<(usize, Vec<u16>)> {
+    let window_of = |i: usize| windows.get(i).map_or(0, |&w| usize::from(w));
+    let floor = stride.div_ceil(2).max(LOWEST_LOWERED_STRIDE).min(stride);
+    // The runs of uncrowded offsets at least `floor` long, (start, length),
+    // of each pattern whose window is crowded.
+    let crowded_at = |p: &[u8], off: usize| crowded.contains_key(&gram_at::<Q>(p, off, fold));
+    let mut in_order: Vec<usize> = (0..patterns.len())
+        .filter(|&i| {
+            let window = window_of(i);
+            (window..window + stride).any(|off| crowded_at(patterns[i], off))
+        })
+        .collect();
+    in_order.sort_unstable_by(|&a, &b| patterns[a].cmp(patterns[b]));
+    let shared = |a: usize, b: usize| usize::from(common_prefix(patterns[a], patterns[b], MAX_LEN));
+    let mut hot: Vec<(usize, Vec<(usize, usize)>)> = Vec::with_capacity(in_order.len());
+    for (k, &i) in in_order.iter().enumerate() {
+        let p = patterns[i];
+        let before = k.checked_sub(1).map_or(0, |k| shared(in_order[k], i));
+        let after = in_order.get(k + 1).map_or(0, |&j| shared(i, j));
+        // The first offset whose gram reaches past the shared beginning.
+        let first = (before.max(after) + 1)
+            .saturating_sub(Q)
+            .min(p.len() - Q + 1);
+        let mut runs = Vec::new();
+        let mut run_start = first;
+        for off in first..=p.len() - Q + 1 {
+            if off == p.len() - Q + 1 || crowded_at(p, off) {
+                if off - run_start >= floor {
+                    runs.push((run_start, off - run_start));
+                }
+                run_start = off + 1;
+            }
+        }
+        hot.push((i, runs));
+    }
+    let longest = |runs: &[(usize, usize)]| runs.iter().map(|r| r.1).max().unwrap_or(0);
+    let mut short_of_stride: Vec<usize> = hot
+        .iter()
+        .map(|(_, runs)| longest(runs))
+        .filter(|&run| (floor..stride).contains(&run))
+        .collect();
+    let mut lowered = stride;
+    if short_of_stride.len() * LOWER_FOR_ONE_IN >= patterns.len() {
+        short_of_stride.sort_unstable_by(|a, b| b.cmp(a));
+        lowered = short_of_stride[(short_of_stride.len() - 1) * 7 / 8];
+    }
+    let mut moved: Vec<u16> = (0..patterns.len()).map(|i| window_of(i) as u16).collect();
+    let mut any_moved = lowered < stride;
+    for (i, runs) in hot {
+        if let Some(&(start, _)) = runs.iter().find(|r| r.1 >= lowered) {
+            any_moved |= start != window_of(i);
+            moved[i] = start as u16;
+        }
+    }
+    any_moved.then_some((lowered, moved))
+}
+
+/// See [`rewindow`]: one pattern in this many.
+const LOWER_FOR_ONE_IN: usize = 16;
+
+/// See [`rewindow`]: a stride of 16 probes a gram every 16 bytes, a cost
+/// next to nothing beside reading them; at the short strides of short
+/// secrets each halving costs as much as the filter did (the `xxd -p`
+/// pieces that the 16-byte filter takes anyway halved the stride of
+/// everything else from 9 to 5).
+const LOWEST_LOWERED_STRIDE: usize = 16;
 
 /// A vector of `len` copies of `value` whose memory the kernel is asked to
 /// back with 2 MiB pages where it can: the filter's tables take megabytes
@@ -1145,6 +1316,69 @@ mod tests {
             got.sort();
             assert_eq!(got, naive(&free, &hay), "pre {pre}");
         }
+    }
+
+    /// `count` patterns of `head` bytes in common followed by `tail`
+    /// random ones, and the hay `assert_finds` searches for them: each
+    /// member, each cut short by a byte, each with its last byte changed.
+    fn family(count: usize, head: usize, tail: usize, seed: u64) -> (Vec<Vec<u8>>, Vec<u8>) {
+        let mut rng = crate::test_rng::Lcg(seed);
+        let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let shared = rng.word(alnum, head);
+        let members: Vec<Vec<u8>> = (0..count)
+            .map(|_| [&shared[..], &rng.word(alnum, tail)].concat())
+            .collect();
+        let mut hay = Vec::new();
+        for m in &members {
+            hay.extend_from_slice(m);
+            hay.push(b' ');
+            hay.extend_from_slice(&m[..m.len() - 1]);
+            hay.push(b'.');
+            hay.extend_from_slice(&m[..m.len() - 1]);
+            hay.push(m[m.len() - 1] ^ 1);
+            hay.push(b'\n');
+        }
+        (members, hay)
+    }
+
+    #[test]
+    fn a_family_that_begins_alike_is_indexed_past_its_head() {
+        // Forty values with a 60-byte head in common (JWTs of one issuer
+        // share theirs), beside shorter ones that set the stride: the
+        // grams of the head are crowded, those after it are not.
+        let (members, hay) = family(40, 60, 30, 21);
+        let short: Vec<&[u8]> = vec![
+            b"Zq3xP0vL9mK2wN8rT5yB",
+            b"unrelated-variant-with-more-bytes",
+        ];
+        let mut patterns: Vec<&[u8]> = members.iter().map(|m| &m[..]).collect();
+        patterns.extend(&short);
+        let (filter, rest) = GramSearcher::<8>::build_partitioned(&patterns);
+        let filter = filter.expect("a filter");
+        assert!(rest.is_empty(), "{} left to the automaton", rest.len());
+        assert_eq!(filter.stride, GramSearcher::<8>::stride_for(20));
+        let mut hay = hay;
+        hay.extend_from_slice(b"Zq3xP0vL9mK2wN8rT5yB");
+        assert_finds(&filter, &patterns, &hay);
+    }
+
+    #[test]
+    fn a_family_of_the_shortest_patterns_is_indexed_at_a_lower_stride() {
+        // All 200 bytes long with a 60-byte head in common: at the first
+        // stride (193) every window holds the head; after it, from the
+        // offset whose gram reaches past the head (53), 140 fit.
+        let (members, hay) = family(40, 60, 140, 22);
+        let patterns: Vec<&[u8]> = members.iter().map(|m| &m[..]).collect();
+        let (filter, rest) = GramSearcher::<8>::build_partitioned(&patterns);
+        let filter = filter.expect("a filter");
+        assert!(rest.is_empty(), "{} left to the automaton", rest.len());
+        let first = GramSearcher::<8>::stride_for(200);
+        assert!(
+            (first.div_ceil(2)..=first - (60 - 8 + 1)).contains(&filter.stride),
+            "stride {}",
+            filter.stride
+        );
+        assert_finds(&filter, &patterns, &hay);
     }
 
     #[test]
