@@ -381,22 +381,27 @@ impl<const Q: usize> GramSearcher<Q> {
     #[cfg(test)]
     fn build(patterns: &[&[u8]]) -> (GramSearcher<Q>, Vec<u64>, Vec<u32>) {
         let stride = Self::first_stride(patterns);
-        Self::build_with(patterns, GramKeys::random(), stride, &[])
+        let keys = GramKeys::random();
+        let mut crowded = GramMap::with_hasher(keys);
+        let (filter, order, _) = Self::build_with(patterns, keys, stride, &[], &mut crowded);
+        (filter, crowded.into_keys().collect(), order)
     }
 
-    /// Builds the filter and returns the grams that would have had more
-    /// than MAX_ENTRIES_PER_GRAM entries (or may have: entries are told
-    /// apart by fingerprint, so a few others can be listed too). If any
-    /// is listed, the filter lacks their extra entries: the patterns
-    /// holding them must be disabled before it is used. Every pattern must
-    /// be within MIN_LEN..=MAX_LEN; `patterns` must be non-empty.
+    /// Builds the filter and adds to `crowded` the grams that would have
+    /// had more than MAX_ENTRIES_PER_GRAM entries (or may have: entries
+    /// are told apart by fingerprint, so a few others can be listed too);
+    /// grams already there get no entry. If `crowded` is not empty, the
+    /// filter lacks entries of its grams: the patterns holding them must
+    /// be disabled before it is used. Every pattern must be within
+    /// MIN_LEN..=MAX_LEN; `patterns` must be non-empty.
     ///
     /// Pattern `i` is indexed at the `stride` offsets from `windows[i]`
     /// (0 when `windows` is empty); each window must lie within its
     /// pattern's offsets, `windows[i] + stride <= len - Q + 1`.
     ///
-    /// Also returns the order the searcher holds the patterns in: its
-    /// pattern `id` is `patterns[order[id]]`.
+    /// Also returns the order the searcher holds the patterns in (its
+    /// pattern `id` is `patterns[order[id]]`), and whether it added to
+    /// `crowded`.
     ///
     /// The forms of one value share most of their grams (its URL, JSON
     /// and shell forms differ only around the bytes they escape), and
@@ -411,7 +416,8 @@ impl<const Q: usize> GramSearcher<Q> {
         keys: GramKeys,
         stride: usize,
         windows: &[u16],
-    ) -> (GramSearcher<Q>, Vec<u64>, Vec<u32>) {
+        crowded: &mut GramMap<()>,
+    ) -> (GramSearcher<Q>, Vec<u32>, bool) {
         let () = Self::Q_IS_8_OR_16;
         let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
         let farthest_window = windows.iter().copied().max().map_or(0, usize::from);
@@ -477,7 +483,7 @@ impl<const Q: usize> GramSearcher<Q> {
             disabled_ids: Vec::new(),
             keys,
         };
-        let mut crowded = Vec::new();
+        let known = crowded.len();
         // For each offset in the window, how many of the next patterns the
         // last entry made there stands for.
         let mut still_covered = vec![0usize; stride];
@@ -495,7 +501,11 @@ impl<const Q: usize> GramSearcher<Q> {
             }
             let p = pattern_at(id);
             let window = window_of(id);
-            crowded.extend(self_crowded_grams::<Q>(p, window, stride, keys.fold));
+            crowded.extend(
+                self_crowded_grams::<Q>(p, window, stride, keys.fold)
+                    .into_iter()
+                    .map(|g| (g, ())),
+            );
             for (j, covered) in still_covered.iter_mut().enumerate() {
                 if *covered > 0 {
                     *covered -= 1;
@@ -510,8 +520,11 @@ impl<const Q: usize> GramSearcher<Q> {
                     .count();
                 *covered = siblings;
                 let gram = filter.gram(p, off);
-                if !filter.insert(gram, id as u32, off, siblings) {
-                    crowded.push(gram);
+                // A gram known to be crowded would walk a long probe path
+                // to be refused again: its patterns are disabled anyway.
+                let refused = !crowded.is_empty() && crowded.contains_key(&gram);
+                if refused || !filter.insert(gram, id as u32, off, siblings) {
+                    crowded.insert(gram, ());
                 }
             }
         }
@@ -544,7 +557,7 @@ impl<const Q: usize> GramSearcher<Q> {
         }
         filter.arena = arena;
         filter.spans = spans;
-        (filter, crowded, order)
+        (filter, order, crowded.len() > known)
     }
 
     /// Adds one entry, unless MAX_ENTRIES_PER_GRAM entries with the same
@@ -619,12 +632,12 @@ impl<const Q: usize> GramSearcher<Q> {
         let mut crowded: GramMap<()> = GramMap::with_hasher(keys);
         let mut rewindows = 0;
         let (mut filter, order) = loop {
-            let (filter, found, order) = Self::build_with(&long, keys, stride, &windows);
-            if found.is_empty() {
+            let (filter, order, found) =
+                Self::build_with(&long, keys, stride, &windows, &mut crowded);
+            if crowded.is_empty() {
                 return (Some(filter), rest);
             }
-            crowded.extend(found.into_iter().map(|g| (g, ())));
-            if rewindows == MAX_REWINDOWS {
+            if !found || rewindows == MAX_REWINDOWS {
                 break (filter, order);
             }
             match rewindow::<Q>(&long, &crowded, keys.fold, stride, &windows) {
