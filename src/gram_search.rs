@@ -8,8 +8,11 @@
 //! s = m - q + 1 (less when the patterns are so many that their entries
 //! would pass [`ENTRY_BUDGET`]):
 //! every occurrence of a pattern covers exactly one probe position p with
-//! p - start in 0..s, so indexing the grams at offsets 0..s of every
-//! pattern finds every occurrence. A probe tests two bits of one word of
+//! p - start in w..w + s, for any w with w + s + q - 1 at most the
+//! pattern's length, so indexing the grams at the offsets
+//! w..w + s of every pattern (its *window*: w = 0 unless the first grams
+//! are crowded, see [`GramSearcher::build_partitioned`]) finds every
+//! occurrence. A probe tests two bits of one word of
 //! a bitmap (level 1); on a hit, an open-addressing table (level 2) lists the
 //! (pattern, offset) pairs with that gram, and each candidate is confirmed
 //! by comparing the pattern's bytes.
