@@ -21,9 +21,12 @@
 //! - Exact: every occurrence of every pattern is reported, and nothing
 //!   else. The filter finds *all* occurrences (not leftmost-longest ones),
 //!   so the union of what it reports is the union SPEC 2 asks for.
-//! - Bounded cost per probe: the caller indexes only patterns of bounded
-//!   length whose grams are not shared by many entries (see
-//!   [`GramSearcher::build_partitioned`]); repetitive ones go to the automaton.
+//! - Bounded cost per probe: patterns are of bounded length, a probe
+//!   path holds at most MAX_ENTRIES_PER_GRAM entries of a gram, and the
+//!   rest of a crowded gram's entries are searched in a few sorted groups
+//!   ([`Crowd`], a binary search each); patterns that repeat a gram, or
+//!   whose gram would need more groups, go to the automaton (see
+//!   [`GramSearcher::build_partitioned`]).
 //! - Stateless across writes: a probe needs the bytes of the whole
 //!   candidate, so the stream re-probes its held tail on each write.
 //! - Keyed: the bitmap, the slot table and the maps hash grams with keys
@@ -219,7 +222,82 @@ pub(crate) struct GramSearcher<const Q: usize = 8> {
     /// Which patterns are disabled, when some are and share an entry with
     /// one that is not (empty otherwise).
     disabled_ids: Vec<bool>,
+    /// Grams that more entries hold than a probe path may (see
+    /// [`Crowd`]), in the order of their marker slots' `pattern`.
+    crowds: Vec<Crowd>,
+    /// The groups of every crowd, each crowd's in one range.
+    crowd_groups: Vec<Group>,
+    /// Pattern ids of every group, each group's in one range, sorted by
+    /// the patterns' bytes.
+    crowd_members: Vec<u32>,
     keys: GramKeys,
+}
+
+/// A gram held by more entries than a probe path may hold (a family of
+/// values alike but for a few bytes: one 76-column piece of each JWT of a
+/// job, where only `iat` differs). Its probe path holds a marker slot
+/// instead of the entries refused, and a hit on it searches each of its
+/// groups: the patterns that hold the gram at one offset and have one
+/// length, sorted, so that a hit costs a binary search per group, not a
+/// comparison per member.
+#[derive(Clone, Copy)]
+struct Crowd {
+    gram: u64,
+    /// Range of `crowd_groups`.
+    groups: (u32, u32),
+}
+
+/// See [`Crowd`].
+#[derive(Clone, Copy)]
+struct Group {
+    offset: u16,
+    len: u16,
+    /// Range of `crowd_members`.
+    members: (u32, u32),
+}
+
+/// Most groups a crowd may have: past them, a hit would cost too many
+/// searches (each up to log2 of its members comparisons, against the
+/// MAX_ENTRIES_PER_GRAM of the probe path), and the patterns holding the
+/// gram go to the automaton.
+const MAX_GROUPS: usize = 4;
+
+/// `Slot::offset_siblings` of a crowd's marker, whose `pattern` is the
+/// crowd's index: no entry has it (offsets stay below 4095).
+const CROWD_MARK: u16 = u16::MAX;
+const _: () = assert!(MAX_LEN - 8 < (1 << OFFSET_BITS) - 1);
+
+/// What the builds of one batch learn of crowded grams (see
+/// [`GramSearcher::build_with`]).
+struct Crowding {
+    /// Every gram refused an entry in any build so far.
+    grams: GramMap<()>,
+    /// Grams that a pattern holds many times in its window (`aaaa...`):
+    /// text of that repetition would hit them on every probe, so their
+    /// patterns go to the automaton.
+    repeated: GramMap<()>,
+    /// The last build's refused entries.
+    refused: Vec<Refused>,
+}
+
+/// An entry the table refused: `siblings` patterns after `id` hold
+/// `gram` at `offset` too.
+#[derive(Clone, Copy)]
+struct Refused {
+    gram: u64,
+    id: u32,
+    offset: u16,
+    siblings: u16,
+}
+
+impl Crowding {
+    fn new(keys: GramKeys) -> Crowding {
+        Crowding {
+            grams: GramMap::with_hasher(keys),
+            repeated: GramMap::with_hasher(keys),
+            refused: Vec::new(),
+        }
+    }
 }
 
 /// The grams that `pattern` itself holds more than
@@ -385,18 +463,19 @@ impl<const Q: usize> GramSearcher<Q> {
     fn build(patterns: &[&[u8]]) -> (GramSearcher<Q>, Vec<u64>, Vec<u32>) {
         let stride = Self::first_stride(patterns);
         let keys = GramKeys::random();
-        let mut crowded = GramMap::with_hasher(keys);
-        let (filter, order, _) = Self::build_with(patterns, keys, stride, &[], &mut crowded);
-        (filter, crowded.into_keys().collect(), order)
+        let mut crowding = Crowding::new(keys);
+        let (filter, order, _) = Self::build_with(patterns, keys, stride, &[], &mut crowding);
+        (filter, crowding.grams.into_keys().collect(), order)
     }
 
-    /// Builds the filter and adds to `crowded` the grams that would have
-    /// had more than MAX_ENTRIES_PER_GRAM entries (or may have: entries
-    /// are told apart by fingerprint, so a few others can be listed too);
-    /// grams already there get no entry. If `crowded` is not empty, the
-    /// filter lacks entries of its grams: the patterns holding them must
-    /// be disabled before it is used. Every pattern must be within
-    /// MIN_LEN..=MAX_LEN; `patterns` must be non-empty.
+    /// Builds the filter and adds to `crowding.grams` the grams that would
+    /// have had more than MAX_ENTRIES_PER_GRAM entries (or may have:
+    /// entries are told apart by fingerprint, so a few others can be
+    /// listed too); grams already there get no entry. The entries refused
+    /// are left in `crowding.refused`: until they are given to crowds or
+    /// their patterns disabled ([`GramSearcher::settle_crowds`]), the
+    /// filter is not exact. Every pattern must be within MIN_LEN..=MAX_LEN;
+    /// `patterns` must be non-empty.
     ///
     /// Pattern `i` is indexed at the `stride` offsets from `windows[i]`
     /// (0 when `windows` is empty); each window must lie within its
@@ -419,7 +498,7 @@ impl<const Q: usize> GramSearcher<Q> {
         keys: GramKeys,
         stride: usize,
         windows: &[u16],
-        crowded: &mut GramMap<()>,
+        crowding: &mut Crowding,
     ) -> (GramSearcher<Q>, Vec<u32>, bool) {
         let () = Self::Q_IS_8_OR_16;
         let max_len = patterns.iter().map(|p| p.len()).max().expect("non-empty");
@@ -484,9 +563,14 @@ impl<const Q: usize> GramSearcher<Q> {
             head_prefixes: Vec::with_capacity(patterns.len()),
             disabled: 0,
             disabled_ids: Vec::new(),
+            crowds: Vec::new(),
+            crowd_groups: Vec::new(),
+            crowd_members: Vec::new(),
             keys,
         };
+        let crowded = &mut crowding.grams;
         let known = crowded.len();
+        crowding.refused.clear();
         // For each offset in the window, how many of the next patterns the
         // last entry made there stands for.
         let mut still_covered = vec![0usize; stride];
@@ -504,11 +588,10 @@ impl<const Q: usize> GramSearcher<Q> {
             }
             let p = pattern_at(id);
             let window = window_of(id);
-            crowded.extend(
-                self_crowded_grams::<Q>(p, window, stride, keys.fold)
-                    .into_iter()
-                    .map(|g| (g, ())),
-            );
+            for gram in self_crowded_grams::<Q>(p, window, stride, keys.fold) {
+                crowded.insert(gram, ());
+                crowding.repeated.insert(gram, ());
+            }
             for (j, covered) in still_covered.iter_mut().enumerate() {
                 if *covered > 0 {
                     *covered -= 1;
@@ -524,10 +607,16 @@ impl<const Q: usize> GramSearcher<Q> {
                 *covered = siblings;
                 let gram = filter.gram(p, off);
                 // A gram known to be crowded would walk a long probe path
-                // to be refused again: its patterns are disabled anyway.
+                // to be refused again.
                 let refused = !crowded.is_empty() && crowded.contains_key(&gram);
                 if refused || !filter.insert(gram, id as u32, off, siblings) {
                     crowded.insert(gram, ());
+                    crowding.refused.push(Refused {
+                        gram,
+                        id: id as u32,
+                        offset: off as u16,
+                        siblings: siblings as u16,
+                    });
                 }
             }
         }
@@ -615,11 +704,15 @@ impl<const Q: usize> GramSearcher<Q> {
     /// third of their forms went to the automaton, which took 7 s and
     /// 2.8 GB to build them.
     ///
-    /// Then the entries of every pattern still holding a crowded gram
-    /// are disabled in place. Their slots stay as filler (a probe walks
-    /// past them) and their bitmap bits stay set (a few more level-1
-    /// hits), and the stride stays, which is still exact for the longer
-    /// ones that remain.
+    /// Then the entries refused go to crowds ([`Crowd`]: members that
+    /// differ in a few bytes only, such as one wrapped piece of each JWT
+    /// of a job, hold the same grams wherever the window lies), but for
+    /// the grams that a pattern repeats or that would need more than
+    /// [`MAX_GROUPS`] groups: the entries of every pattern holding one of
+    /// those are disabled in place. Their slots stay as filler (a probe
+    /// walks past them) and their bitmap bits stay set (a few more
+    /// level-1 hits), and the stride stays, which is still exact for the
+    /// longer ones that remain.
     pub(crate) fn build_partitioned<'a>(
         patterns: &[&'a [u8]],
     ) -> (Option<GramSearcher<Q>>, Vec<&'a [u8]>) {
@@ -632,51 +725,33 @@ impl<const Q: usize> GramSearcher<Q> {
         let keys = GramKeys::random();
         let mut stride = Self::first_stride(&long);
         let mut windows: Vec<u16> = Vec::new();
-        let mut crowded: GramMap<()> = GramMap::with_hasher(keys);
+        let mut crowding = Crowding::new(keys);
         let mut rewindows = 0;
         let (mut filter, order) = loop {
             let (filter, order, found) =
-                Self::build_with(&long, keys, stride, &windows, &mut crowded);
-            if crowded.is_empty() {
+                Self::build_with(&long, keys, stride, &windows, &mut crowding);
+            if crowding.grams.is_empty() {
                 return (Some(filter), rest);
             }
             if !found || rewindows == MAX_REWINDOWS {
                 break (filter, order);
             }
-            match rewindow::<Q>(&long, &crowded, keys.fold, stride, &windows) {
+            match rewindow::<Q>(&long, &crowding.grams, keys.fold, stride, &windows) {
                 Some((lower, moved)) => (stride, windows) = (lower, moved),
                 None => break (filter, order),
             }
             rewindows += 1;
         };
+        let window_of = |id: usize| {
+            windows
+                .get(order[id] as usize)
+                .map_or(0, |&w| usize::from(w))
+        };
         // By the searcher's ids.
-        let hot: Vec<bool> = order
-            .iter()
-            .map(|&i| {
-                let window = windows.get(i as usize).map_or(0, |&w| usize::from(w));
-                (window..window + stride)
-                    .any(|off| crowded.contains_key(&filter.gram(long[i as usize], off)))
-            })
-            .collect();
-        let mut shared_with_cool = false;
-        for slot in &mut filter.slots {
-            if slot.pattern < DISABLED {
-                let first = slot.pattern as usize;
-                let stands_for = &hot[first..=first + slot.siblings()];
-                if stands_for.iter().all(|&h| h) {
-                    slot.pattern = DISABLED;
-                } else if stands_for.iter().any(|&h| h) {
-                    shared_with_cool = true;
-                }
-            }
-        }
-        filter.disabled = hot.iter().filter(|&&h| h).count();
+        let hot = filter.settle_crowds(crowding, window_of);
         let mut hot_by_index = vec![false; long.len()];
         for (&i, &h) in order.iter().zip(&hot) {
             hot_by_index[i as usize] = h;
-        }
-        if shared_with_cool {
-            filter.disabled_ids = hot;
         }
         let (hot, cool): (Vec<_>, Vec<_>) = long.iter().zip(&hot_by_index).partition(|(_, h)| **h);
         rest.extend(hot.into_iter().map(|(p, _)| *p));
@@ -691,6 +766,117 @@ impl<const Q: usize> GramSearcher<Q> {
         }
         let any_left = filter.disabled < long.len();
         (any_left.then_some(filter), rest)
+    }
+
+    /// Makes the filter exact again after a build that refused entries:
+    /// gives them to [`Crowd`]s, but for the grams that a pattern repeats
+    /// or whose crowd would have more than [`MAX_GROUPS`] groups; the
+    /// patterns holding those in their window (`window_of` a searcher id)
+    /// are disabled, and returned, by the searcher's ids, as hot: they go
+    /// to the automaton.
+    fn settle_crowds(
+        &mut self,
+        crowding: Crowding,
+        window_of: impl Fn(usize) -> usize,
+    ) -> Vec<bool> {
+        let Crowding {
+            repeated, refused, ..
+        } = crowding;
+        let spans = &self.spans;
+        // (gram, offset, length, id) of every pattern of every refused
+        // entry, in crowds, then groups, then the patterns' byte order.
+        let mut members: Vec<(u64, u16, u16, u32)> = refused
+            .iter()
+            .flat_map(|r| {
+                (r.id..=r.id + u32::from(r.siblings))
+                    .map(move |id| (r.gram, r.offset, spans[id as usize].1 as u16, id))
+            })
+            .collect();
+        drop(refused);
+        members.sort_unstable_by(|a, b| {
+            (a.0, a.1, a.2)
+                .cmp(&(b.0, b.1, b.2))
+                .then_with(|| self.pattern(a.3).cmp(self.pattern(b.3)))
+        });
+        let mut unsettled = repeated;
+        for crowd in members.chunk_by(|a, b| a.0 == b.0) {
+            let groups = crowd.chunk_by(|a, b| (a.1, a.2) == (b.1, b.2)).count();
+            if groups > MAX_GROUPS {
+                unsettled.insert(crowd[0].0, ());
+            }
+        }
+        let count = self.spans.len();
+        let hot: Vec<bool> = if unsettled.is_empty() {
+            vec![false; count]
+        } else {
+            (0..count)
+                .map(|id| {
+                    let (p, window) = (self.pattern(id as u32), window_of(id));
+                    (window..window + self.stride)
+                        .any(|off| unsettled.contains_key(&self.gram(p, off)))
+                })
+                .collect()
+        };
+        let mut shared_with_cool = false;
+        for slot in &mut self.slots {
+            if slot.pattern < DISABLED {
+                let first = slot.pattern as usize;
+                let stands_for = &hot[first..=first + slot.siblings()];
+                if stands_for.iter().all(|&h| h) {
+                    slot.pattern = DISABLED;
+                } else if stands_for.iter().any(|&h| h) {
+                    shared_with_cool = true;
+                }
+            }
+        }
+        self.disabled = hot.iter().filter(|&&h| h).count();
+        if shared_with_cool {
+            self.disabled_ids = hot.clone();
+        }
+        for crowd in members.chunk_by(|a, b| a.0 == b.0) {
+            let gram = crowd[0].0;
+            if unsettled.contains_key(&gram) {
+                continue;
+            }
+            let first_group = self.crowd_groups.len() as u32;
+            for group in crowd.chunk_by(|a, b| (a.1, a.2) == (b.1, b.2)) {
+                let first_member = self.crowd_members.len() as u32;
+                let cool = group.iter().filter(|m| !hot[m.3 as usize]);
+                self.crowd_members.extend(cool.map(|m| m.3));
+                let end = self.crowd_members.len() as u32;
+                if end > first_member {
+                    self.crowd_groups.push(Group {
+                        offset: group[0].1,
+                        len: group[0].2,
+                        members: (first_member, end),
+                    });
+                }
+            }
+            let end = self.crowd_groups.len() as u32;
+            if end > first_group {
+                self.mark_crowd(gram, (first_group, end));
+            }
+        }
+        hot
+    }
+
+    /// Adds a crowd of `gram` and its marker slot, at the end of the
+    /// gram's probe path. The table has room: the refused entries it
+    /// stands for were counted when it was sized, and took no slot.
+    fn mark_crowd(&mut self, gram: u64, groups: (u32, u32)) {
+        let index = self.crowds.len() as u32;
+        self.crowds.push(Crowd { gram, groups });
+        let mut i = self.slot_index(gram);
+        while self.slots[i].pattern != EMPTY {
+            i = self.next_slot(i);
+        }
+        self.slots[i] = Slot {
+            pattern: index,
+            offset_siblings: CROWD_MARK,
+            fingerprint: self.fingerprint(gram),
+        };
+        let (word, bits) = self.bitmap_word(gram);
+        self.bitmap[word] |= bits;
     }
 
     /// The home slot of a gram: the high half of the hash times the slot
@@ -766,6 +952,9 @@ impl<const Q: usize> GramSearcher<Q> {
             + self.head_ids.len() * 4
             + self.head_prefixes.len() * 8
             + self.disabled_ids.len()
+            + self.crowds.len() * std::mem::size_of::<Crowd>()
+            + self.crowd_groups.len() * std::mem::size_of::<Group>()
+            + self.crowd_members.len() * 4
     }
 
     /// 16 bits of the gram's bitmap hash that neither its bitmap word
@@ -908,7 +1097,12 @@ impl<const Q: usize> GramSearcher<Q> {
             if slot.pattern == EMPTY {
                 return;
             }
-            if slot.fingerprint == fp && slot.pattern != DISABLED && probe >= from + slot.offset() {
+            if slot.fingerprint == fp && slot.offset_siblings == CROWD_MARK {
+                self.confirm_crowd(slot.pattern, hay, probe, gram, from, on_match);
+            } else if slot.fingerprint == fp
+                && slot.pattern != DISABLED
+                && probe >= from + slot.offset()
+            {
                 let start = probe - slot.offset();
                 for id in slot.pattern..=slot.pattern + slot.siblings() as u32 {
                     if self.disabled_ids.get(id as usize) == Some(&true) {
@@ -923,6 +1117,41 @@ impl<const Q: usize> GramSearcher<Q> {
                 }
             }
             i = self.next_slot(i);
+        }
+    }
+
+    /// Reports the occurrence, if any, of each group of crowd `index` that
+    /// holds `gram` at `probe`: a binary search of its sorted members for
+    /// the text where one would lie.
+    fn confirm_crowd(
+        &self,
+        index: u32,
+        hay: &[u8],
+        probe: usize,
+        gram: u64,
+        from: usize,
+        on_match: &mut impl FnMut(usize, usize),
+    ) {
+        let crowd = self.crowds[index as usize];
+        if crowd.gram != gram {
+            return;
+        }
+        let (first, end) = crowd.groups;
+        for group in &self.crowd_groups[first as usize..end as usize] {
+            let (offset, len) = (usize::from(group.offset), usize::from(group.len));
+            if probe < from + offset || probe - offset + len > hay.len() {
+                continue;
+            }
+            let start = probe - offset;
+            let text = &hay[start..start + len];
+            let (first, end) = group.members;
+            let members = &self.crowd_members[first as usize..end as usize];
+            if members
+                .binary_search_by(|&id| self.pattern(id).cmp(text))
+                .is_ok()
+            {
+                on_match(start, start + len);
+            }
         }
     }
 
@@ -1304,10 +1533,12 @@ mod tests {
     }
 
     #[test]
-    fn crowded_patterns_are_disabled_and_the_rest_still_found() {
-        // More variants than a gram may have entries, sharing a 24-byte
-        // head, crowd its grams; the others must still be found at every
-        // offset, and only they.
+    fn a_crowded_family_is_found_through_its_crowd() {
+        // More variants than a gram may have entries, sharing a 25-byte
+        // head and one length: no window fits past the head, so the
+        // entries of their crowded grams go to crowds of one group each,
+        // and every member must still be found at every offset, beside
+        // patterns with entries of their own.
         let family_len = MAX_ENTRIES_PER_GRAM as usize + 4;
         let family: Vec<Vec<u8>> = (0..family_len)
             .map(|i| format!("shared-head-0123456789ab-{i:02}").into_bytes())
@@ -1319,19 +1550,54 @@ mod tests {
         let mut patterns: Vec<&[u8]> = family.iter().map(|f| &f[..]).collect();
         patterns.extend(&free);
         let (filter, rest) = GramSearcher::<8>::build_partitioned(&patterns);
-        let filter = filter.expect("the free patterns stay in the filter");
-        assert_eq!(filter.patterns(), 2);
-        assert_eq!(rest.len(), family_len);
+        let filter = filter.expect("a filter");
+        assert!(rest.is_empty(), "{} left to the automaton", rest.len());
+        assert!(!filter.crowds.is_empty(), "no crowd");
+        assert!(filter.crowds.iter().all(|c| c.groups.1 - c.groups.0 == 1));
         for pre in 0..25 {
             let mut hay = vec![b'.'; pre];
             hay.extend_from_slice(&family[3]);
             hay.extend_from_slice(b"Zq3xP0vL9mK2wN8rT5yB.unrelated-variant-with-more-bytes");
             hay.extend_from_slice(&family[family_len - 1]);
+            // Cut short, and one byte changed: not members.
+            hay.extend_from_slice(&family[5][..26]);
+            hay.push(b'.');
+            hay.extend_from_slice(b"shared-head-0123456789ab-x7");
+            hay.extend_from_slice(&family[0]);
             let mut got = Vec::new();
             filter.scan(&hay, 0, 0, |s, e| got.push((s, e)));
             got.sort();
-            assert_eq!(got, naive(&free, &hay), "pre {pre}");
+            assert_eq!(got, naive(&patterns, &hay), "pre {pre}");
         }
+    }
+
+    #[test]
+    fn a_gram_crowded_at_many_offsets_sends_its_patterns_elsewhere() {
+        // Forty patterns of 16 or 17 bytes hold one gram at offsets 2
+        // to 7, and no window fits beside it: the entries past the first
+        // MAX_ENTRIES_PER_GRAM fall in twelve (offset, length) groups,
+        // more than a crowd may have. The family goes to the automaton;
+        // the pattern beside it stays and is found.
+        let mut rng = crate::test_rng::Lcg(31);
+        let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let family: Vec<Vec<u8>> = (0..40)
+            .map(|i| {
+                let (at, len) = (2 + i % 6, 16 + i / 6 % 2);
+                let mut p = rng.word(alnum, len);
+                p[at..at + 8].copy_from_slice(b"~common~");
+                p
+            })
+            .collect();
+        let free = b"Zq3xP0vL9mK2wN8rT5yB".to_vec();
+        let mut patterns: Vec<&[u8]> = family.iter().map(|f| &f[..]).collect();
+        patterns.push(&free);
+        let (filter, rest) = GramSearcher::<8>::build_partitioned(&patterns);
+        let filter = filter.expect("the free pattern stays in the filter");
+        assert_eq!(filter.patterns(), 1);
+        assert_eq!(rest.len(), family.len());
+        let mut hay = family.concat();
+        hay.extend_from_slice(&free);
+        assert_finds(&filter, &[&free], &hay);
     }
 
     /// `count` patterns of `head` bytes in common followed by `tail`
