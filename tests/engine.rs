@@ -507,13 +507,8 @@ fn compaction_is_shared_by_streams_and_not_by_forks() {
 /// variant replaced. Fed in random chunks, it must be right all through.
 #[test]
 fn a_split_build_compacted_in_the_background_masks_the_same() {
-    let mut state = 0x5eed_0bad_cafe_u64;
-    let mut next = move |below: usize| {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((state >> 33) as usize) % below
-    };
+    let mut rng = common::Lcg(0x5eed_0bad_cafe);
+    let mut next = move |below: usize| rng.below(below);
     let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let word = |len: usize, next: &mut dyn FnMut(usize) -> usize| -> Vec<u8> {
         (0..len).map(|_| alnum[next(alnum.len())]).collect()

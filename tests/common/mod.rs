@@ -7,6 +7,21 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
+/// A seeded generator for tests that want the same inputs on every run
+/// (Knuth's MMIX multiplier, the high bits kept).
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
 /// Marks every byte covered by any occurrence of any variant.
 pub fn marks(input: &[u8], variants: &[Vec<u8>]) -> Vec<bool> {
     let mut masked = vec![false; input.len()];
