@@ -8,7 +8,7 @@ mod common;
 use std::ops::Range;
 use std::sync::Arc;
 
-use logmask::{Config, Encoding, MaskWriter, Registry};
+use logmask::{Config, DetectorSet, Encoding, MaskWriter, Registry};
 use proptest::prelude::*;
 
 fn raw_registry(secrets: &[Vec<u8>]) -> Arc<Registry> {
@@ -24,8 +24,12 @@ fn raw_registry(secrets: &[Vec<u8>]) -> Arc<Registry> {
 
 fn check(secrets: &[Vec<u8>], input: &[u8], cuts: &[usize]) {
     let registry = raw_registry(secrets);
+    // Registered secrets only: detection (SPEC 7) holds bytes of its own
+    // (an `L` after a space may begin a Base64 PEM), which the oracle
+    // does not model.
     let mut writer = MaskWriter::builder(registry)
         .commands(false)
+        .detect(DetectorSet::empty())
         .build(Vec::new());
     common::feed_at_cuts(&mut writer, input, cuts, |writer, end| {
         let want = common::decided_output(&input[..end], secrets);
