@@ -483,7 +483,7 @@ impl<const Q: usize> GramSearcher<Q> {
     ///
     /// Also returns the order the searcher holds the patterns in (its
     /// pattern `id` is `patterns[order[id]]`), and whether it added to
-    /// `crowded`.
+    /// `crowding.grams`.
     ///
     /// The forms of one value share most of their grams (its URL, JSON
     /// and shell forms differ only around the bytes they escape), and
@@ -512,11 +512,7 @@ impl<const Q: usize> GramSearcher<Q> {
         } = arrange(patterns, farthest_window + stride + Q - 1);
         let count = patterns.len();
         let pattern_at = |id: usize| span_of(&arena, &spans, id);
-        let window_of = |id: usize| {
-            windows
-                .get(order[id] as usize)
-                .map_or(0, |&w| usize::from(w))
-        };
+        let window_of = |id: usize| window_at(windows, order[id] as usize);
         // Whether pattern `id + 1` may share pattern `id`'s entries:
         // an entry's siblings hold its gram at its offset, which must be
         // within their windows too.
@@ -742,11 +738,7 @@ impl<const Q: usize> GramSearcher<Q> {
             }
             rewindows += 1;
         };
-        let window_of = |id: usize| {
-            windows
-                .get(order[id] as usize)
-                .map_or(0, |&w| usize::from(w))
-        };
+        let window_of = |id: usize| window_at(&windows, order[id] as usize);
         // By the searcher's ids.
         let hot = filter.settle_crowds(crowding, window_of);
         let mut hot_by_index = vec![false; long.len()];
@@ -1223,6 +1215,12 @@ impl<const Q: usize> GramSearcher<Q> {
     }
 }
 
+/// The first offset of pattern `i`'s window: `windows[i]`, or 0 for
+/// every pattern when `windows` is empty (no build has moved one).
+fn window_at(windows: &[u16], i: usize) -> usize {
+    windows.get(i).map_or(0, |&w| usize::from(w))
+}
+
 /// Builds of one batch after the first, each with the windows of its
 /// crowded patterns moved past the grams found crowded so far (a family
 /// moved past its shared beginning may crowd grams further on).
@@ -1255,7 +1253,7 @@ fn rewindow<const Q: usize>(
     stride: usize,
     windows: &[u16],
 ) -> Option<(usize, Vec<u16>)> {
-    let window_of = |i: usize| windows.get(i).map_or(0, |&w| usize::from(w));
+    let window_of = |i: usize| window_at(windows, i);
     let floor = stride.div_ceil(2).max(LOWEST_LOWERED_STRIDE).min(stride);
     // The runs of uncrowded offsets at least `floor` long, (start, length),
     // of each pattern whose window is crowded.
