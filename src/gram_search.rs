@@ -36,6 +36,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 
+use crate::sorted_members;
+
 /// The keys of every hash a searcher computes, drawn afresh for each
 /// searcher from the process's random source (SPEC 1.6): grams come from
 /// values the stream and files supply, and a fixed, invertible mix let
@@ -1144,35 +1146,9 @@ impl<const Q: usize> GramSearcher<Q> {
     }
 
     /// Whether `text` is one of `members`, patterns of its length sorted
-    /// by their bytes: a binary search that skips the bytes the text is
-    /// known to share with both bounds (every member between them shares
-    /// them too), so that members alike but for their last bytes cost
-    /// about their length once, not once per step.
+    /// by their bytes (see [`sorted_members`]).
     fn holds_among(&self, members: &[u32], text: &[u8]) -> bool {
-        let (mut low, mut high) = (0, members.len());
-        // Bytes the text shares with the member before `low` and with
-        // the one at `high` (none yet: 0).
-        let (mut shared_low, mut shared_high) = (0, 0);
-        while low < high {
-            let mid = low + (high - low) / 2;
-            let pattern = self.pattern(members[mid]);
-            let known = shared_low.min(shared_high);
-            let shared = known
-                + pattern[known..]
-                    .iter()
-                    .zip(&text[known..])
-                    .take_while(|(a, b)| a == b)
-                    .count();
-            if shared == text.len() {
-                return true;
-            }
-            if pattern[shared] < text[shared] {
-                (low, shared_low) = (mid + 1, shared);
-            } else {
-                (high, shared_high) = (mid, shared);
-            }
-        }
-        false
+        sorted_members::contains(members, |id| self.pattern(id), text)
     }
 
     /// The earliest position at or after `from` where the rest of `hay`

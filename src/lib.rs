@@ -114,6 +114,7 @@ pub mod origin;
 mod protocol;
 mod registry;
 pub mod runs;
+mod sorted_members;
 mod stream;
 #[cfg(test)]
 mod test_rng;
