@@ -23,6 +23,20 @@
 //! The index is a sorted array searched by binary search, not a hash
 //! table: no choice of values can make it slow.
 //!
+//! Families (many long patterns alike but for a few bytes: the Base64
+//! forms of one job's large JWTs, values with a common beginning) would
+//! make a hit name every member, each swept over thousands of shared
+//! bytes. A pattern whose window shares a gram with more than
+//! [`MAX_SOLO_SHARING`] patterns, and that repeats none of its grams
+//! more than [`MAX_OWN_REPEATS`] times there, is searched as part of a
+//! crowd ([`Crowds`]) instead: every (gram, offset, length) of its window
+//! is a group of the members that hold that gram at that offset and have
+//! that length, sorted by their bytes, so a hit at probe `t` names one
+//! start `t - offset` per group, resolved by one binary search
+//! ([`sorted_members`]) that costs about one member's length. Patterns
+//! that repeat themselves stay with the sweep, which is linear however
+//! periodic the text is.
+//!
 //! Invariants:
 //! - Exact: [`LongSearcher::scan`] reports every occurrence that lies in
 //!   the text and starts at or after `from` (overlapping ones as their
@@ -33,14 +47,22 @@
 //!   at most [`STRIDE`] entries of 12 bytes per pattern, so at most
 //!   `12 * STRIDE / MIN_LEN` bytes per pattern byte (the batch sends only
 //!   patterns longer than the gram searcher's limit here, where that is
-//!   under 2).
+//!   under 2); a crowd member takes [`STRIDE`] members of 4 bytes and
+//!   at most [`STRIDE`] groups of 24, under 4 bytes per pattern byte.
+//! - Streams written in small pieces: what a pending start's search
+//!   learned is kept in [`LongScan`] (a sweep's window for a pattern, the
+//!   members of a group a tail begins), so a long occurrence written a
+//!   byte at a time costs linear, not quadratic, time.
 //! - Cost: a probe every [`STRIDE`] bytes; each hit costs a sweep linear in
 //!   the pattern's length, at most once per pattern length of text.
 //!   Text that holds grams of many long patterns is searched once per such
 //!   pattern.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use crate::sorted_members;
 
 /// Gram length in bytes.
 const Q: usize = 8;
@@ -51,6 +73,17 @@ const STRIDE: usize = 512;
 /// Shortest pattern this searcher can take: every occurrence must hold a
 /// whole gram at a probe.
 pub(crate) const MIN_LEN: usize = STRIDE + Q - 1;
+
+/// Most patterns whose windows may hold one gram before those among
+/// them that do not repeat themselves are searched as a crowd: a hit
+/// sweeps each pattern that holds the gram, over up to its length.
+const MAX_SOLO_SHARING: usize = 16;
+
+/// Most offsets of its window at which a crowd member may hold one gram:
+/// each is a group to search on a hit, and a pattern that repeats a
+/// gram more (`abab...`) would be searched at every repetition of text
+/// like it.
+const MAX_OWN_REPEATS: usize = 8;
 
 /// How many Z entries (4 bytes each) each thread keeps cached, over all
 /// patterns: 8 MiB, the arrays of about twenty of the longest variants.
@@ -75,10 +108,16 @@ thread_local! {
 /// `covered`, `(c, e)`: every occurrence that starts at or after stream
 /// offset `c` and ends by `e` has been reported, so a later scan from at
 /// least `c` sweeps only the starts of occurrences that end after `e`.
+///
+/// `begun`: for a crowd's group and a stream offset `s`, `(k, lo, hi)`:
+/// the group's members `lo..hi` (in its sorted run) are exactly those
+/// that begin with the stream's bytes `s..s + k` (none: `lo == hi`), so a
+/// later pending start narrows them by the bytes that came since.
 #[derive(Default)]
 pub(crate) struct LongScan {
     facts: Vec<(u32, u64, u32)>,
     covered: Option<(u64, u64)>,
+    begun: HashMap<(u32, u64), (u32, u32, u32)>,
 }
 
 impl LongScan {
@@ -104,10 +143,13 @@ impl LongScan {
 /// The searcher over one batch's long patterns.
 pub(crate) struct LongSearcher {
     patterns: Vec<Arc<[u8]>>,
-    /// Distinct grams at offsets `0..STRIDE` of every pattern, sorted; the
-    /// pattern of each is at the same index of `gram_patterns`.
+    /// Distinct grams at offsets `0..STRIDE` of every pattern searched
+    /// alone, sorted; the pattern of each is at the same index of
+    /// `gram_patterns`.
     grams: Vec<u64>,
     gram_patterns: Vec<u32>,
+    /// The other patterns.
+    crowds: Crowds,
     /// (first 8 bytes, big-endian, pattern id), sorted: which patterns a
     /// short tail may begin.
     heads: Vec<(u64, u32)>,
@@ -132,15 +174,34 @@ impl LongSearcher {
         }
         let mut entries: Vec<(u64, u32)> = Vec::with_capacity(patterns.len() * STRIDE);
         let mut own: Vec<u64> = Vec::with_capacity(STRIDE);
+        let mut repeats = vec![false; patterns.len()];
         for (id, p) in patterns.iter().enumerate() {
             assert!(p.len() >= MIN_LEN, "long pattern of {} bytes", p.len());
             own.clear();
             own.extend((0..STRIDE).map(|off| gram_at(p, off)));
             own.sort_unstable();
+            repeats[id] = own
+                .chunk_by(|a, b| a == b)
+                .any(|r| r.len() > MAX_OWN_REPEATS);
             own.dedup();
             entries.extend(own.iter().map(|&g| (g, id as u32)));
         }
         entries.sort_unstable();
+        let mut crowded = vec![false; patterns.len()];
+        for run in entries.chunk_by(|a, b| a.0 == b.0) {
+            if run.len() > MAX_SOLO_SHARING {
+                for &(_, id) in run {
+                    crowded[id as usize] = !repeats[id as usize];
+                }
+            }
+        }
+        entries.retain(|&(_, id)| !crowded[id as usize]);
+        // Before the crowds' own entries are made.
+        entries.shrink_to_fit();
+        let in_crowds: Vec<u32> = (0..patterns.len() as u32)
+            .filter(|&id| crowded[id as usize])
+            .collect();
+        let crowds = Crowds::build(&patterns, &in_crowds);
         let (grams, gram_patterns) = entries.into_iter().unzip();
         let mut heads: Vec<(u64, u32)> = patterns
             .iter()
@@ -153,9 +214,23 @@ impl LongSearcher {
             patterns,
             grams,
             gram_patterns,
+            crowds,
             heads,
             max_len,
         })
+    }
+
+    /// Number of patterns searched as part of a crowd.
+    #[cfg(test)]
+    fn crowded(&self) -> usize {
+        let mut ids = self.crowds.members.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    fn pattern(&self, id: u32) -> &[u8] {
+        &self.patterns[id as usize]
     }
 
     /// Length of the longest pattern.
@@ -172,7 +247,11 @@ impl LongSearcher {
     /// it shares with the registry).
     pub(crate) fn memory_usage(&self) -> usize {
         let bytes: usize = self.patterns.iter().map(|p| p.len()).sum();
-        bytes + self.patterns.len() * 16 + self.grams.len() * 12 + self.heads.len() * 12
+        bytes
+            + self.patterns.len() * 16
+            + self.grams.len() * 12
+            + self.heads.len() * 12
+            + self.crowds.memory_usage()
     }
 
     /// The patterns whose index holds `gram`.
@@ -274,6 +353,42 @@ impl LongSearcher {
         if let Some((s, e)) = union {
             on_match(s, e);
         }
+        self.scan_crowds(hay, hay_offset, from, done_end, first, on_match);
+    }
+
+    /// Reports the crowds' occurrences in `hay` that start at or after
+    /// `from` and end after stream offset `done_end` (an earlier scan
+    /// reported those ending by it), probing from `hay[first]` on.
+    fn scan_crowds(
+        &self,
+        hay: &[u8],
+        hay_offset: u64,
+        from: usize,
+        done_end: u64,
+        first: usize,
+        mut on_match: impl FnMut(usize, usize),
+    ) {
+        if self.crowds.groups.is_empty() {
+            return;
+        }
+        let mut t = first;
+        while t + Q <= hay.len() {
+            for group in self.crowds.with_gram(gram_at(hay, t)).1 {
+                let (offset, len) = (group.offset as usize, group.len as usize);
+                let Some(start) = t.checked_sub(offset) else {
+                    continue;
+                };
+                let end = start + len;
+                if start < from || end > hay.len() || hay_offset + end as u64 <= done_end {
+                    continue;
+                }
+                let members = self.crowds.members(group);
+                if sorted_members::contains(members, |id| self.pattern(id), &hay[start..end]) {
+                    on_match(start, end);
+                }
+            }
+            t += STRIDE;
+        }
     }
 
     /// The earliest position at or after `from` where the rest of `hay`
@@ -322,6 +437,7 @@ impl LongSearcher {
                 known.learn(id, hay_offset, window);
             }
         }
+        let best = self.crowds_pending(known, hay, hay_offset, j0, best);
         if best < len {
             return best;
         }
@@ -347,6 +463,138 @@ impl LongSearcher {
             }
         }
         len
+    }
+
+    /// The earliest `j` in `j0..best` from which `hay`'s tail, at least
+    /// [`MIN_LEN`] bytes, is a proper prefix of a crowd's member (else
+    /// `best`): such a tail holds a probe `j0 + k * STRIDE` in
+    /// `j..j + STRIDE`, whose gram the member's group has.
+    fn crowds_pending(
+        &self,
+        known: &mut LongScan,
+        hay: &[u8],
+        hay_offset: u64,
+        j0: usize,
+        mut best: usize,
+    ) -> usize {
+        if self.crowds.groups.is_empty() {
+            return best;
+        }
+        let len = hay.len();
+        known
+            .begun
+            .retain(|&(_, start), _| start >= hay_offset + j0 as u64);
+        let mut t = j0;
+        while t + Q <= len {
+            let (first, groups) = self.crowds.with_gram(gram_at(hay, t));
+            for (index, group) in (first..).zip(groups) {
+                let Some(j) = t.checked_sub(group.offset as usize) else {
+                    continue;
+                };
+                if j < j0 || j >= best || len - j < MIN_LEN || len - j >= group.len as usize {
+                    continue;
+                }
+                let members = self.crowds.members(group);
+                let key = (index as u32, hay_offset + j as u64);
+                // Resume from what an earlier call found, if its tail
+                // was not longer (it never is in a stream).
+                let (k, lo, hi) = match known.begun.get(&key) {
+                    Some(&(k, lo, hi)) if k as usize <= len - j => (k as usize, lo, hi),
+                    _ => (0, 0, members.len() as u32),
+                };
+                if lo == hi {
+                    continue;
+                }
+                let run = &members[lo as usize..hi as usize];
+                let begin =
+                    sorted_members::beginning_with(run, |id| self.pattern(id), &hay[j..], k);
+                let (lo, hi) = (lo + begin.start as u32, lo + begin.end as u32);
+                known.begun.insert(key, ((len - j) as u32, lo, hi));
+                if lo < hi {
+                    best = j;
+                }
+            }
+            t += STRIDE;
+        }
+        best
+    }
+}
+
+/// The long patterns of a family, searched in sorted groups (see the
+/// module's documentation).
+#[derive(Default)]
+struct Crowds {
+    /// The gram of each group, sorted.
+    grams: Vec<u64>,
+    groups: Vec<Group>,
+    /// Pattern ids, each group's run in the byte order of the patterns.
+    members: Vec<u32>,
+}
+
+/// The members of a crowd that hold one gram at `offset` and have length
+/// `len`.
+#[derive(Clone, Copy)]
+struct Group {
+    offset: u32,
+    len: u32,
+    /// Range of `Crowds::members`.
+    members: (u32, u32),
+}
+
+impl Crowds {
+    /// Groups the windows of patterns `ids`.
+    fn build(patterns: &[Arc<[u8]>], ids: &[u32]) -> Crowds {
+        let mut order = ids.to_vec();
+        order.sort_by(|&a, &b| patterns[a as usize].cmp(&patterns[b as usize]));
+        // (gram, offset, length, rank in byte order), packed in one
+        // integer: half the memory of a tuple while building, and a sort
+        // of plain integers.
+        const RANK_BITS: u32 = 32;
+        const LEN_BITS: u32 = 64 - RANK_BITS - STRIDE.trailing_zeros();
+        let pack = |gram: u64, offset: usize, len: usize, rank: usize| {
+            let low = (offset << (LEN_BITS + RANK_BITS)) | (len << RANK_BITS) | rank;
+            u128::from(gram) << 64 | low as u128
+        };
+        let mut entries: Vec<u128> = Vec::with_capacity(order.len() * STRIDE);
+        for (rank, &id) in order.iter().enumerate() {
+            let p = &patterns[id as usize];
+            // Variants are at most a few times MAX_VALUE_LEN.
+            assert!(p.len() < 1 << LEN_BITS && rank < 1 << RANK_BITS);
+            entries.extend((0..STRIDE).map(|off| pack(gram_at(p, off), off, p.len(), rank)));
+        }
+        entries.sort_unstable();
+        let rank_of = |e: u128| (e as u64 & ((1 << RANK_BITS) - 1)) as usize;
+        let mut crowds = Crowds {
+            members: entries.iter().map(|&e| order[rank_of(e)]).collect(),
+            ..Crowds::default()
+        };
+        let mut at = 0;
+        for run in entries.chunk_by(|a, b| a >> RANK_BITS == b >> RANK_BITS) {
+            let low = run[0] as u64;
+            crowds.grams.push((run[0] >> 64) as u64);
+            crowds.groups.push(Group {
+                offset: (low >> (LEN_BITS + RANK_BITS)) as u32,
+                len: ((low >> RANK_BITS) & ((1 << LEN_BITS) - 1)) as u32,
+                members: (at, at + run.len() as u32),
+            });
+            at += run.len() as u32;
+        }
+        crowds
+    }
+
+    /// The index of the first group with `gram`, and those groups.
+    fn with_gram(&self, gram: u64) -> (usize, &[Group]) {
+        let lo = self.grams.partition_point(|&g| g < gram);
+        let hi = lo + self.grams[lo..].partition_point(|&g| g == gram);
+        (lo, &self.groups[lo..hi])
+    }
+
+    fn members(&self, group: &Group) -> &[u32] {
+        &self.members[group.members.0 as usize..group.members.1 as usize]
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.grams.len() * 8 + self.groups.len() * 16 + self.members.len() * 4
     }
 }
 
@@ -545,6 +793,139 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// A family: members that share a beginning (a gram or more, over
+    /// small alphabets, so that texts fall between them), of up to three
+    /// lengths, beside patterns of their own.
+    fn family(rng: &mut Lcg, alphabet: &[u8]) -> Vec<Vec<u8>> {
+        let lens: Vec<usize> = (0..1 + rng.below(3))
+            .map(|_| MIN_LEN + rng.below(300))
+            .collect();
+        // At least 16 bytes of each member are its own.
+        let shortest = *lens.iter().min().expect("a length");
+        let head_len = Q + rng.below(shortest - Q - 16);
+        let head = rng.word(alphabet, head_len);
+        let mut patterns: Vec<Vec<u8>> = (0..MAX_SOLO_SHARING + 1 + rng.below(40))
+            .map(|_| {
+                let len = lens[rng.below(lens.len())];
+                let rest = rng.word(alphabet, len - head_len);
+                [&head[..], &rest].concat()
+            })
+            .collect();
+        patterns.sort();
+        patterns.dedup();
+        for _ in 0..rng.below(3) {
+            let len = MIN_LEN + rng.below(200);
+            patterns.push(rng.word(alphabet, len));
+        }
+        patterns
+    }
+
+    /// Text of whole members, their beginnings and ends, members with one
+    /// byte changed, and noise.
+    fn text_of(rng: &mut Lcg, patterns: &[Vec<u8>], alphabet: &[u8], len: usize) -> Vec<u8> {
+        let mut hay = Vec::new();
+        while hay.len() < len {
+            let p = &patterns[rng.below(patterns.len())];
+            match rng.below(5) {
+                0 | 1 => hay.extend_from_slice(p),
+                2 => hay.extend_from_slice(&p[..rng.below(p.len())]),
+                3 => {
+                    let mut near = p.clone();
+                    let at = rng.below(p.len());
+                    near[at] = alphabet[rng.below(alphabet.len())];
+                    hay.extend(near);
+                }
+                _ => {
+                    let len = 1 + rng.below(40);
+                    hay.extend(rng.word(alphabet, len));
+                }
+            }
+        }
+        hay
+    }
+
+    #[test]
+    fn families_are_searched_as_crowds() {
+        let mut rng = Lcg(0xc40d);
+        for round in 0..40 {
+            let alphabet: &[u8] = [&b"ab"[..], b"abcdefgh", b"0123456789abcdef"][round % 3];
+            let patterns = family(&mut rng, alphabet);
+            let s = searcher(&patterns);
+            // Over two letters, most members repeat a gram of their
+            // window too often and stay with the sweep.
+            if round % 3 != 0 {
+                assert!(s.crowded() > MAX_SOLO_SHARING, "round {round}");
+            }
+            let hay = text_of(&mut rng, &patterns, alphabet, 12_000);
+            for offset in [0u64, 1, 511, 1000] {
+                for from in [0, 7, 3000] {
+                    let mut got = vec![false; hay.len()];
+                    s.scan(&mut LongScan::default(), &hay, offset, from, |a, b| {
+                        got[a..b].fill(true)
+                    });
+                    let mut want = vec![false; hay.len()];
+                    for (a, b) in naive(&patterns, &hay, from) {
+                        want[a..b].fill(true);
+                    }
+                    assert!(got == want, "round {round}, offset {offset}, from {from}");
+                }
+            }
+            for cut in [0, 1, 300, 600, 2000, 4000] {
+                let end = hay.len() - cut;
+                for from in [0, end / 2, end.saturating_sub(600)] {
+                    assert_eq!(
+                        s.pending_start(&mut LongScan::default(), &hay[..end], 0, from),
+                        naive_pending(&patterns, &hay[..end], from),
+                        "round {round}, end {end}, from {from}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// What a stream does: the text grows by pieces of 1 to 700 bytes,
+    /// and each write scans and asks for the pending start from the last
+    /// one, over the bytes kept from there, with what earlier writes
+    /// learned. Every answer is the naive one, and the occurrences
+    /// reported over all writes are those of the whole text.
+    #[test]
+    fn a_stream_written_in_pieces_keeps_what_it_learned() {
+        let mut rng = Lcg(0x57e4);
+        for round in 0..30 {
+            let alphabet: &[u8] = [&b"ab"[..], b"abcdefgh", b"0123456789abcdef"][round % 3];
+            let patterns = family(&mut rng, alphabet);
+            let s = searcher(&patterns);
+            let hay = text_of(&mut rng, &patterns, alphabet, 6_000);
+            let mut known = LongScan::default();
+            let mut marked = vec![false; hay.len()];
+            let (mut pending, mut end) = (0, 0);
+            while end < hay.len() {
+                let piece = if round % 2 == 0 {
+                    1
+                } else {
+                    1 + rng.below(700)
+                };
+                end = (end + piece).min(hay.len());
+                let kept = &hay[pending..end];
+                s.scan(&mut known, kept, pending as u64, 0, |a, b| {
+                    marked[pending + a..pending + b].fill(true)
+                });
+                let next = pending + s.pending_start(&mut known, kept, pending as u64, 0);
+                assert_eq!(
+                    next,
+                    naive_pending(&patterns, &hay[..end], pending),
+                    "round {round}, end {end}"
+                );
+                pending = next;
+            }
+            let mut want = vec![false; hay.len()];
+            for (a, b) in naive(&patterns, &hay, 0) {
+                want[a..b].fill(true);
+            }
+            assert!(marked == want, "round {round}");
         }
     }
 

@@ -32,7 +32,11 @@ pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
         }
         at += 8;
     }
-    at + a[at..].iter().zip(&b[at..]).take_while(|(x, y)| x == y).count()
+    at + a[at..]
+        .iter()
+        .zip(&b[at..])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// Whether `text` is one of `members` (patterns of its length).
@@ -152,7 +156,7 @@ mod tests {
                         [&head[..], &rng.word(b"ab", len)].concat()
                     }
                 };
-                let want = patterns.iter().any(|p| *p == text);
+                let want = patterns.contains(&text);
                 assert_eq!(contains(&members, pattern, &text), want, "{text:?}");
                 let want: Vec<usize> = (0..patterns.len())
                     .filter(|&i| patterns[i].starts_with(&text))

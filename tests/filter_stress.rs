@@ -148,11 +148,15 @@ proptest! {
 /// lower stride), plus a few unrelated secrets. The input holds members,
 /// members cut short, members with one byte changed and bits of the
 /// head.
-fn family_case() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
+fn family_case(
+    head_len: Range<usize>,
+    tail_len: Range<usize>,
+    members: Range<usize>,
+) -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<u8>, Vec<usize>)> {
     let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".to_vec();
     let letters = prop::sample::select(alnum);
-    let head = prop::collection::vec(letters.clone(), 8..200);
-    let tails = prop::collection::vec(prop::collection::vec(letters.clone(), 4..90), 17..60);
+    let head = prop::collection::vec(letters.clone(), head_len);
+    let tails = prop::collection::vec(prop::collection::vec(letters.clone(), tail_len), members);
     let others = prop::collection::vec(prop::collection::vec(letters, 16..40), 0..3);
     (head, tails, others)
         .prop_flat_map(|(head, tails, others)| {
@@ -191,7 +195,31 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn families_of_secrets_that_begin_alike_any_split((secrets, input, cuts) in family_case()) {
+    fn families_of_secrets_that_begin_alike_any_split(
+        (secrets, input, cuts) in family_case(8..200, 4..90, 17..60)
+    ) {
+        check(&secrets, &input, &cuts);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Families of values longer than the gram filter's 4 KiB, alike
+    /// through their first 512 bytes or more (the long-variant
+    /// searcher's window): searched as crowds.
+    #[test]
+    fn families_of_long_secrets_any_split(
+        (secrets, input, cuts) in family_case(4000..4300, 100..400, 17..30)
+    ) {
+        check(&secrets, &input, &cuts);
+    }
+
+    /// Alike through their first bytes only.
+    #[test]
+    fn families_of_long_secrets_alike_at_first_any_split(
+        (secrets, input, cuts) in family_case(8..600, 4100..4200, 17..30)
+    ) {
         check(&secrets, &input, &cuts);
     }
 }
