@@ -11,8 +11,13 @@ KIND is one of:
             `jti`, `iat`, `exp` and the signature differ
   tail      values of 109 bytes: 20 random, then an 89-byte tail in common
   head      values of 109 bytes: an 89-byte head in common, then 20 random
+  big-jwt   RS256 JWTs of about 3 KB of one job (150 `groups` claims):
+            their Base64 and hex forms pass 4 KiB, the long-variant
+            searcher's
+  long-head values of 4,097 bytes: a 4,089-byte head in common, then 8
+            random
 
-Deterministic. The README's "Windows past a shared beginning" figures
+Deterministic. The README's "Families: windows and crowds" figures
 come from these with `benches/cpu.py` and start-up runs on empty input.
 The tokens are not signed with any real key.
 """
@@ -68,6 +73,17 @@ def rs256(rnd, i, job):
     return RS256_HEADER + "." + b64(compact(claims)) + "." + signature
 
 
+def big_jwt(rnd, i):
+    claims = {
+        "iss": "https://issuer.example.com",
+        "groups": ["group-%04d" % g for g in range(150)],
+        "jti": "%032x" % rnd.getrandbits(128),
+        "iat": 1700000000 + i,
+    }
+    signature = b64(bytes(rnd.getrandbits(8) for _ in range(256)))
+    return RS256_HEADER + "." + b64(compact(claims)) + "." + signature
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -76,12 +92,15 @@ def main():
     alnum = string.ascii_letters + string.digits
     common = "".join(rnd.choice(string.ascii_letters) for _ in range(89))
     word = lambda: "".join(rnd.choice(alnum) for _ in range(20))
+    long_common = "".join(rnd.choice(alnum) for _ in range(4089))
     make = {
         "hs256": lambda i: hs256(rnd, i),
         "rs256": lambda i: rs256(rnd, i, False),
         "rs256-job": lambda i: rs256(rnd, i, True),
         "tail": lambda i: word() + common,
         "head": lambda i: common + word(),
+        "big-jwt": lambda i: big_jwt(rnd, i),
+        "long-head": lambda i: long_common + "".join(rnd.choice(alnum) for _ in range(8)),
     }.get(kind)
     if make is None:
         sys.exit(__doc__)
