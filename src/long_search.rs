@@ -47,8 +47,9 @@
 //!   at most [`STRIDE`] entries of 12 bytes per pattern, so at most
 //!   `12 * STRIDE / MIN_LEN` bytes per pattern byte (the batch sends only
 //!   patterns longer than the gram searcher's limit here, where that is
-//!   under 2); a crowd member takes [`STRIDE`] members of 4 bytes and
-//!   at most [`STRIDE`] groups of 24, under 4 bytes per pattern byte.
+//!   under 2); a crowd member takes at most [`STRIDE`] groups of 24
+//!   bytes and [`STRIDE`] members of 4, under 4 bytes per pattern byte,
+//!   and members that share their window share its groups.
 //! - Streams written in small pieces: what a pending start's search
 //!   learned is kept in [`LongScan`] (a sweep's window for a pattern, the
 //!   members of a group a tail begins), so a long occurrence written a
@@ -527,7 +528,8 @@ struct Crowds {
     /// The gram of each group, sorted.
     grams: Vec<u64>,
     groups: Vec<Group>,
-    /// Pattern ids, each group's run in the byte order of the patterns.
+    /// Pattern ids by length, then bytes, then the members of groups
+    /// that are not a range of that order; each group's in byte order.
     members: Vec<u32>,
 }
 
@@ -543,41 +545,65 @@ struct Group {
 
 impl Crowds {
     /// Groups the windows of patterns `ids`.
+    ///
+    /// In the order of length, then bytes, two neighbours that share
+    /// their first `k` bytes hold the same grams at the offsets below
+    /// `k - Q + 1`, so they are in the same groups there: each group is
+    /// found as runs of neighbours, and one made of a single run is a
+    /// range of that order itself. A family that shares its whole
+    /// window (large JWTs of one job share their header and most claims)
+    /// then takes [`STRIDE`] runs in all, not [`STRIDE`] per member.
     fn build(patterns: &[Arc<[u8]>], ids: &[u32]) -> Crowds {
         let mut order = ids.to_vec();
-        order.sort_by(|&a, &b| patterns[a as usize].cmp(&patterns[b as usize]));
-        // (gram, offset, length, rank in byte order), packed in one
-        // integer: half the memory of a tuple while building, and a sort
-        // of plain integers.
-        const RANK_BITS: u32 = 32;
-        const LEN_BITS: u32 = 64 - RANK_BITS - STRIDE.trailing_zeros();
-        let pack = |gram: u64, offset: usize, len: usize, rank: usize| {
-            let low = (offset << (LEN_BITS + RANK_BITS)) | (len << RANK_BITS) | rank;
-            u128::from(gram) << 64 | low as u128
-        };
-        let mut entries: Vec<u128> = Vec::with_capacity(order.len() * STRIDE);
+        order.sort_by(|&a, &b| {
+            let (p, q) = (&patterns[a as usize], &patterns[b as usize]);
+            p.len().cmp(&q.len()).then_with(|| p.cmp(q))
+        });
+        // (gram, offset, length, first rank, ranks): the ranks from the
+        // first on hold the gram at the offset.
+        let mut runs: Vec<(u64, u32, u32, u32, u32)> = Vec::new();
+        // The run that the previous pattern is in, at each offset.
+        let mut open = [0usize; STRIDE];
         for (rank, &id) in order.iter().enumerate() {
             let p = &patterns[id as usize];
-            // Variants are at most a few times MAX_VALUE_LEN.
-            assert!(p.len() < 1 << LEN_BITS && rank < 1 << RANK_BITS);
-            entries.extend((0..STRIDE).map(|off| pack(gram_at(p, off), off, p.len(), rank)));
+            let shared = match rank.checked_sub(1).map(|r| &patterns[order[r] as usize]) {
+                Some(before) if before.len() == p.len() => sorted_members::common_prefix(before, p),
+                _ => 0,
+            };
+            for (offset, run) in open.iter_mut().enumerate() {
+                if offset + Q <= shared {
+                    runs[*run].4 += 1;
+                } else {
+                    *run = runs.len();
+                    let (offset, len) = (offset as u32, p.len() as u32);
+                    runs.push((gram_at(p, offset as usize), offset, len, rank as u32, 1));
+                }
+            }
         }
-        entries.sort_unstable();
-        let rank_of = |e: u128| (e as u64 & ((1 << RANK_BITS) - 1)) as usize;
+        runs.sort_unstable();
         let mut crowds = Crowds {
-            members: entries.iter().map(|&e| order[rank_of(e)]).collect(),
+            members: order.clone(),
             ..Crowds::default()
         };
-        let mut at = 0;
-        for run in entries.chunk_by(|a, b| a >> RANK_BITS == b >> RANK_BITS) {
-            let low = run[0] as u64;
-            crowds.grams.push((run[0] >> 64) as u64);
+        for group in runs.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+            let (gram, offset, len, first, count) = group[0];
+            let members = if let [_] = group {
+                (first, first + count)
+            } else {
+                // Runs of one group lie apart in the order, and in it.
+                let start = crowds.members.len() as u32;
+                for &(.., first, count) in group {
+                    let (first, end) = (first as usize, (first + count) as usize);
+                    crowds.members.extend_from_slice(&order[first..end]);
+                }
+                (start, crowds.members.len() as u32)
+            };
+            crowds.grams.push(gram);
             crowds.groups.push(Group {
-                offset: (low >> (LEN_BITS + RANK_BITS)) as u32,
-                len: ((low >> RANK_BITS) & ((1 << LEN_BITS) - 1)) as u32,
-                members: (at, at + run.len() as u32),
+                offset,
+                len,
+                members,
             });
-            at += run.len() as u32;
         }
         crowds
     }
