@@ -702,7 +702,8 @@ impl<const Q: usize> GramSearcher<Q> {
     /// third of their forms went to the automaton, which took 7 s and
     /// 2.8 GB to build them.
     ///
-    /// Then the entries refused go to crowds ([`Crowd`]: members that
+    /// Then the entries refused, with those their grams kept on the probe
+    /// path, go to crowds ([`Crowd`]: members that
     /// differ in a few bytes only, such as one wrapped piece of each JWT
     /// of a job, hold the same grams wherever the window lies), but for
     /// the grams that a pattern repeats or that would need more than
@@ -763,7 +764,8 @@ impl<const Q: usize> GramSearcher<Q> {
     }
 
     /// Makes the filter exact again after a build that refused entries:
-    /// gives them to [`Crowd`]s, but for the grams that a pattern repeats
+    /// gives them, and the entries of their grams that the table kept, to
+    /// [`Crowd`]s, but for the grams that a pattern repeats
     /// or whose crowd would have more than [`MAX_GROUPS`] groups; the
     /// patterns holding those in their window (`window_of` a searcher id)
     /// are disabled, and returned, by the searcher's ids, as hot: they go
