@@ -334,6 +334,25 @@ pub fn parse_agent(argv: Vec<OsString>) -> Result<Option<(AgentMode, Options)>, 
             ));
         }
     };
+    // An agent in the background, or one being stopped, masks no output:
+    // a report or summary asked for would silently never come.
+    if mode != AgentMode::Command {
+        let asked = [
+            ("--report", options.report.is_some()),
+            ("--stats", options.stats),
+        ];
+        if let Some((name, _)) = asked.iter().find(|(_, given)| *given) {
+            let which = if mode == AgentMode::Daemon {
+                "--daemon"
+            } else {
+                "--stop"
+            };
+            return Err(UsageError(format!(
+                "{name} does not apply to {which}: that agent masks no output (give it to the \
+                 runs that name the agent)"
+            )));
+        }
+    }
     Ok(Some((mode, options)))
 }
 

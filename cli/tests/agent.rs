@@ -853,8 +853,26 @@ fn add_exit_statuses() {
 #[test]
 fn agent_usage_errors() {
     let tmp = TempDir::new("agent-usage");
-    let cases: [(&[&str], i32, &str); 6] = [
+    let report = tmp.0.join("report.jsonl");
+    let report = report.to_str().unwrap();
+    let cases: [(&[&str], i32, &str); 9] = [
         (&["agent"], 2, "needs '-- COMMAND', --daemon or --stop"),
+        // Neither masks output: what was asked for would never come.
+        (
+            &["agent", "--daemon", "--report", report],
+            2,
+            "--report does not apply to --daemon",
+        ),
+        (
+            &["agent", "--daemon", "--stats"],
+            2,
+            "--stats does not apply to --daemon",
+        ),
+        (
+            &["agent", "--stop", "--stats"],
+            2,
+            "--stats does not apply to --stop",
+        ),
         (
             &["agent", "--daemon", "--", "true"],
             2,
@@ -882,6 +900,8 @@ fn agent_usage_errors() {
         assert_eq!(run.code(), status, "{args:?}: {}", run.stderr());
         assert!(run.stderr().contains(message), "{args:?}: {}", run.stderr());
     }
+    // Refused before anything is opened or started.
+    assert!(!tmp.0.join("report.jsonl").exists());
 }
 
 #[test]
