@@ -750,6 +750,35 @@ mod tests {
         LongSearcher::build(patterns.iter().map(|p| Arc::from(&p[..])).collect()).unwrap()
     }
 
+    /// Every occurrence that `s.scan` reports (at four stream offsets
+    /// and three `from`s), and the pending start at several ends and
+    /// `from`s, against the naive search.
+    fn agrees_with_naive(s: &LongSearcher, patterns: &[Vec<u8>], hay: &[u8], round: usize) {
+        for offset in [0u64, 1, 511, 1000] {
+            for from in [0, 7, 3000] {
+                let mut got = vec![false; hay.len()];
+                s.scan(&mut LongScan::default(), hay, offset, from, |a, b| {
+                    got[a..b].fill(true)
+                });
+                let mut want = vec![false; hay.len()];
+                for (a, b) in naive(patterns, hay, from) {
+                    want[a..b].fill(true);
+                }
+                assert!(got == want, "round {round}, offset {offset}, from {from}");
+            }
+        }
+        for cut in [0, 1, 300, 600, 2000, 4000, hay.len()] {
+            let end = hay.len().saturating_sub(cut);
+            for from in [0, end / 2, end.saturating_sub(3), end.saturating_sub(600)] {
+                assert_eq!(
+                    s.pending_start(&mut LongScan::default(), &hay[..end], 0, from),
+                    naive_pending(patterns, &hay[..end], from),
+                    "round {round}, end {end}, from {from}"
+                );
+            }
+        }
+    }
+
     /// Random, periodic and nested patterns over small alphabets, in text
     /// built from their pieces: every occurrence and the pending start
     /// agree with the definitions, at several stream offsets and `from`s.
@@ -795,30 +824,7 @@ mod tests {
                     hay.push(b'\n');
                 }
             }
-            let s = searcher(&patterns);
-            for offset in [0u64, 1, 511, 1000] {
-                for from in [0, 7, 3000] {
-                    let mut got = vec![false; hay.len()];
-                    s.scan(&mut LongScan::default(), &hay, offset, from, |a, b| {
-                        got[a..b].fill(true)
-                    });
-                    let mut want = vec![false; hay.len()];
-                    for (a, b) in naive(&patterns, &hay, from) {
-                        want[a..b].fill(true);
-                    }
-                    assert!(got == want, "round {round}, offset {offset}, from {from}");
-                }
-            }
-            for cut in [0, 1, 600, 2000, 4000, hay.len()] {
-                let end = hay.len() - cut;
-                for from in [0, end / 2, end.saturating_sub(3)] {
-                    assert_eq!(
-                        s.pending_start(&mut LongScan::default(), &hay[..end], 0, from),
-                        naive_pending(&patterns, &hay[..end], from),
-                        "round {round}, end {end}, from {from}"
-                    );
-                }
-            }
+            agrees_with_naive(&searcher(&patterns), &patterns, &hay, round);
         }
     }
 
@@ -886,29 +892,7 @@ mod tests {
                 assert!(s.crowded() > MAX_SOLO_SHARING, "round {round}");
             }
             let hay = text_of(&mut rng, &patterns, alphabet, 12_000);
-            for offset in [0u64, 1, 511, 1000] {
-                for from in [0, 7, 3000] {
-                    let mut got = vec![false; hay.len()];
-                    s.scan(&mut LongScan::default(), &hay, offset, from, |a, b| {
-                        got[a..b].fill(true)
-                    });
-                    let mut want = vec![false; hay.len()];
-                    for (a, b) in naive(&patterns, &hay, from) {
-                        want[a..b].fill(true);
-                    }
-                    assert!(got == want, "round {round}, offset {offset}, from {from}");
-                }
-            }
-            for cut in [0, 1, 300, 600, 2000, 4000] {
-                let end = hay.len() - cut;
-                for from in [0, end / 2, end.saturating_sub(600)] {
-                    assert_eq!(
-                        s.pending_start(&mut LongScan::default(), &hay[..end], 0, from),
-                        naive_pending(&patterns, &hay[..end], from),
-                        "round {round}, end {end}, from {from}"
-                    );
-                }
-            }
+            agrees_with_naive(&s, &patterns, &hay, round);
         }
     }
 

@@ -39,36 +39,14 @@ pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
         .count()
 }
 
-/// Whether `text` is one of `members` (patterns of its length).
+/// Whether `text` is one of `members`.
 pub(crate) fn contains<'p>(
     members: &[u32],
-    pattern: impl Fn(u32) -> &'p [u8],
+    pattern: impl Fn(u32) -> &'p [u8] + Copy,
     text: &[u8],
 ) -> bool {
-    let (mut low, mut high) = (0, members.len());
-    // Bytes the text shares with the member before `low` and with the
-    // one at `high` (none yet: 0).
-    let (mut shared_low, mut shared_high) = (0, 0);
-    while low < high {
-        let mid = low + (high - low) / 2;
-        let p = pattern(members[mid]);
-        let known = shared_low.min(shared_high);
-        let shared = known + common_prefix(&p[known..], &text[known..]);
-        let left = if shared == text.len() {
-            if shared == p.len() {
-                return true;
-            }
-            false
-        } else {
-            is_below(p, text, shared)
-        };
-        if left {
-            (low, shared_low) = (mid + 1, shared);
-        } else {
-            (high, shared_high) = (mid, shared);
-        }
-    }
-    false
+    let (at, shared) = bound(members, pattern, text, 0, false);
+    at < members.len() && shared == text.len() && pattern(members[at]).len() == text.len()
 }
 
 /// The members that begin with `text`, as a range of indices of
@@ -80,20 +58,21 @@ pub(crate) fn beginning_with<'p>(
     text: &[u8],
     known: usize,
 ) -> Range<usize> {
-    let low = bound(members, pattern, text, known, false);
-    let high = low + bound(&members[low..], pattern, text, known, true);
+    let low = bound(members, pattern, text, known, false).0;
+    let high = low + bound(&members[low..], pattern, text, known, true).0;
     low..high
 }
 
 /// The first index whose member, cut to `text`'s length, is not below
-/// `text` (`past_equal`: is above it).
+/// `text` (`past_equal`: is above it), and how many bytes that member
+/// shares with `text` (`known` when there is none).
 fn bound<'p>(
     members: &[u32],
     pattern: impl Fn(u32) -> &'p [u8],
     text: &[u8],
     known: usize,
     past_equal: bool,
-) -> usize {
+) -> (usize, usize) {
     let (mut low, mut high) = (0, members.len());
     let (mut shared_low, mut shared_high) = (known, known);
     while low < high {
@@ -112,7 +91,7 @@ fn bound<'p>(
             (high, shared_high) = (mid, shared);
         }
     }
-    low
+    (low, shared_high)
 }
 
 /// Whether `p`, which shares exactly its first `shared` bytes with
