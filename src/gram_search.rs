@@ -821,9 +821,13 @@ impl<const Q: usize> GramSearcher<Q> {
         // bytes of members while sorting the entries compared a family's
         // shared beginning once per entry (4 million entries of a family
         // of 1,000 values of 4 KiB took 2 s).
-        let mut by_bytes: Vec<u32> = members.iter().map(|m| m.3).collect();
-        by_bytes.sort_unstable();
-        by_bytes.dedup();
+        let mut is_member = vec![false; self.spans.len()];
+        for m in &members {
+            is_member[m.3 as usize] = true;
+        }
+        let mut by_bytes: Vec<u32> = (0..self.spans.len() as u32)
+            .filter(|&id| is_member[id as usize])
+            .collect();
         by_bytes.sort_unstable_by(|&a, &b| self.pattern(a).cmp(self.pattern(b)));
         let mut rank = vec![0u32; self.spans.len()];
         for (r, &id) in by_bytes.iter().enumerate() {
